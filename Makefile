@@ -1,0 +1,122 @@
+# tcpclose: eBPF tracer for the TCP close lifecycle.
+#   make            build ./tcpclose (installs missing Debian packages first)
+#   sudo make run   trace this host until Ctrl-C
+#   sudo make test  unit tests, then integration tests against real traffic
+#   make V=1        show the commands
+OUT      := build
+ARCH     := x86
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+CC       ?= cc
+PKG_CONFIG ?= pkg-config
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+# Build and test dependencies, all from Debian. `make deps` installs what is
+# missing; every build target depends on its stamp so a fresh machine needs
+# no manual step.
+BUILD_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjson-c-dev \
+	      libcmocka-dev pkg-config
+TEST_PKGS  := iproute2 jq nginx-light wrk
+DEPS_STAMP := $(OUT)/.deps-build
+TDEPS_STAMP := $(OUT)/.deps-test
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
+SKEL      := $(OUT)/tcpclose.skel.h
+
+# Pure code (no libbpf calls): linked into the unit tests as well.
+PURE_SRCS := user/model.c user/args.c user/names.c user/render_text.c \
+	     user/render_json.c user/utf8.c
+BPF_USER_SRCS := user/tracer.c user/collect.c user/cmd_report.c user/cmd_trace.c
+MAIN_SRC  := user/main.c
+PURE_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(PURE_SRCS))
+BPF_USER_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(BPF_USER_SRCS))
+MAIN_OBJ  := $(OUT)/user/main.o
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
+SCEN_SRCS := $(wildcard tests/scenario/*.c)
+SCEN_BINS := $(patsubst tests/scenario/%.c,$(OUT)/scenario/%,$(SCEN_SRCS))
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -MMD -MP \
+	    -Ibpf -Iuser -I$(OUT) -D_GNU_SOURCE
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function \
+	    -Ivmlinux/$(ARCH) -Ibpf -MMD -MP
+LIBS     = $(shell $(PKG_CONFIG) --libs libbpf json-c 2>/dev/null || echo -lbpf -lelf -lz -ljson-c)
+JSONC_CFLAGS = $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
+
+.PHONY: all deps test-deps run test unit integration clean vmlinux
+all: tcpclose
+
+deps: $(DEPS_STAMP)
+test-deps: $(TDEPS_STAMP)
+
+# Re-run when the package list changes.
+$(DEPS_STAMP): Makefile
+	$(Q)tools/install-deps $(BUILD_PKGS)
+	$(Q)mkdir -p $(@D) && touch $@
+$(TDEPS_STAMP): Makefile
+	$(Q)tools/install-deps $(TEST_PKGS)
+	$(Q)mkdir -p $(@D) && touch $@
+
+$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c | $(DEPS_STAMP)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/tcpclose.bpf.o: $(BPF_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
+
+$(SKEL): $(OUT)/tcpclose.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name tcpclose_bpf > $@.tmp && mv $@.tmp $@
+
+# Only the code that includes the skeleton waits for it.
+$(BPF_USER_OBJS) $(MAIN_OBJ): $(SKEL)
+
+$(OUT)/user/%.o: user/%.c | $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(JSONC_CFLAGS) -c $< -o $@
+
+tcpclose: $(MAIN_OBJ) $(BPF_USER_OBJS) $(PURE_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+
+$(OUT)/tests/%: tests/unit/%.c $(PURE_OBJS) | $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(JSONC_CFLAGS) $^ $(LIBS) -lcmocka -o $@
+
+$(OUT)/scenario/%: tests/scenario/%.c | $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< -lpthread -o $@
+
+run: tcpclose
+	./tcpclose report -i 5
+
+unit: $(UNIT_BINS)
+	$(Q)tests/run-unit $(UNIT_BINS)
+
+integration: tcpclose $(SCEN_BINS) $(TDEPS_STAMP)
+	$(Q)tests/integration/run
+
+test: unit integration
+
+vmlinux:
+	tools/gen-vmlinux vmlinux/$(ARCH)/vmlinux.h
+
+clean:
+	rm -rf $(OUT) tcpclose
+
+-include $(wildcard $(OUT)/bpf/*.d $(OUT)/user/*.d $(OUT)/tests/*.d $(OUT)/scenario/*.d)

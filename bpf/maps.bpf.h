@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Maps shared by every *.bpf.c. maps.bpf.c defines them (TC_MAPS_DEFINE); the
+ * other objects see extern declarations that the BPF linker resolves.
+ * Sizes here are defaults: user space resizes them before load.
+ */
+#ifndef TCPCLOSE_MAPS_BPF_H
+#define TCPCLOSE_MAPS_BPF_H
+
+#include "tcpclose.h"
+
+#ifdef TC_MAPS_DEFINE
+#define TC_MAP
+#else
+#define TC_MAP extern
+#endif
+
+/* Live sockets, keyed by struct sock address. LRU: a socket whose CLOSE we
+ * never see (tracer started mid-flight, map pressure) must not pin a slot. */
+TC_MAP struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 131072);
+	__type(key, __u64);
+	__type(value, struct tc_sock);
+} socks SEC(".maps");
+
+/* Aggregation rows: processes and peers come and go, so LRU as well. */
+TC_MAP struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct tc_proc_key);
+	__type(value, struct tc_counts);
+} procs SEC(".maps");
+
+TC_MAP struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct tc_peer_key);
+	__type(value, struct tc_counts);
+} peers SEC(".maps");
+
+/* Totals never lose anything to eviction: per-CPU, no atomics. */
+TC_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tc_counts);
+} totals SEC(".maps");
+
+TC_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TC_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+/* Closed-socket events for `trace`; nothing is written unless emit_events. */
+TC_MAP struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} events SEC(".maps");
+
+static __always_inline void tc_stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		(*v)++;
+}
+
+#endif /* TCPCLOSE_MAPS_BPF_H */

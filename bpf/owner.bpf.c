@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Owner of accepted sockets. A server socket's transitions up to its close
+ * run in softirq, where current is whoever the packet interrupted (on
+ * loopback: the client). accept() is the first moment the owning process
+ * touches it: follow the returned fd to its struct sock and stamp the owner.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "maps.bpf.h"
+#include "core.bpf.h"
+
+static __always_inline int tc_accepted(long fd)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct fdtable *fdt;
+	struct file **fds, *file;
+	struct socket *sock;
+	struct sock *sk;
+	struct tc_sock *s;
+	__u64 key;
+
+	if (fd < 0)
+		return 0;
+	fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return 0;
+	sock = BPF_CORE_READ(file, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	key = (__u64)sk;
+	s = bpf_map_lookup_elem(&socks, &key);
+	if (!s)
+		return 0;	/* not followed (filtered netns, or already closed) */
+	tc_take_owner(s, sk);
+	tc_stat_inc(TC_STAT_OWNER_ACCEPT);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int tc_exit_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	return tc_accepted(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int tc_exit_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	return tc_accepted(ctx->ret);
+}

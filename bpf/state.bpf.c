@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The TCP state machine: one handler behind four interchangeable hooks
+ * (tp_btf, classic tracepoint, fentry, kprobe), of which user space loads
+ * exactly one family. Sockets are followed from SYN_SENT/SYN_RECV to CLOSE,
+ * classified by closestate.h, and added up in the kernel per process and
+ * per peer; `trace` additionally gets one ring-buffer record per socket.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "maps.bpf.h"
+#include "core.bpf.h"
+#include "closestate.h"
+
+const volatile __u32 target_netns = 0;	/* 0: every netns */
+const volatile __u32 target_tgid = 0;	/* 0: every process */
+const volatile char target_comm[TC_COMM_LEN] = {};
+const volatile bool emit_events = false;
+/* Wake the reader only when this much is queued; it polls on a timer too,
+ * so a burst never costs one wakeup per event. */
+const volatile __u64 wakeup_bytes = 1 << 20;
+
+/* The owner is only trustworthy in process context: connect() (SYN_SENT),
+ * close()/shutdown() (FIN_WAIT1, LAST_ACK). Elsewhere current may be the peer. */
+static __always_inline int tc_process_context_state(int newstate)
+{
+	return newstate == TC_SYN_SENT || newstate == TC_FIN_WAIT1 ||
+	       newstate == TC_LAST_ACK;
+}
+
+static __always_inline int tc_comm_matches(const char *comm)
+{
+	if (!target_comm[0])
+		return 1;
+	for (int i = 0; i < TC_COMM_LEN; i++) {
+		if (comm[i] != target_comm[i])
+			return 0;
+		if (!comm[i])
+			return 1;
+	}
+	return 1;
+}
+
+static __always_inline void tc_add(struct tc_counts *c, const struct tc_counts *d,
+				   int kind)
+{
+	__sync_fetch_and_add(&c->closed, 1);
+	if (kind >= 0 && kind < TC_CK_MAX)
+		__sync_fetch_and_add(&c->kind[kind], 1);
+	__sync_fetch_and_add(&c->bytes_in, d->bytes_in);
+	__sync_fetch_and_add(&c->bytes_out, d->bytes_out);
+	__sync_fetch_and_add(&c->segs_in, d->segs_in);
+	__sync_fetch_and_add(&c->segs_out, d->segs_out);
+	__sync_fetch_and_add(&c->lifetime_ns, d->lifetime_ns);
+	if (d->one_exchange)
+		__sync_fetch_and_add(&c->one_exchange, 1);
+}
+
+/* Find or create an LRU row; creation races are fine (NOEXIST, re-lookup). */
+static __always_inline struct tc_counts *tc_row(void *map, const void *key, __u32 ins_stat)
+{
+	static const struct tc_counts zero;
+	struct tc_counts *c = bpf_map_lookup_elem(map, key);
+
+	if (c)
+		return c;
+	if (bpf_map_update_elem(map, key, &zero, BPF_NOEXIST) == 0)
+		tc_stat_inc(ins_stat);
+	c = bpf_map_lookup_elem(map, key);
+	if (!c)
+		tc_stat_inc(TC_STAT_AGG_FAIL);
+	return c;
+}
+
+static __always_inline void tc_finish(const struct sock *sk, struct tc_sock *s, __u64 now)
+{
+	const struct tcp_sock *tp = (const void *)sk;
+	struct tc_counts d = {};
+	struct tc_proc_key pk;
+	struct tc_peer_key rk;
+	struct tc_counts *c;
+	__u32 zero = 0;
+	__u32 segs_in, segs_out;
+
+	if (!(s->flags & TC_SF_OWNER))
+		tc_stat_inc(TC_STAT_OWNER_MISSING);
+	if ((target_tgid && s->owner.tgid != target_tgid) ||
+	    !tc_comm_matches(s->owner.comm)) {
+		tc_stat_inc(TC_STAT_FILTERED);
+		return;
+	}
+
+	segs_in = BPF_CORE_READ(tp, data_segs_in);
+	segs_out = BPF_CORE_READ(tp, data_segs_out);
+	d.bytes_in = BPF_CORE_READ(tp, bytes_received);
+	d.bytes_out = BPF_CORE_READ(tp, bytes_acked);
+	d.segs_in = segs_in;
+	d.segs_out = segs_out;
+	d.lifetime_ns = now - s->start_ns;
+	d.one_exchange = s->kind != TC_CK_NEVER_ESTABLISHED &&
+			 tc_is_one_exchange(segs_in, segs_out);
+
+	c = bpf_map_lookup_elem(&totals, &zero);
+	if (c) {	/* per-CPU: plain adds */
+		c->closed++;
+		if (s->kind < TC_CK_MAX)
+			c->kind[s->kind]++;
+		c->bytes_in += d.bytes_in;
+		c->bytes_out += d.bytes_out;
+		c->segs_in += d.segs_in;
+		c->segs_out += d.segs_out;
+		c->lifetime_ns += d.lifetime_ns;
+		c->one_exchange += d.one_exchange;
+	}
+
+	__builtin_memset(&pk, 0, sizeof(pk));
+	pk.cgroup_id = s->owner.cgroup_id;
+	pk.tgid = s->owner.tgid;
+	__builtin_memcpy(pk.comm, s->owner.comm, TC_COMM_LEN);
+	c = tc_row(&procs, &pk, TC_STAT_PROC_INSERTS);
+	if (c)
+		tc_add(c, &d, s->kind);
+
+	__builtin_memset(&rk, 0, sizeof(rk));
+	rk.proc = pk;
+	rk.tuple = s->tuple;
+	rk.netns = s->netns;
+	rk.role = s->role;
+	if (s->role == TC_ROLE_CLIENT)
+		rk.tuple.lport = 0;	/* ephemeral */
+	else if (s->role == TC_ROLE_SERVER)
+		rk.tuple.rport = 0;
+	c = tc_row(&peers, &rk, TC_STAT_PEER_INSERTS);
+	if (c)
+		tc_add(c, &d, s->kind);
+
+	if (emit_events) {
+		struct tc_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		__u64 flags;
+
+		if (!e) {
+			tc_stat_inc(TC_STAT_RB_LOST);
+			return;
+		}
+		e->ts_ns = now;
+		e->lifetime_ns = d.lifetime_ns;
+		e->bytes_in = d.bytes_in;
+		e->bytes_out = d.bytes_out;
+		e->path = s->path;
+		e->tuple = s->tuple;
+		e->owner = s->owner;
+		e->segs_in = segs_in;
+		e->segs_out = segs_out;
+		e->netns = s->netns;
+		e->role = s->role;
+		e->kind = s->kind;
+		e->path_len = s->path_len;
+		e->flags = s->flags;
+		flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+			BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+		bpf_ringbuf_submit(e, flags);
+	}
+}
+
+/* A socket's first sighting is its start unless we joined mid-life. */
+static __always_inline int tc_is_birth(int oldstate, int newstate)
+{
+	return (oldstate == TC_CLOSE && newstate == TC_SYN_SENT) ||
+	       (oldstate == TC_LISTEN && newstate == TC_SYN_RECV) ||
+	       oldstate == TC_SYN_RECV;	/* fentry/kprobe: clone not seen */
+}
+
+static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, int newstate)
+{
+	__u64 key = (__u64)sk, now;
+	struct tc_sock *s;
+	__u32 netns;
+
+	if (!tc_is_lifecycle(oldstate, newstate))
+		return 0;
+	netns = tc_sk_netns(sk);
+	if (target_netns && netns != target_netns)
+		return 0;
+	tc_stat_inc(TC_STAT_STATE_EVENTS);
+	now = bpf_ktime_get_ns();
+
+	s = bpf_map_lookup_elem(&socks, &key);
+	if (!s) {
+		struct tc_sock init = {};
+
+		if (oldstate == TC_CLOSE && newstate != TC_SYN_SENT)
+			return 0;	/* nothing to follow */
+		init.kind = TC_CK_NONE;
+		init.start_ns = now;
+		init.netns = netns;
+		if (!tc_is_birth(oldstate, newstate)) {
+			init.flags |= TC_SF_UNTRACKED;
+			tc_stat_inc(TC_STAT_SOCK_UNTRACKED);
+		}
+		tc_path_push(&init.path, &init.path_len, oldstate);
+		if (bpf_map_update_elem(&socks, &key, &init, BPF_ANY)) {
+			tc_stat_inc(TC_STAT_SOCK_INSERT_FAIL);
+			return 0;
+		}
+		tc_stat_inc(TC_STAT_SOCK_INSERTS);
+		s = bpf_map_lookup_elem(&socks, &key);
+		if (!s)
+			return 0;
+	}
+
+	tc_path_push(&s->path, &s->path_len, newstate);
+	if (tc_process_context_state(newstate))
+		tc_take_owner(s, sk);
+	if (!(s->flags & TC_SF_TUPLE)) {
+		tc_read_tuple(sk, &s->tuple);
+		if (s->tuple.lport && s->tuple.rport)
+			s->flags |= TC_SF_TUPLE;
+	}
+
+	if (!tc_classify(&s->role, &s->kind, oldstate, newstate,
+			 newstate == TC_CLOSE ? tc_sk_err(sk) : 0))
+		return 0;
+
+	tc_finish(sk, s, now);
+	bpf_map_delete_elem(&socks, &key);
+	tc_stat_inc(TC_STAT_SOCK_DELETES);
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(tc_state_btf, const struct sock *sk, int oldstate, int newstate)
+{
+	if (!tc_sk_is_tcp(sk))
+		return 0;
+	return tc_handle_state(sk, oldstate, newstate);
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int tc_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	if (ctx->protocol != TC_IPPROTO_TCP)
+		return 0;
+	return tc_handle_state(ctx->skaddr, ctx->oldstate, ctx->newstate);
+}
+
+/*
+ * The function hooks: tcp_set_state() covers every transition but the
+ * LISTEN->SYN_RECV of a new child, which inet_sk_set_state() makes. The
+ * state still held at entry is the old one.
+ */
+static __always_inline int tc_state_fn(const struct sock *sk, int newstate)
+{
+	if (!tc_sk_is_tcp(sk))
+		return 0;
+	return tc_handle_state(sk, BPF_CORE_READ(sk, __sk_common.skc_state), newstate);
+}
+
+SEC("fentry/tcp_set_state")
+int BPF_PROG(tc_state_fentry, struct sock *sk, int state)
+{
+	return tc_state_fn(sk, state);
+}
+
+SEC("fentry/inet_sk_set_state")
+int BPF_PROG(tc_state_fentry_inet, struct sock *sk, int state)
+{
+	return tc_state_fn(sk, state);
+}
+
+SEC("kprobe/tcp_set_state")
+int BPF_KPROBE(tc_state_kprobe, struct sock *sk, int state)
+{
+	return tc_state_fn(sk, state);
+}
+
+SEC("kprobe/inet_sk_set_state")
+int BPF_KPROBE(tc_state_kprobe_inet, struct sock *sk, int state)
+{
+	return tc_state_fn(sk, state);
+}

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Every struct and enum shared between the BPF programs and user space.
+ * Plain fixed-width types only: this header is compiled by clang -target bpf
+ * (against vmlinux.h) and by gcc in user space and the unit tests.
+ */
+#ifndef TCPCLOSE_H
+#define TCPCLOSE_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define TC_COMM_LEN 16
+#define TC_ADDR_LEN 16
+
+/* Kernel TCP states (include/net/tcp_states.h); stable ABI, mirrored here so
+ * user space and the pure logic need no kernel header. */
+enum tc_tcp_state {
+	TC_ESTABLISHED = 1,
+	TC_SYN_SENT,
+	TC_SYN_RECV,
+	TC_FIN_WAIT1,
+	TC_FIN_WAIT2,
+	TC_TIME_WAIT,
+	TC_CLOSE,
+	TC_CLOSE_WAIT,
+	TC_LAST_ACK,
+	TC_LISTEN,
+	TC_CLOSING,
+	TC_NEW_SYN_RECV,
+	TC_BOUND_INACTIVE,
+	TC_STATE_MAX,
+};
+
+/* How a socket's life ended: who sent FIN first, or why there was no FIN. */
+enum tc_close_kind {
+	TC_CK_LOCAL_FIRST = 0,	/* ESTABLISHED->FIN_WAIT1: we sent FIN first */
+	TC_CK_REMOTE_FIRST,	/* ESTABLISHED->CLOSE_WAIT: the peer did */
+	TC_CK_SIMULTANEOUS,	/* FIN_WAIT1->CLOSING: both at once */
+	TC_CK_RESET_SENT,	/* abortive close by us (SO_LINGER 0, unread data, ss -K) */
+	TC_CK_RESET_RECEIVED,	/* the peer reset an established connection */
+	TC_CK_NEVER_ESTABLISHED,/* connect failed: refused, timed out, aborted */
+	TC_CK_TIMEOUT,		/* established, then retransmits/keepalive gave up */
+	TC_CK_MAX,
+	TC_CK_NONE = 0xff,	/* still open, or not classified yet */
+};
+
+enum tc_role {
+	TC_ROLE_UNKNOWN = 0,	/* socket already open when tracing started */
+	TC_ROLE_CLIENT,		/* we connected */
+	TC_ROLE_SERVER,		/* we accepted */
+};
+
+/* Attach mode of the state-machine hook; chosen at run time by probing. */
+enum tc_attach {
+	TC_ATTACH_AUTO = 0,
+	TC_ATTACH_FENTRY,
+	TC_ATTACH_KPROBE,
+	TC_ATTACH_TRACEPOINT,
+};
+
+/* Global counters (per-CPU array, index = enum tc_stat). */
+enum tc_stat {
+	TC_STAT_STATE_EVENTS = 0,	/* state changes seen (TCP only) */
+	TC_STAT_SOCK_INSERTS,		/* socket records created */
+	TC_STAT_SOCK_DELETES,		/* socket records finished at CLOSE */
+	TC_STAT_SOCK_UNTRACKED,		/* first seen mid-life (opened before start, or evicted) */
+	TC_STAT_SOCK_INSERT_FAIL,	/* could not create a record */
+	TC_STAT_PROC_INSERTS,		/* new per-process rows */
+	TC_STAT_PEER_INSERTS,		/* new per-peer rows */
+	TC_STAT_AGG_FAIL,		/* could not create an aggregation row */
+	TC_STAT_RB_LOST,		/* trace events dropped: ring buffer full */
+	TC_STAT_OWNER_ACCEPT,		/* owners captured at accept() */
+	TC_STAT_OWNER_MISSING,		/* closed with no process-context owner seen */
+	TC_STAT_FILTERED,		/* closed sockets dropped by -p/-c filters */
+	TC_STAT_MAX,
+};
+
+/* Addresses are normalised in the kernel: v4-mapped IPv6 becomes AF_INET. */
+struct tc_tuple {
+	__u8 laddr[TC_ADDR_LEN];
+	__u8 raddr[TC_ADDR_LEN];
+	__u16 lport;		/* host byte order */
+	__u16 rport;
+	__u16 family;		/* AF_INET or AF_INET6 */
+	__u16 pad;
+};
+
+struct tc_owner {
+	__u64 cgroup_id;
+	__u32 tgid;
+	__u32 pad;
+	char comm[TC_COMM_LEN];
+};
+
+/* Per-socket record, keyed by the struct sock address while it lives. */
+struct tc_sock {
+	struct tc_tuple tuple;
+	struct tc_owner owner;
+	__u64 start_ns;		/* SYN_SENT / SYN_RECV, or first sighting */
+	__u64 path;		/* state path, 4 bits a state, oldest in the low bits */
+	__u32 netns;
+	__u8 role;		/* enum tc_role */
+	__u8 kind;		/* enum tc_close_kind, TC_CK_NONE until known */
+	__u8 path_len;		/* states recorded in path (saturates at 16) */
+	__u8 flags;		/* TC_SF_* */
+};
+
+#define TC_SF_UNTRACKED   0x01	/* start of life not seen */
+#define TC_SF_OWNER       0x02	/* owner captured in process context */
+#define TC_SF_TUPLE       0x04	/* tuple complete (ports known) */
+#define TC_PATH_MAX       16
+
+/* Aggregated counters: per-CPU values summed by user space. */
+struct tc_counts {
+	__u64 closed;
+	__u64 kind[TC_CK_MAX];
+	__u64 bytes_in;		/* tcp_sock.bytes_received */
+	__u64 bytes_out;	/* tcp_sock.bytes_acked */
+	__u64 segs_in;		/* data segments */
+	__u64 segs_out;
+	__u64 lifetime_ns;	/* sum over closed sockets */
+	__u64 one_exchange;	/* <= 1 data segment each way: one request, one reply */
+};
+
+struct tc_proc_key {
+	__u64 cgroup_id;
+	__u32 tgid;
+	__u32 pad;
+	char comm[TC_COMM_LEN];
+};
+
+/*
+ * Client sockets aggregate by destination (the ephemeral local port is 0),
+ * server sockets by (listening addr:port, client addr) (remote port is 0).
+ */
+struct tc_peer_key {
+	struct tc_proc_key proc;
+	struct tc_tuple tuple;
+	__u32 netns;
+	__u8 role;
+	__u8 pad[3];
+};
+
+/* One closed socket, for `trace` (ring buffer). */
+struct tc_event {
+	__u64 ts_ns;		/* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 lifetime_ns;
+	__u64 bytes_in;
+	__u64 bytes_out;
+	__u64 path;
+	struct tc_tuple tuple;
+	struct tc_owner owner;
+	__u32 segs_in;
+	__u32 segs_out;
+	__u32 netns;
+	__u8 role;
+	__u8 kind;
+	__u8 path_len;
+	__u8 flags;
+};
+
+#endif /* TCPCLOSE_H */

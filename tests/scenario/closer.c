@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * closer: N TCP connections over loopback with a known close order, made by
+ * two forked processes of known pid (comm "tc-server" and "tc-client").
+ *
+ *   closer MODE FAMILY PORT N
+ *     MODE    client-first | server-first | client-reset | server-reset |
+ *             simultaneous | refused
+ *     FAMILY  4 (127.0.0.1) | 6 (::1) | mapped (server on [::], client 127.0.0.1)
+ *
+ * Prints one JSON line: {"mode":..,"server_pid":..,"client_pid":..,"ok":N,"errors":N}
+ * and exits non-zero when any connection did not go as the mode says.
+ * Every socket call has a 5 s timeout and each process an alarm, so a wedged
+ * kernel or test cannot hang CI.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+enum mode { CLIENT_FIRST, SERVER_FIRST, CLIENT_RESET, SERVER_RESET, SIMULTANEOUS, REFUSED };
+static const char *const mode_names[] = { "client-first", "server-first", "client-reset",
+					  "server-reset", "simultaneous", "refused" };
+
+static enum mode mode;
+static int family;		/* AF_INET / AF_INET6 of the client */
+static int mapped;		/* server listens on [::] dual-stack */
+static int port, nconn;
+
+static void die(const char *what)
+{
+	fprintf(stderr, "closer: %s: %s\n", what, strerror(errno));
+	exit(3);
+}
+
+static void timeouts(int fd)
+{
+	struct timeval tv = { .tv_sec = 5 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+static void linger0_close(int fd)
+{
+	struct linger l = { .l_onoff = 1, .l_linger = 0 };
+
+	if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)))
+		die("SO_LINGER");
+	close(fd);
+}
+
+static socklen_t addr_of(struct sockaddr_storage *ss, int fam, int any)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (fam == AF_INET6) {
+		struct sockaddr_in6 *a = (void *)ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(port);
+		a->sin6_addr = any ? in6addr_any : in6addr_loopback;
+		return sizeof(*a);
+	}
+	struct sockaddr_in *a = (void *)ss;
+
+	a->sin_family = AF_INET;
+	a->sin_port = htons(port);
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return sizeof(*a);
+}
+
+/* 1 if the next read says the peer closed (EOF), 2 if it reset, 0 else. */
+static int wait_end(int fd)
+{
+	char c;
+	ssize_t n = read(fd, &c, 1);
+
+	if (n == 0)
+		return 1;
+	if (n < 0 && (errno == ECONNRESET || errno == EPIPE))
+		return 2;
+	return 0;
+}
+
+static int read1(int fd)
+{
+	char c;
+
+	return read(fd, &c, 1) == 1 ? 0 : -1;
+}
+
+static int write1(int fd, char c)
+{
+	return write(fd, &c, 1) == 1 ? 0 : -1;
+}
+
+/* Fill the peer's (small) receive window so our FIN has to queue. */
+static int fill_window(int fd)
+{
+	static char buf[65536];
+	int fl = fcntl(fd, F_GETFL);
+	long total = 0;
+
+	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	for (int i = 0; i < 100000; i++) {
+		ssize_t n = write(fd, buf, sizeof(buf));
+
+		if (n < 0) {
+			if (errno == EAGAIN)
+				break;
+			return -1;
+		}
+		total += n;
+	}
+	fcntl(fd, F_SETFL, fl);
+	return total > 0 ? 0 : -1;
+}
+
+static int drain(int fd)
+{
+	static char buf[65536];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;
+	return n == 0 ? 0 : -1;
+}
+
+/* One accepted connection, per mode. ctl: socketpair to the client. */
+static int serve_one(int c, int ctl)
+{
+	switch (mode) {
+	case CLIENT_FIRST:
+		if (read1(c) || write1(c, 'r'))
+			return -1;
+		return wait_end(c) == 1 ? (close(c), 0) : -1;
+	case SERVER_FIRST:
+		if (read1(c) || write1(c, 'r'))
+			return -1;
+		close(c);
+		return 0;
+	case CLIENT_RESET:
+		if (read1(c) || write1(c, 'r'))
+			return -1;
+		return wait_end(c) == 2 ? (close(c), 0) : -1;
+	case SERVER_RESET:
+		if (read1(c) || write1(c, 'r') || read1(c))	/* 'k': reply seen */
+			return -1;
+		linger0_close(c);
+		return 0;
+	case SIMULTANEOUS:
+		/* The client's data + FIN are stuck behind our full window; our
+		 * FIN reaches it in FIN_WAIT1. Only then do we read. */
+		if (read1(ctl))
+			return -1;
+		if (shutdown(c, SHUT_WR) || write1(ctl, 's'))
+			return -1;
+		if (drain(c))
+			return -1;
+		close(c);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static int client_one(int ctl)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = addr_of(&ss, family, 0);
+	int fd = socket(family, SOCK_STREAM, 0);
+
+	if (fd < 0)
+		die("socket");
+	timeouts(fd);
+	if (connect(fd, (void *)&ss, len)) {
+		int refused = errno == ECONNREFUSED;
+
+		close(fd);
+		return mode == REFUSED && refused ? 0 : -1;
+	}
+	if (mode == REFUSED)
+		return close(fd), -1;
+
+	switch (mode) {
+	case CLIENT_FIRST:
+		if (write1(fd, 'q') || read1(fd))
+			break;
+		close(fd);
+		return 0;
+	case SERVER_FIRST:
+		if (write1(fd, 'q') || read1(fd) || wait_end(fd) != 1)
+			break;
+		close(fd);
+		return 0;
+	case CLIENT_RESET:
+		if (write1(fd, 'q') || read1(fd))
+			break;
+		linger0_close(fd);
+		return 0;
+	case SERVER_RESET:
+		if (write1(fd, 'q') || read1(fd) || write1(fd, 'k') || wait_end(fd) != 2)
+			break;
+		close(fd);
+		return 0;
+	case SIMULTANEOUS:
+		if (fill_window(fd) || shutdown(fd, SHUT_WR) || write1(ctl, 'g') || read1(ctl))
+			break;
+		if (wait_end(fd) != 1)	/* the server's FIN came first */
+			break;
+		close(fd);
+		return 0;
+	default:
+		break;
+	}
+	close(fd);
+	return -1;
+}
+
+static int listener(void)
+{
+	struct sockaddr_storage ss;
+	int lfam = mapped ? AF_INET6 : family, one = 1, zero = 0;
+	socklen_t len = addr_of(&ss, lfam, mapped);
+	int fd = socket(lfam, SOCK_STREAM, 0);
+
+	if (fd < 0)
+		die("socket");
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (mapped && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)))
+		die("IPV6_V6ONLY");
+	if (mode == SIMULTANEOUS) {
+		int small = 4096;	/* inherited by accepted sockets */
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	}
+	if (bind(fd, (void *)&ss, len) || listen(fd, 128))
+		die("bind/listen");
+	return fd;
+}
+
+static pid_t spawn(const char *name, int (*fn)(int, int), int a, int b)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		prctl(PR_SET_NAME, name);
+		alarm(120);
+		_exit(fn(a, b));
+	}
+	return pid;
+}
+
+static int server_main(int lfd, int ctl)
+{
+	int errors = 0;
+
+	for (int i = 0; i < nconn; i++) {
+		int c = accept(lfd, NULL, NULL);
+
+		if (c < 0)
+			die("accept");
+		timeouts(c);
+		if (serve_one(c, ctl))
+			errors++;
+	}
+	return errors ? 1 : 0;
+}
+
+static int client_main(int ctl, int unused)
+{
+	int errors = 0;
+
+	for (int i = 0; i < nconn; i++)
+		if (client_one(ctl))
+			errors++;
+	if (errors)
+		fprintf(stderr, "closer: %s: %d of %d client connections failed\n",
+			mode_names[mode], errors, nconn);
+	return errors ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	int ctl[2], lfd = -1, st, ok = 1;
+	pid_t server = 0, client;
+
+	if (argc != 5) {
+		fprintf(stderr, "usage: closer MODE 4|6|mapped PORT N\n");
+		return 2;
+	}
+	mode = (enum mode)-1;
+	for (int i = 0; i <= REFUSED; i++)
+		if (!strcmp(argv[1], mode_names[i]))
+			mode = (enum mode)i;
+	if ((int)mode < 0) {
+		fprintf(stderr, "closer: unknown mode %s\n", argv[1]);
+		return 2;
+	}
+	family = !strcmp(argv[2], "6") ? AF_INET6 : AF_INET;
+	mapped = !strcmp(argv[2], "mapped");
+	port = atoi(argv[3]);
+	nconn = atoi(argv[4]);
+	if (port <= 0 || port > 65535 || nconn <= 0 || nconn > 100000) {
+		fprintf(stderr, "closer: bad port or count\n");
+		return 2;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, ctl))
+		die("socketpair");
+	timeouts(ctl[0]);
+	timeouts(ctl[1]);
+	if (mode != REFUSED) {
+		lfd = listener();
+		server = spawn("tc-server", server_main, lfd, ctl[0]);
+		close(lfd);
+	}
+	client = spawn("tc-client", client_main, ctl[1], 0);
+	if (waitpid(client, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
+		ok = 0;
+	if (server && (waitpid(server, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)))
+		ok = 0;
+	printf("{\"mode\":\"%s\",\"family\":\"%s\",\"port\":%d,\"n\":%d,"
+	       "\"server_pid\":%d,\"client_pid\":%d,\"ok\":%s}\n", mode_names[mode], argv[2],
+	       port, nconn, (int)server, (int)client, ok ? "true" : "false");
+	return ok ? 0 : 1;
+}

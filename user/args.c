@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "args.h"
+#include "names.h"
+
+#define PID_MAX_LIMIT 4194304	/* kernel's upper bound for pid_max */
+
+static const char usage[] =
+"USAGE\n"
+"  tcpclose [COMMAND] [OPTIONS]\n"
+"\n"
+"COMMANDS\n"
+"  report    trace for -d SECONDS (or until Ctrl-C), then print totals,\n"
+"            a per-process and a per-peer table (default; bare tcpclose = report -i 5)\n"
+"  trace     one line per closed socket as it happens\n"
+"  help      this text\n"
+"\n"
+"OPTIONS\n"
+"  -d, --duration SECONDS   stop after SECONDS (report; trace too)\n"
+"  -i, --interval SECONDS   report: also print the tables every SECONDS\n"
+"  -j, --json               JSON (report) or JSON Lines (trace)\n"
+"  -p, --pid PID            only sockets owned by process PID\n"
+"  -c, --comm COMM          only sockets owned by processes named COMM\n"
+"      --netns PATH         only sockets in that network namespace\n"
+"                           (e.g. /var/run/netns/NAME, /proc/PID/ns/net)\n"
+"      --attach MODE        auto|fentry|kprobe|tracepoint (default auto)\n"
+"  -n, --top N              text rows per table (default 20)\n"
+"      --max-sockets N      live sockets followed at once (default 131072)\n"
+"      --max-peers N        per-peer rows kept (default 16384)\n"
+"      --max-procs N        per-process rows kept (default 4096)\n"
+"  -v, --verbose            say which hooks were tried and chosen\n"
+"  -h, --help\n"
+"\n"
+"EXAMPLES\n"
+"  sudo tcpclose report -d 30              who closed first, per process and peer\n"
+"  sudo tcpclose report -d 10 --json -c nginx\n"
+"  sudo tcpclose trace --netns /var/run/netns/web\n";
+
+const char *tc_usage(void)
+{
+	return usage;
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int parse_seconds(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v <= 0 || v > 31536000)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned long min, unsigned long max,
+		      unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+enum { OPT_NETNS = 256, OPT_ATTACH, OPT_MAX_SOCKETS, OPT_MAX_PEERS, OPT_MAX_PROCS };
+
+static const struct option long_opts[] = {
+	{ "duration", required_argument, NULL, 'd' },
+	{ "interval", required_argument, NULL, 'i' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "pid", required_argument, NULL, 'p' },
+	{ "comm", required_argument, NULL, 'c' },
+	{ "netns", required_argument, NULL, OPT_NETNS },
+	{ "attach", required_argument, NULL, OPT_ATTACH },
+	{ "top", required_argument, NULL, 'n' },
+	{ "max-sockets", required_argument, NULL, OPT_MAX_SOCKETS },
+	{ "max-peers", required_argument, NULL, OPT_MAX_PEERS },
+	{ "max-procs", required_argument, NULL, OPT_MAX_PROCS },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+int tc_parse_args(int argc, char **argv, struct tc_opts *o, char *err, size_t errlen)
+{
+	unsigned long u;
+	int c, first = 1;
+
+	memset(o, 0, sizeof(*o));
+	o->cmd = TC_CMD_REPORT;
+	o->top = 20;
+	o->max_sockets = 131072;
+	o->max_peers = 16384;
+	o->max_procs = 4096;
+	o->attach = TC_ATTACH_AUTO;
+
+	if (argc > 1 && argv[1][0] != '-') {
+		const char *cmd = argv[1];
+
+		if (!strcmp(cmd, "report"))
+			o->cmd = TC_CMD_REPORT;
+		else if (!strcmp(cmd, "trace"))
+			o->cmd = TC_CMD_TRACE;
+		else if (!strcmp(cmd, "help"))
+			o->cmd = TC_CMD_HELP;
+		else if (!strcmp(cmd, "version"))
+			o->cmd = TC_CMD_VERSION;
+		else
+			return fail(err, errlen, "unknown command '%s' (try 'tcpclose help')", cmd);
+		first = 2;
+	} else if (argc == 1) {
+		o->interval_s = 5;	/* the default view: a live report */
+	}
+
+	optind = 0;	/* full re-initialisation, so tests may parse repeatedly */
+	opterr = 0;
+	while ((c = getopt_long(argc - first + 1, argv + first - 1, ":d:i:jp:c:n:vh",
+				long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			if (parse_seconds(optarg, &o->duration_s))
+				return fail(err, errlen, "invalid duration '%s': want seconds > 0", optarg);
+			break;
+		case 'i':
+			if (parse_seconds(optarg, &o->interval_s))
+				return fail(err, errlen, "invalid interval '%s': want seconds > 0", optarg);
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case 'p':
+			if (parse_uint(optarg, 1, PID_MAX_LIMIT, &u))
+				return fail(err, errlen, "invalid pid '%s'", optarg);
+			o->pid = (__u32)u;
+			break;
+		case 'c':
+			if (!*optarg || strlen(optarg) >= TC_COMM_LEN)
+				return fail(err, errlen, "invalid comm '%s': 1 to %d bytes",
+					    optarg, TC_COMM_LEN - 1);
+			strcpy(o->comm, optarg);
+			break;
+		case 'n':
+			if (parse_uint(optarg, 1, 1000000, &u))
+				return fail(err, errlen, "invalid row count '%s'", optarg);
+			o->top = (unsigned)u;
+			break;
+		case OPT_NETNS:
+			if (!*optarg)
+				return fail(err, errlen, "empty --netns path");
+			o->netns_path = optarg;
+			break;
+		case OPT_ATTACH:
+			o->attach = tc_attach_parse(optarg);
+			if (o->attach < 0)
+				return fail(err, errlen, "invalid attach mode '%s': auto|fentry|kprobe|tracepoint",
+					    optarg);
+			break;
+		case OPT_MAX_SOCKETS:
+			if (parse_uint(optarg, 1024, 1u << 26, &u))
+				return fail(err, errlen, "invalid --max-sockets '%s': 1024..67108864", optarg);
+			o->max_sockets = (__u32)u;
+			break;
+		case OPT_MAX_PEERS:
+			if (parse_uint(optarg, 64, 1u << 24, &u))
+				return fail(err, errlen, "invalid --max-peers '%s': 64..16777216", optarg);
+			o->max_peers = (__u32)u;
+			break;
+		case OPT_MAX_PROCS:
+			if (parse_uint(optarg, 64, 1u << 22, &u))
+				return fail(err, errlen, "invalid --max-procs '%s': 64..4194304", optarg);
+			o->max_procs = (__u32)u;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			o->cmd = TC_CMD_HELP;
+			return 0;
+		case ':':
+			return fail(err, errlen, "option '%s' needs a value", argv[first - 1 + optind - 1]);
+		default:
+			return fail(err, errlen, "unknown option '%s' (try 'tcpclose help')",
+				    argv[first - 1 + optind - 1]);
+		}
+	}
+	if (optind < argc - first + 1)
+		return fail(err, errlen, "unexpected argument '%s'", argv[first - 1 + optind]);
+	if (o->cmd == TC_CMD_TRACE && o->interval_s > 0)
+		return fail(err, errlen, "--interval is for report, not trace");
+	return 0;
+}

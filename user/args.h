@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Command line: pure parsing into tc_opts, no side effects. */
+#ifndef TCPCLOSE_ARGS_H
+#define TCPCLOSE_ARGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "tcpclose.h"
+
+enum tc_cmd {
+	TC_CMD_REPORT = 0,
+	TC_CMD_TRACE,
+	TC_CMD_HELP,
+	TC_CMD_VERSION,
+};
+
+struct tc_opts {
+	enum tc_cmd cmd;
+	double duration_s;	/* 0: until Ctrl-C */
+	double interval_s;	/* report: also print every interval; 0: only at the end */
+	bool json;
+	bool verbose;
+	__u32 pid;		/* 0: every process */
+	char comm[TC_COMM_LEN];	/* "": every comm */
+	const char *netns_path;	/* NULL: every netns */
+	int attach;		/* enum tc_attach */
+	unsigned top;		/* text rows per table */
+	__u32 max_sockets;	/* socket-record map size */
+	__u32 max_peers;
+	__u32 max_procs;
+};
+
+/*
+ * Returns 0 on success, -1 on a usage error with a one-line message in err.
+ * argv[1] is the subcommand; without one the default view is report -i 5.
+ */
+int tc_parse_args(int argc, char **argv, struct tc_opts *o, char *err, size_t errlen);
+const char *tc_usage(void);
+
+#endif

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* report: aggregate in the kernel, read the maps at the end (and every -i). */
+#include <stdio.h>
+#include "cmds.h"
+#include "collect.h"
+#include "render.h"
+#include "tracer.h"
+
+static int emit(const struct tc_opts *o, struct tc_model *m)
+{
+	if (o->json)
+		return tc_render_json(stdout, m);
+	tc_render_text(stdout, m, o->top);
+	return ferror(stdout) ? -1 : 0;
+}
+
+int tc_cmd_report(const struct tc_opts *o)
+{
+	struct tc_tracer t;
+	struct tc_model m;
+	char err[512];
+	double start, next_tick, now;
+	int ret = 0;
+
+	if (tc_tracer_start(&t, o, false, err, sizeof(err))) {
+		tc_err("%s", err);
+		return 1;
+	}
+	tc_model_init(&m);
+	start = tc_now_s();
+	next_tick = start + o->interval_s;
+	fprintf(stderr, "tcpclose: tracing TCP closes with %s; Ctrl-C to stop\n", t.state_hook);
+
+	while (!tc_stop) {
+		now = tc_now_s();
+		if (o->duration_s > 0 && now - start >= o->duration_s)
+			break;
+		if (o->interval_s > 0 && now >= next_tick) {
+			if (tc_collect(&t, &m)) {
+				tc_err("reading the BPF maps failed");
+				ret = 1;
+				goto out;
+			}
+			m.duration_s = now - start;
+			if (emit(o, &m))
+				goto out;	/* stdout gone (EPIPE): nobody to report to */
+			if (!o->json)
+				fputc('\n', stdout);
+			next_tick += o->interval_s;
+		}
+		tc_nap(0.2);
+	}
+
+	if (tc_collect(&t, &m)) {
+		tc_err("reading the BPF maps failed");
+		ret = 1;
+		goto out;
+	}
+	m.duration_s = tc_now_s() - start;
+	if (emit(o, &m))
+		ret = 1;
+out:
+	tc_tracer_stop(&t);
+	tc_model_free(&m);
+	return ret;
+}

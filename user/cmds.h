@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#ifndef TCPCLOSE_CMDS_H
+#define TCPCLOSE_CMDS_H
+
+#include <signal.h>
+#include "args.h"
+
+/* Set by SIGINT/SIGTERM: commands finish and print what they gathered. */
+extern volatile sig_atomic_t tc_stop;
+
+double tc_now_s(void);		/* CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns */
+/* Sleep up to max_s seconds; returns early on a signal. */
+void tc_nap(double max_s);
+void tc_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+int tc_cmd_report(const struct tc_opts *o);
+int tc_cmd_trace(const struct tc_opts *o);
+
+#endif

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Maps -> model. The only place that reads aggregation maps. */
+#ifndef TCPCLOSE_COLLECT_H
+#define TCPCLOSE_COLLECT_H
+
+#include "model.h"
+#include "tracer.h"
+
+/* Replace m's rows, totals and health with the maps' current contents. */
+int tc_collect(const struct tc_tracer *t, struct tc_model *m);
+
+#endif

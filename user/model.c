@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdlib.h>
+#include <string.h>
+#include "model.h"
+
+void tc_model_init(struct tc_model *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+void tc_model_free(struct tc_model *m)
+{
+	free(m->procs);
+	free(m->peers);
+	m->procs = NULL;
+	m->peers = NULL;
+	m->nprocs = m->npeers = m->cap_procs = m->cap_peers = 0;
+}
+
+void tc_model_reset_rows(struct tc_model *m)
+{
+	m->nprocs = 0;
+	m->npeers = 0;
+	memset(&m->totals, 0, sizeof(m->totals));
+	memset(&m->health, 0, sizeof(m->health));
+}
+
+static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 64;
+	while (ncap < need)
+		ncap *= 2;
+	p = realloc(*arr, ncap * elem);
+	if (!p)
+		return -1;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+int tc_model_add_proc(struct tc_model *m, const struct tc_proc_key *k,
+		      const struct tc_counts *c)
+{
+	if (grow((void **)&m->procs, &m->cap_procs, m->nprocs + 1, sizeof(*m->procs)))
+		return -1;
+	m->procs[m->nprocs].key = *k;
+	m->procs[m->nprocs].c = *c;
+	m->nprocs++;
+	return 0;
+}
+
+int tc_model_add_peer(struct tc_model *m, const struct tc_peer_key *k,
+		      const struct tc_counts *c)
+{
+	if (grow((void **)&m->peers, &m->cap_peers, m->npeers + 1, sizeof(*m->peers)))
+		return -1;
+	m->peers[m->npeers].key = *k;
+	m->peers[m->npeers].c = *c;
+	m->npeers++;
+	return 0;
+}
+
+static int cmp_u64_desc(__u64 a, __u64 b)
+{
+	return a < b ? 1 : a > b ? -1 : 0;
+}
+
+static int cmp_proc(const void *pa, const void *pb)
+{
+	const struct tc_proc_row *a = pa, *b = pb;
+	int r = cmp_u64_desc(a->c.closed, b->c.closed);
+
+	return r ? r : memcmp(&a->key, &b->key, sizeof(a->key));
+}
+
+static int cmp_peer(const void *pa, const void *pb)
+{
+	const struct tc_peer_row *a = pa, *b = pb;
+	int r = cmp_u64_desc(a->c.closed, b->c.closed);
+
+	return r ? r : memcmp(&a->key, &b->key, sizeof(a->key));
+}
+
+void tc_model_sort(struct tc_model *m)
+{
+	if (m->nprocs)
+		qsort(m->procs, m->nprocs, sizeof(*m->procs), cmp_proc);
+	if (m->npeers)
+		qsort(m->peers, m->npeers, sizeof(*m->peers), cmp_peer);
+}
+
+static __u64 sub_floor0(__u64 a, __u64 b)
+{
+	return a > b ? a - b : 0;
+}
+
+void tc_model_finish_health(struct tc_model *m)
+{
+	struct tc_health *h = &m->health;
+
+	h->socks_evicted = sub_floor0(h->stat[TC_STAT_SOCK_INSERTS],
+				      h->stat[TC_STAT_SOCK_DELETES] + h->socks_live);
+	h->procs_evicted = sub_floor0(h->stat[TC_STAT_PROC_INSERTS], m->nprocs);
+	h->peers_evicted = sub_floor0(h->stat[TC_STAT_PEER_INSERTS], m->npeers);
+	h->events_lost = h->stat[TC_STAT_RB_LOST];
+}
+
+void tc_counts_add(struct tc_counts *dst, const struct tc_counts *src)
+{
+	dst->closed += src->closed;
+	for (int i = 0; i < TC_CK_MAX; i++)
+		dst->kind[i] += src->kind[i];
+	dst->bytes_in += src->bytes_in;
+	dst->bytes_out += src->bytes_out;
+	dst->segs_in += src->segs_in;
+	dst->segs_out += src->segs_out;
+	dst->lifetime_ns += src->lifetime_ns;
+	dst->one_exchange += src->one_exchange;
+}
+
+double tc_counts_avg_lifetime_ms(const struct tc_counts *c)
+{
+	return c->closed ? (double)c->lifetime_ns / (double)c->closed / 1e6 : 0.0;
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The plain data model every renderer reads: filled by collect.c from the
+ * maps (or by tests by hand), never by a renderer.
+ */
+#ifndef TCPCLOSE_MODEL_H
+#define TCPCLOSE_MODEL_H
+
+#include <stddef.h>
+#include "tcpclose.h"
+
+struct tc_proc_row {
+	struct tc_proc_key key;
+	struct tc_counts c;
+};
+
+struct tc_peer_row {
+	struct tc_peer_key key;
+	struct tc_counts c;
+};
+
+/* What the tracer itself saw go wrong or get dropped. */
+struct tc_health {
+	__u64 stat[TC_STAT_MAX];
+	__u64 socks_live;	/* records still open at collection */
+	__u64 socks_evicted;	/* LRU evictions of live socket records */
+	__u64 procs_evicted;	/* process rows evicted (their counts stay in totals) */
+	__u64 peers_evicted;
+	__u64 events_lost;	/* ring buffer full (trace only) */
+};
+
+struct tc_model {
+	const char *attach;		/* "tracepoint" | "fentry" | "kprobe" */
+	const char *state_hook;		/* e.g. "tp_btf/inet_sock_set_state" */
+	const char *owner_hook;		/* NULL when accept() is not hooked */
+	double duration_s;
+	struct tc_counts totals;
+	struct tc_health health;
+	struct tc_proc_row *procs;
+	size_t nprocs, cap_procs;
+	struct tc_peer_row *peers;
+	size_t npeers, cap_peers;
+};
+
+void tc_model_init(struct tc_model *m);
+void tc_model_free(struct tc_model *m);
+void tc_model_reset_rows(struct tc_model *m);
+int tc_model_add_proc(struct tc_model *m, const struct tc_proc_key *k,
+		      const struct tc_counts *c);
+int tc_model_add_peer(struct tc_model *m, const struct tc_peer_key *k,
+		      const struct tc_counts *c);
+/* Busiest first (closed desc), ties broken by a stable key order. */
+void tc_model_sort(struct tc_model *m);
+/* Derive the eviction counts from inserts, deletes and live rows. */
+void tc_model_finish_health(struct tc_model *m);
+
+void tc_counts_add(struct tc_counts *dst, const struct tc_counts *src);
+double tc_counts_avg_lifetime_ms(const struct tc_counts *c);
+
+#endif

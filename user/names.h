@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Stable names of enums: they are part of the JSON contract. */
+#ifndef TCPCLOSE_NAMES_H
+#define TCPCLOSE_NAMES_H
+
+#include <stddef.h>
+#include "tcpclose.h"
+
+const char *tc_kind_name(int kind);
+const char *tc_role_name(int role);
+const char *tc_state_name(int state);
+const char *tc_attach_name(int attach);
+int tc_attach_parse(const char *s);	/* -1 when unknown */
+/* "SYN_SENT>ESTABLISHED>FIN_WAIT1>..." into buf; returns buf. */
+char *tc_path_str(__u64 path, int len, char *buf, size_t size);
+/* Address as text; IPv6 in brackets when with_port. */
+char *tc_addr_str(int family, const __u8 *addr, char *buf, size_t size);
+char *tc_endpoint_str(int family, const __u8 *addr, int port, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The JSON contract (README "JSON contract"): names are stable, fields may be
+ * added. json-c does the escaping; comm bytes are made valid UTF-8 first.
+ */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include "names.h"
+#include "render.h"
+#include "utf8.h"
+
+static json_object *jdouble(double v, int prec)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "%.*f", prec, v);
+	return json_object_new_double_s(v, buf);
+}
+
+static json_object *jstr_comm(const char *comm)
+{
+	char buf[TC_COMM_LEN * 3 + 1];
+
+	tc_utf8_sanitize(buf, comm, TC_COMM_LEN);
+	return json_object_new_string(buf);
+}
+
+static json_object *jaddr(int family, const __u8 *addr)
+{
+	char buf[64];
+
+	return json_object_new_string(tc_addr_str(family, addr, buf, sizeof(buf)));
+}
+
+#define ADD(o, k, v) json_object_object_add(o, k, v)
+#define U64(v) json_object_new_uint64(v)
+
+static json_object *close_obj(const struct tc_counts *c)
+{
+	json_object *o = json_object_new_object();
+
+	for (int k = 0; k < TC_CK_MAX; k++)
+		ADD(o, tc_kind_name(k), U64(c->kind[k]));
+	return o;
+}
+
+/* The fields every level shares. */
+static void add_counts(json_object *o, const struct tc_counts *c)
+{
+	ADD(o, "closed", U64(c->closed));
+	ADD(o, "close", close_obj(c));
+	ADD(o, "bytes_in", U64(c->bytes_in));
+	ADD(o, "bytes_out", U64(c->bytes_out));
+	ADD(o, "segs_in", U64(c->segs_in));
+	ADD(o, "segs_out", U64(c->segs_out));
+	ADD(o, "one_exchange", U64(c->one_exchange));
+	ADD(o, "avg_lifetime_ms", jdouble(tc_counts_avg_lifetime_ms(c), 3));
+}
+
+static void add_proc(json_object *o, const struct tc_proc_key *k)
+{
+	ADD(o, "pid", json_object_new_int64(k->tgid));
+	ADD(o, "comm", jstr_comm(k->comm));
+	ADD(o, "cgroup_id", U64(k->cgroup_id));
+}
+
+static json_object *tracer_obj(const struct tc_model *m)
+{
+	const struct tc_health *h = &m->health;
+	json_object *o = json_object_new_object(), *ev = json_object_new_object();
+
+	ADD(o, "state_events", U64(h->stat[TC_STAT_STATE_EVENTS]));
+	ADD(o, "sockets_followed", U64(h->stat[TC_STAT_SOCK_INSERTS]));
+	ADD(o, "sockets_open", U64(h->socks_live));
+	ADD(o, "untracked", U64(h->stat[TC_STAT_SOCK_UNTRACKED]));
+	ADD(o, "owner_from_accept", U64(h->stat[TC_STAT_OWNER_ACCEPT]));
+	ADD(o, "owner_missing", U64(h->stat[TC_STAT_OWNER_MISSING]));
+	ADD(o, "filtered", U64(h->stat[TC_STAT_FILTERED]));
+	ADD(o, "insert_failed", U64(h->stat[TC_STAT_SOCK_INSERT_FAIL] + h->stat[TC_STAT_AGG_FAIL]));
+	ADD(ev, "sockets", U64(h->socks_evicted));
+	ADD(ev, "processes", U64(h->procs_evicted));
+	ADD(ev, "peers", U64(h->peers_evicted));
+	ADD(o, "evicted", ev);
+	ADD(o, "events_lost", U64(h->events_lost));
+	return o;
+}
+
+int tc_render_json(FILE *f, const struct tc_model *m)
+{
+	json_object *root = json_object_new_object(), *hooks = json_object_new_object();
+	json_object *totals = json_object_new_object();
+	json_object *procs = json_object_new_array(), *peers = json_object_new_array();
+	int ret;
+
+	ADD(root, "version", json_object_new_int(TC_JSON_VERSION));
+	ADD(root, "attach", json_object_new_string(m->attach ? m->attach : "none"));
+	ADD(hooks, "state", m->state_hook ? json_object_new_string(m->state_hook) : NULL);
+	ADD(hooks, "owner", m->owner_hook ? json_object_new_string(m->owner_hook) : NULL);
+	ADD(root, "hooks", hooks);
+	ADD(root, "duration_s", jdouble(m->duration_s, 3));
+	add_counts(totals, &m->totals);
+	ADD(root, "totals", totals);
+
+	for (size_t i = 0; i < m->nprocs; i++) {
+		json_object *o = json_object_new_object();
+
+		add_proc(o, &m->procs[i].key);
+		add_counts(o, &m->procs[i].c);
+		json_object_array_add(procs, o);
+	}
+	ADD(root, "processes", procs);
+
+	for (size_t i = 0; i < m->npeers; i++) {
+		const struct tc_peer_key *k = &m->peers[i].key;
+		json_object *o = json_object_new_object();
+
+		add_proc(o, &k->proc);
+		ADD(o, "netns", U64(k->netns));
+		ADD(o, "role", json_object_new_string(tc_role_name(k->role)));
+		ADD(o, "family", json_object_new_string(k->tuple.family == AF_INET6 ? "ipv6" : "ipv4"));
+		ADD(o, "local_addr", jaddr(k->tuple.family, k->tuple.laddr));
+		ADD(o, "local_port", json_object_new_int(k->tuple.lport));
+		ADD(o, "remote_addr", jaddr(k->tuple.family, k->tuple.raddr));
+		ADD(o, "remote_port", json_object_new_int(k->tuple.rport));
+		add_counts(o, &m->peers[i].c);
+		json_object_array_add(peers, o);
+	}
+	ADD(root, "peers", peers);
+	ADD(root, "tracer", tracer_obj(m));
+
+	ret = fprintf(f, "%s\n", json_object_to_json_string_ext(root,
+		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)) < 0 ? -1 : 0;
+	fflush(f);
+	json_object_put(root);
+	return ret;
+}
+
+int tc_event_json(FILE *f, const struct tc_event *e, double ts_s)
+{
+	json_object *o = json_object_new_object();
+	char path[TC_PATH_MAX * 16];
+	int ret;
+
+	ADD(o, "ts_s", jdouble(ts_s, 6));
+	ADD(o, "pid", json_object_new_int64(e->owner.tgid));
+	ADD(o, "comm", jstr_comm(e->owner.comm));
+	ADD(o, "cgroup_id", U64(e->owner.cgroup_id));
+	ADD(o, "netns", U64(e->netns));
+	ADD(o, "role", json_object_new_string(tc_role_name(e->role)));
+	ADD(o, "family", json_object_new_string(e->tuple.family == AF_INET6 ? "ipv6" : "ipv4"));
+	ADD(o, "local_addr", jaddr(e->tuple.family, e->tuple.laddr));
+	ADD(o, "local_port", json_object_new_int(e->tuple.lport));
+	ADD(o, "remote_addr", jaddr(e->tuple.family, e->tuple.raddr));
+	ADD(o, "remote_port", json_object_new_int(e->tuple.rport));
+	ADD(o, "close", json_object_new_string(tc_kind_name(e->kind)));
+	ADD(o, "lifetime_ms", jdouble((double)e->lifetime_ns / 1e6, 3));
+	ADD(o, "bytes_in", U64(e->bytes_in));
+	ADD(o, "bytes_out", U64(e->bytes_out));
+	ADD(o, "segs_in", U64(e->segs_in));
+	ADD(o, "segs_out", U64(e->segs_out));
+	ADD(o, "path", json_object_new_string(tc_path_str(e->path, e->path_len, path, sizeof(path))));
+	ADD(o, "untracked", json_object_new_boolean(!!(e->flags & TC_SF_UNTRACKED)));
+	ADD(o, "owner_known", json_object_new_boolean(!!(e->flags & TC_SF_OWNER)));
+	ret = fprintf(f, "%s\n", json_object_to_json_string_ext(o,
+		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)) < 0 ? -1 : 0;
+	json_object_put(o);
+	return ret;
+}

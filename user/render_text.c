@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Human tables: the busiest rows first, cut to --top. */
+#include <inttypes.h>
+#include <sys/socket.h>
+#include "names.h"
+#include "render.h"
+#include "utf8.h"
+
+#define COMM_BUF (TC_COMM_LEN * 3 + 1)
+
+static void counts_header(FILE *f)
+{
+	fprintf(f, "%8s %8s %8s %6s %7s %7s %7s %7s %7s %9s\n", "CLOSED", "LOCAL1ST",
+		"REMOTE1ST", "SIMUL", "RST_TX", "RST_RX", "NO_EST", "TIMEOUT",
+		"1XCHG", "AVG_MS");
+}
+
+static void counts_cols(FILE *f, const struct tc_counts *c)
+{
+	fprintf(f, "%8" PRIu64 " %8" PRIu64 " %9" PRIu64 " %6" PRIu64 " %7" PRIu64
+		" %7" PRIu64 " %7" PRIu64 " %7" PRIu64 " %7" PRIu64 " %9.1f\n",
+		(uint64_t)c->closed, (uint64_t)c->kind[TC_CK_LOCAL_FIRST],
+		(uint64_t)c->kind[TC_CK_REMOTE_FIRST], (uint64_t)c->kind[TC_CK_SIMULTANEOUS],
+		(uint64_t)c->kind[TC_CK_RESET_SENT], (uint64_t)c->kind[TC_CK_RESET_RECEIVED],
+		(uint64_t)c->kind[TC_CK_NEVER_ESTABLISHED], (uint64_t)c->kind[TC_CK_TIMEOUT],
+		(uint64_t)c->one_exchange, tc_counts_avg_lifetime_ms(c));
+}
+
+static void peer_endpoint(const struct tc_peer_key *k, char *buf, size_t size)
+{
+	const struct tc_tuple *t = &k->tuple;
+	char l[64], r[64];
+
+	/* The side that is aggregated over shows as *: the ephemeral port. */
+	tc_addr_str(t->family, t->laddr, l, sizeof(l));
+	tc_addr_str(t->family, t->raddr, r, sizeof(r));
+	if (k->role == TC_ROLE_CLIENT)
+		snprintf(buf, size, "%s -> %s", l,
+			 tc_endpoint_str(t->family, t->raddr, t->rport, r, sizeof(r)));
+	else if (k->role == TC_ROLE_SERVER)
+		snprintf(buf, size, "%s <- %s",
+			 tc_endpoint_str(t->family, t->laddr, t->lport, l, sizeof(l)), r);
+	else {
+		char le[72], re[72];
+
+		snprintf(buf, size, "%s - %s",
+			 tc_endpoint_str(t->family, t->laddr, t->lport, le, sizeof(le)),
+			 tc_endpoint_str(t->family, t->raddr, t->rport, re, sizeof(re)));
+	}
+}
+
+void tc_render_text(FILE *f, const struct tc_model *m, unsigned top)
+{
+	const struct tc_health *h = &m->health;
+	char comm[COMM_BUF], ep[200];
+	size_t i;
+
+	fprintf(f, "tcpclose: %.1f s, %s (%s)\n", m->duration_s, m->attach,
+		m->state_hook ? m->state_hook : "?");
+	fprintf(f, "\nTOTAL (per local socket: a loopback connection counts twice)\n");
+	fprintf(f, "%-30s", "");
+	counts_header(f);
+	fprintf(f, "%-30s", "all");
+	counts_cols(f, &m->totals);
+
+	fprintf(f, "\nPROCESSES (%zu)\n%-7s %-22s", m->nprocs, "PID", "COMM");
+	counts_header(f);
+	for (i = 0; i < m->nprocs && i < top; i++) {
+		const struct tc_proc_row *r = &m->procs[i];
+
+		tc_printable(comm, r->key.comm, TC_COMM_LEN);
+		fprintf(f, "%-7u %-22s", r->key.tgid, r->key.tgid ? comm : "[unknown]");
+		counts_cols(f, &r->c);
+	}
+	if (m->nprocs > top)
+		fprintf(f, "... %zu more (see --json or -n)\n", m->nprocs - top);
+
+	fprintf(f, "\nPEERS (%zu)\n%-7s %-15s %-6s %-46s ", m->npeers, "PID", "COMM",
+		"ROLE", "LOCAL -> REMOTE");
+	counts_header(f);
+	for (i = 0; i < m->npeers && i < top; i++) {
+		const struct tc_peer_row *r = &m->peers[i];
+
+		tc_printable(comm, r->key.proc.comm, TC_COMM_LEN);
+		peer_endpoint(&r->key, ep, sizeof(ep));
+		fprintf(f, "%-7u %-15s %-6s %-46s ", r->key.proc.tgid, comm,
+			tc_role_name(r->key.role), ep);
+		counts_cols(f, &r->c);
+	}
+	if (m->npeers > top)
+		fprintf(f, "... %zu more (see --json or -n)\n", m->npeers - top);
+
+	if (h->socks_evicted || h->procs_evicted || h->peers_evicted || h->events_lost ||
+	    h->stat[TC_STAT_SOCK_UNTRACKED] || h->stat[TC_STAT_AGG_FAIL])
+		fprintf(f, "\nnote: %" PRIu64 " sockets were open before tracing started; "
+			"evicted: %" PRIu64 " sockets, %" PRIu64 " process rows, %" PRIu64
+			" peer rows (totals keep them); %" PRIu64 " events lost\n",
+			(uint64_t)h->stat[TC_STAT_SOCK_UNTRACKED], (uint64_t)h->socks_evicted,
+			(uint64_t)h->procs_evicted, (uint64_t)h->peers_evicted,
+			(uint64_t)h->events_lost);
+	fflush(f);
+}
+
+void tc_event_text_header(FILE *f)
+{
+	fprintf(f, "%-10s %-7s %-15s %-6s %-24s %-24s %-17s %9s %9s %9s  %s\n", "TIME(s)",
+		"PID", "COMM", "ROLE", "LOCAL", "REMOTE", "CLOSE", "LIFE_MS", "RX_B",
+		"TX_B", "PATH");
+}
+
+void tc_event_text(FILE *f, const struct tc_event *e, double ts_s)
+{
+	char comm[COMM_BUF], l[72], r[72], path[TC_PATH_MAX * 16];
+	const struct tc_tuple *t = &e->tuple;
+
+	tc_printable(comm, e->owner.comm, TC_COMM_LEN);
+	fprintf(f, "%-10.3f %-7u %-15s %-6s %-24s %-24s %-17s %9.3f %9" PRIu64 " %9" PRIu64
+		"  %s\n", ts_s, e->owner.tgid, e->owner.tgid ? comm : "[unknown]",
+		tc_role_name(e->role),
+		tc_endpoint_str(t->family, t->laddr, t->lport, l, sizeof(l)),
+		tc_endpoint_str(t->family, t->raddr, t->rport, r, sizeof(r)),
+		tc_kind_name(e->kind), (double)e->lifetime_ns / 1e6,
+		(uint64_t)e->bytes_in, (uint64_t)e->bytes_out,
+		tc_path_str(e->path, e->path_len, path, sizeof(path)));
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The tracer's life: check, probe, open, configure, load, attach, detach. */
+#ifndef TCPCLOSE_TRACER_H
+#define TCPCLOSE_TRACER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "args.h"
+
+struct tcpclose_bpf;
+
+struct tc_tracer {
+	struct tcpclose_bpf *skel;
+	int attach;			/* resolved enum tc_attach */
+	const char *state_hook;		/* "tp_btf/inet_sock_set_state", ... */
+	const char *owner_hook;		/* NULL if accept() could not be hooked */
+	__u32 netns_ino;
+};
+
+/*
+ * Everything up to attached programs. On failure returns -1 with a one-line
+ * reason in err and nothing left attached or loaded.
+ */
+int tc_tracer_start(struct tc_tracer *t, const struct tc_opts *o, bool events,
+		    char *err, size_t errlen);
+void tc_tracer_stop(struct tc_tracer *t);
+
+/* Inode of a network namespace file; -1 with err if PATH is not one. */
+int tc_netns_inode(const char *path, __u32 *ino, char *err, size_t errlen);
+
+#endif

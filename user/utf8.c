@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "utf8.h"
+
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629), or 0. */
+static size_t seq_len(const unsigned char *s, size_t avail)
+{
+	unsigned char c = s[0];
+	size_t n;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (n > avail)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	/* overlongs, surrogates and > U+10FFFF */
+	if (c == 0xe0 && s[1] < 0xa0)
+		return 0;
+	if (c == 0xed && s[1] > 0x9f)
+		return 0;
+	if (c == 0xf0 && s[1] < 0x90)
+		return 0;
+	if (c == 0xf4 && s[1] > 0x8f)
+		return 0;
+	return n;
+}
+
+void tc_utf8_sanitize(char *dst, const char *src, size_t srclen)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t len = 0, o = 0;
+
+	while (len < srclen && s[len])
+		len++;
+	for (size_t i = 0; i < len;) {
+		size_t n = seq_len(s + i, len - i);
+
+		if (!n) {
+			dst[o++] = (char)0xef;
+			dst[o++] = (char)0xbf;
+			dst[o++] = (char)0xbd;
+			i++;
+			continue;
+		}
+		for (size_t k = 0; k < n; k++)
+			dst[o++] = (char)s[i + k];
+		i += n;
+	}
+	dst[o] = '\0';
+}
+
+void tc_printable(char *dst, const char *src, size_t srclen)
+{
+	tc_utf8_sanitize(dst, src, srclen);
+	for (char *p = dst; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
