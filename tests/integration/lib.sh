@@ -1,0 +1,95 @@
+# Shared helpers for the integration tests (sourced). Each test file runs in
+# its own network namespace(s), traces them with --netns from the host, and
+# asserts exact numbers with check/check_ge.
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TCPCLOSE="$ROOT/tcpclose"
+SCEN="$ROOT/build/scenario"
+WORK=$(mktemp -d /tmp/tcpclose-it.XXXXXX)
+PASS=0
+FAIL=0
+NETNS_LIST=()
+TRACER_PID=
+
+note() { printf '  %s\n' "$*"; }
+
+check() {	# check NAME EXPECTED ACTUAL
+	if [ "$2" = "$3" ]; then
+		PASS=$((PASS + 1)); printf '  ok   %s (%s)\n' "$1" "$3"
+	else
+		FAIL=$((FAIL + 1)); printf '  FAIL %s: expected %s, got %s\n' "$1" "$2" "$3"
+	fi
+}
+
+check_ge() {	# check_ge NAME MIN ACTUAL
+	if [ "$3" -ge "$2" ] 2>/dev/null; then
+		PASS=$((PASS + 1)); printf '  ok   %s (%s >= %s)\n' "$1" "$3" "$2"
+	else
+		FAIL=$((FAIL + 1)); printf '  FAIL %s: expected >= %s, got %s\n' "$1" "$2" "$3"
+	fi
+}
+
+check_match() {	# check_match NAME REGEX TEXT
+	if printf '%s' "$3" | grep -Eq -- "$2"; then
+		PASS=$((PASS + 1)); printf '  ok   %s\n' "$1"
+	else
+		FAIL=$((FAIL + 1)); printf '  FAIL %s: /%s/ not in: %s\n' "$1" "$2" "$3"
+	fi
+}
+
+netns_new() {	# netns_new NAME: a namespace with loopback up
+	local ns="tcpc-$1-$$"
+	ip netns add "$ns" || return 1
+	NETNS_LIST+=("$ns")
+	ip -n "$ns" link set lo up
+	echo "$ns"
+}
+
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# tracer_start OUTFILE ARGS...: run tcpclose in the background (host netns),
+# return once it says it is tracing (or fail after 20 s).
+tracer_start() {
+	local out=$1; shift
+	"$TCPCLOSE" "$@" >"$out" 2>"$out.err" &
+	TRACER_PID=$!
+	for _ in $(seq 200); do
+		grep -q "tracing TCP closes" "$out.err" 2>/dev/null && return 0
+		kill -0 "$TRACER_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "tracer did not start:"; cat "$out.err"
+	return 1
+}
+
+# tracer_stop: Ctrl-C, then wait (bounded) for the final report.
+tracer_stop() {
+	[ -n "$TRACER_PID" ] || return 0
+	kill -INT "$TRACER_PID" 2>/dev/null
+	for _ in $(seq 100); do
+		kill -0 "$TRACER_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$TRACER_PID" 2>/dev/null; then
+		echo "tracer ignored SIGINT; killing"; kill -9 "$TRACER_PID"
+	fi
+	wait "$TRACER_PID" 2>/dev/null
+	local rc=$?
+	TRACER_PID=
+	return $rc
+}
+
+cleanup() {
+	[ -n "$TRACER_PID" ] && kill -9 "$TRACER_PID" 2>/dev/null
+	for ns in "${NETNS_LIST[@]}"; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+finish() {
+	echo "RESULT $PASS passed, $FAIL failed"
+	[ "$FAIL" -eq 0 ]
+}

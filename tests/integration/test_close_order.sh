@@ -1,0 +1,68 @@
+#!/bin/bash
+# Known close orders over IPv4, IPv6 and v4-mapped IPv6: every process and
+# every peer row must count exactly N of the expected kind, nothing else.
+. "$(dirname "$0")/lib.sh"
+N=25
+ns=$(netns_new order) || exit 1
+out=$WORK/report.json
+tracer_start "$out" report --json --netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
+
+# mode -> expected client kind, server kind
+declare -A CK=([client-first]=local_first [server-first]=remote_first
+	[client-reset]=reset_sent [server-reset]=reset_received
+	[simultaneous]=simultaneous [refused]=never_established)
+declare -A SK=([client-first]=remote_first [server-first]=local_first
+	[client-reset]=reset_received [server-reset]=reset_sent
+	[simultaneous]=local_first)
+runs=()
+port=9000
+for fam in 4 6 mapped; do
+	for mode in client-first server-first client-reset server-reset simultaneous refused; do
+		port=$((port + 1))
+		line=$(in_ns "$ns" "$SCEN/closer" "$mode" "$fam" "$port" "$N")
+		if [ "$(jq -r .ok <<<"$line")" != true ]; then
+			check "scenario $mode/$fam ran cleanly" true false
+		fi
+		runs+=("$line")
+	done
+done
+tracer_stop || check "tracer exit status" 0 $?
+
+kinds='["local_first","remote_first","simultaneous","reset_sent","reset_received","never_established","timeout"]'
+# Sum of all kinds except the expected one: must be 0.
+others() { jq -nr --arg k "$1" "$kinds - [\$k] | map(\$r.close[.]) | add" --argjson r "$2"; }
+
+total=0
+for line in "${runs[@]}"; do
+	mode=$(jq -r .mode <<<"$line"); fam=$(jq -r .family <<<"$line")
+	port=$(jq -r .port <<<"$line")
+	cpid=$(jq -r .client_pid <<<"$line"); spid=$(jq -r .server_pid <<<"$line")
+	raddr=127.0.0.1; afam=ipv4
+	[ "$fam" = 6 ] && { raddr=::1; afam=ipv6; }
+
+	row=$(jq -c --argjson p "$cpid" '.processes[] | select(.pid==$p)' "$out")
+	check "$mode/$fam client pid $cpid ${CK[$mode]}" "$N" "$(jq -r ".close.${CK[$mode]}" <<<"${row:-null}")"
+	check "$mode/$fam client other kinds" 0 "$(others "${CK[$mode]}" "${row:-null}")"
+	peer=$(jq -c --argjson p "$cpid" '[.peers[] | select(.pid==$p)]' "$out")
+	check "$mode/$fam client peer rows" 1 "$(jq length <<<"$peer")"
+	check "$mode/$fam client peer" "client $afam $raddr 0 $raddr $port $N tc-client" \
+		"$(jq -r '.[0] | "\(.role) \(.family) \(.local_addr) \(.local_port) \(.remote_addr) \(.remote_port) \(.closed) \(.comm)"' <<<"$peer")"
+	total=$((total + N))
+	[ "$mode" = refused ] && continue
+
+	row=$(jq -c --argjson p "$spid" '.processes[] | select(.pid==$p)' "$out")
+	check "$mode/$fam server pid $spid ${SK[$mode]}" "$N" "$(jq -r ".close.${SK[$mode]}" <<<"${row:-null}")"
+	check "$mode/$fam server other kinds" 0 "$(others "${SK[$mode]}" "${row:-null}")"
+	peer=$(jq -c --argjson p "$spid" '[.peers[] | select(.pid==$p)]' "$out")
+	# v4-mapped sockets of a dual-stack listener are shown as IPv4.
+	check "$mode/$fam server peer" "server $afam $raddr $port $raddr 0 $N" \
+		"$(jq -r '.[0] | "\(.role) \(.family) \(.local_addr) \(.local_port) \(.remote_addr) \(.remote_port) \(.closed)"' <<<"$peer")"
+	total=$((total + N))
+done
+check "totals.closed equals every socket made" "$total" "$(jq .totals.closed "$out")"
+check "no owner missing" 0 "$(jq .tracer.owner_missing "$out")"
+check "nothing evicted or lost" "0 0 0 0" \
+	"$(jq -r '.tracer | "\(.evicted.sockets) \(.evicted.processes) \(.evicted.peers) \(.events_lost)"' "$out")"
+check "one request/reply per client-first connection" "$N" \
+	"$(jq --argjson p "$(jq -r .client_pid <<<"${runs[0]}")" '.processes[] | select(.pid==$p) | .one_exchange' "$out")"
+finish

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <string.h>
+#include <cmocka.h>
+#include "args.h"
+
+static char err[256];
+static struct tc_opts o;
+
+#define PARSE(...) ({ char *av[] = { "tcpclose", __VA_ARGS__, NULL }; \
+	err[0] = 0; tc_parse_args((int)(sizeof(av) / sizeof(av[0])) - 1, av, &o, err, sizeof(err)); })
+
+static void test_bare_is_live_report(void **state)
+{
+	char *av[] = { "tcpclose", NULL };
+
+	assert_int_equal(tc_parse_args(1, av, &o, err, sizeof(err)), 0);
+	assert_int_equal(o.cmd, TC_CMD_REPORT);
+	assert_true(o.interval_s == 5);
+	assert_true(o.duration_s == 0);
+	assert_int_equal(o.attach, TC_ATTACH_AUTO);
+	assert_int_equal(o.top, 20);
+}
+
+static void test_report_options(void **state)
+{
+	assert_int_equal(PARSE("report", "-d", "2.5", "--json", "-p", "42", "-c", "nginx",
+			       "--netns", "/var/run/netns/x", "--attach", "tracepoint",
+			       "-v", "-n", "7", "--max-sockets", "2048"), 0);
+	assert_int_equal(o.cmd, TC_CMD_REPORT);
+	assert_true(o.duration_s == 2.5);
+	assert_true(o.json);
+	assert_int_equal(o.pid, 42);
+	assert_string_equal(o.comm, "nginx");
+	assert_string_equal(o.netns_path, "/var/run/netns/x");
+	assert_int_equal(o.attach, TC_ATTACH_TRACEPOINT);
+	assert_true(o.verbose);
+	assert_int_equal(o.top, 7);
+	assert_int_equal(o.max_sockets, 2048);
+	assert_true(o.interval_s == 0);	/* only the bare command defaults -i */
+}
+
+static void test_trace_and_help(void **state)
+{
+	assert_int_equal(PARSE("trace", "--json"), 0);
+	assert_int_equal(o.cmd, TC_CMD_TRACE);
+	assert_true(o.json);
+	assert_int_equal(PARSE("--help"), 0);
+	assert_int_equal(o.cmd, TC_CMD_HELP);
+	assert_int_equal(PARSE("help"), 0);
+	assert_int_equal(o.cmd, TC_CMD_HELP);
+	assert_non_null(strstr(tc_usage(), "EXAMPLES"));
+}
+
+static void test_errors(void **state)
+{
+	static const struct { const char *a[4]; const char *msg; } bad[] = {
+		{ { "frobnicate" }, "unknown command 'frobnicate'" },
+		{ { "report", "--bogus" }, "unknown option '--bogus'" },
+		{ { "report", "-x" }, "unknown option '-x'" },
+		{ { "report", "-d" }, "needs a value" },
+		{ { "report", "-d", "abc" }, "invalid duration 'abc'" },
+		{ { "report", "-d", "-1" }, "invalid duration '-1'" },
+		{ { "report", "-d", "0" }, "invalid duration '0'" },
+		{ { "report", "-d", "inf" }, "invalid duration 'inf'" },
+		{ { "report", "-p", "0" }, "invalid pid '0'" },
+		{ { "report", "-p", "12x" }, "invalid pid '12x'" },
+		{ { "report", "-p", "-5" }, "invalid pid '-5'" },
+		{ { "report", "-p", "99999999999" }, "invalid pid" },
+		{ { "report", "-c", "a-name-longer-than-15" }, "invalid comm" },
+		{ { "report", "--attach", "uprobe" }, "invalid attach mode 'uprobe'" },
+		{ { "report", "--max-sockets", "10" }, "invalid --max-sockets" },
+		{ { "report", "stray" }, "unexpected argument 'stray'" },
+		{ { "trace", "-i", "1" }, "--interval is for report" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *av[6] = { "tcpclose" };
+		int n = 1;
+
+		for (int k = 0; k < 4 && bad[i].a[k]; k++)
+			av[n++] = (char *)bad[i].a[k];
+		err[0] = 0;
+		if (tc_parse_args(n, av, &o, err, sizeof(err)) != -1 || !strstr(err, bad[i].msg))
+			fail_msg("case %zu: want error containing \"%s\", got \"%s\"", i,
+				 bad[i].msg, err);
+		assert_null(strchr(err, '\n'));	/* one line */
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bare_is_live_report),
+		cmocka_unit_test(test_report_options),
+		cmocka_unit_test(test_trace_and_help),
+		cmocka_unit_test(test_errors),
+	};
+	return cmocka_run_group_tests_name("args", tests, NULL, NULL);
+}

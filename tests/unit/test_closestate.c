@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The in-kernel classifier (bpf/closestate.h), fed whole state paths. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include "closestate.h"
+
+struct path_case {
+	const char *name;
+	int states[8];		/* 0-terminated; states[0] is the first old state */
+	int sk_err;		/* at the final CLOSE */
+	int role, kind;
+};
+
+#define S(x) TC_##x
+static const struct path_case cases[] = {
+	{ "client, we close first", { S(CLOSE), S(SYN_SENT), S(ESTABLISHED), S(FIN_WAIT1), S(FIN_WAIT2), S(CLOSE) },
+	  0, TC_ROLE_CLIENT, TC_CK_LOCAL_FIRST },
+	{ "server, peer closes first", { S(LISTEN), S(SYN_RECV), S(ESTABLISHED), S(CLOSE_WAIT), S(LAST_ACK), S(CLOSE) },
+	  0, TC_ROLE_SERVER, TC_CK_REMOTE_FIRST },
+	{ "simultaneous", { S(CLOSE), S(SYN_SENT), S(ESTABLISHED), S(FIN_WAIT1), S(CLOSING), S(CLOSE) },
+	  0, TC_ROLE_CLIENT, TC_CK_SIMULTANEOUS },
+	{ "SO_LINGER 0 close", { S(CLOSE), S(SYN_SENT), S(ESTABLISHED), S(CLOSE) },
+	  0, TC_ROLE_CLIENT, TC_CK_RESET_SENT },
+	{ "ss -K", { S(LISTEN), S(SYN_RECV), S(ESTABLISHED), S(CLOSE) },
+	  TC_ECONNABORTED, TC_ROLE_SERVER, TC_CK_RESET_SENT },
+	{ "peer reset", { S(LISTEN), S(SYN_RECV), S(ESTABLISHED), S(CLOSE) },
+	  TC_ECONNRESET, TC_ROLE_SERVER, TC_CK_RESET_RECEIVED },
+	{ "retransmits exhausted", { S(CLOSE), S(SYN_SENT), S(ESTABLISHED), S(CLOSE) },
+	  110 /* ETIMEDOUT */, TC_ROLE_CLIENT, TC_CK_TIMEOUT },
+	{ "connect refused", { S(CLOSE), S(SYN_SENT), S(CLOSE) },
+	  TC_ECONNREFUSED, TC_ROLE_CLIENT, TC_CK_NEVER_ESTABLISHED },
+	{ "connect timed out", { S(CLOSE), S(SYN_SENT), S(CLOSE) },
+	  110, TC_ROLE_CLIENT, TC_CK_NEVER_ESTABLISHED },
+	{ "FIN then reset by peer keeps local_first", { S(CLOSE), S(SYN_SENT), S(ESTABLISHED), S(FIN_WAIT1), S(CLOSE) },
+	  TC_ECONNRESET, TC_ROLE_CLIENT, TC_CK_LOCAL_FIRST },
+	{ "CLOSE_WAIT then our reset keeps remote_first", { S(CLOSE), S(SYN_SENT), S(ESTABLISHED), S(CLOSE_WAIT), S(CLOSE) },
+	  0, TC_ROLE_CLIENT, TC_CK_REMOTE_FIRST },
+	{ "fentry: clone unseen, server from SYN_RECV", { S(SYN_RECV), S(ESTABLISHED), S(FIN_WAIT1), S(FIN_WAIT2), S(CLOSE) },
+	  0, TC_ROLE_SERVER, TC_CK_LOCAL_FIRST },
+	{ "joined mid-life in FIN_WAIT2", { S(FIN_WAIT2), S(CLOSE) },
+	  0, TC_ROLE_UNKNOWN, TC_CK_LOCAL_FIRST },
+	{ "joined mid-life in LAST_ACK", { S(LAST_ACK), S(CLOSE) },
+	  0, TC_ROLE_UNKNOWN, TC_CK_REMOTE_FIRST },
+	{ "joined mid-life in CLOSING", { S(CLOSING), S(CLOSE) },
+	  0, TC_ROLE_UNKNOWN, TC_CK_SIMULTANEOUS },
+	{ "joined mid-life in ESTABLISHED, reset", { S(ESTABLISHED), S(CLOSE) },
+	  TC_EPIPE, TC_ROLE_UNKNOWN, TC_CK_RESET_RECEIVED },
+};
+
+static void test_paths(void **state)
+{
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct path_case *c = &cases[i];
+		__u8 role = TC_ROLE_UNKNOWN, kind = TC_CK_NONE;
+		int done = 0, n = 0;
+
+		while (c->states[n + 1]) {
+			int old = c->states[n], new = c->states[n + 1];
+
+			assert_false(done);	/* nothing after the end */
+			done = tc_classify(&role, &kind, old, new, new == TC_CLOSE ? c->sk_err : 0);
+			n++;
+		}
+		if (!done || role != c->role || kind != c->kind)
+			fail_msg("%s: done %d role %d (want %d) kind %d (want %d)", c->name,
+				 done, role, c->role, kind, c->kind);
+	}
+}
+
+static void test_open_socket_not_final(void **state)
+{
+	__u8 role = 0, kind = TC_CK_NONE;
+
+	assert_int_equal(tc_classify(&role, &kind, TC_CLOSE, TC_SYN_SENT, 0), 0);
+	assert_int_equal(tc_classify(&role, &kind, TC_SYN_SENT, TC_ESTABLISHED, 0), 0);
+	assert_int_equal(kind, TC_CK_NONE);
+	assert_int_equal(tc_classify(&role, &kind, TC_ESTABLISHED, TC_CLOSE_WAIT, 0), 0);
+	assert_int_equal(kind, TC_CK_REMOTE_FIRST);
+	/* A later FIN_WAIT1 must not turn it into local_first. */
+	assert_int_equal(tc_classify(&role, &kind, TC_CLOSE_WAIT, TC_FIN_WAIT1, 0), 0);
+	assert_int_equal(kind, TC_CK_REMOTE_FIRST);
+}
+
+static void test_lifecycle_filter(void **state)
+{
+	assert_false(tc_is_lifecycle(TC_CLOSE, TC_LISTEN));
+	assert_false(tc_is_lifecycle(TC_LISTEN, TC_CLOSE));
+	assert_false(tc_is_lifecycle(TC_CLOSE, TC_CLOSE));
+	assert_true(tc_is_lifecycle(TC_LISTEN, TC_SYN_RECV));
+	assert_true(tc_is_lifecycle(TC_CLOSE, TC_SYN_SENT));
+	assert_true(tc_is_lifecycle(TC_ESTABLISHED, TC_CLOSE));
+}
+
+static void test_path_saturates(void **state)
+{
+	__u64 path = 0;
+	__u8 len = 0;
+
+	for (int i = 0; i < 20; i++)
+		tc_path_push(&path, &len, (i % 11) + 1);
+	assert_int_equal(len, TC_PATH_MAX);
+	assert_int_equal(path & 0xf, 1);
+	assert_int_equal((path >> 60) & 0xf, (15 % 11) + 1);
+}
+
+static void test_one_exchange(void **state)
+{
+	assert_true(tc_is_one_exchange(1, 1));
+	assert_true(tc_is_one_exchange(0, 1));
+	assert_false(tc_is_one_exchange(2, 1));
+	assert_false(tc_is_one_exchange(1, 5));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_paths),
+		cmocka_unit_test(test_open_socket_not_final),
+		cmocka_unit_test(test_lifecycle_filter),
+		cmocka_unit_test(test_path_saturates),
+		cmocka_unit_test(test_one_exchange),
+	};
+	return cmocka_run_group_tests_name("closestate", tests, NULL, NULL);
+}

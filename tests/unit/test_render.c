@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Model, renderers and helpers, on hand-made models (no kernel). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <arpa/inet.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <cmocka.h>
+#include "closestate.h"
+#include "model.h"
+#include "names.h"
+#include "render.h"
+#include "utf8.h"
+
+static char *capture(void (*fn)(FILE *, const void *), const void *arg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	fn(f, arg);
+	fclose(f);
+	return buf;
+}
+
+static void json_of_model(FILE *f, const void *m)
+{
+	assert_int_equal(tc_render_json(f, m), 0);
+}
+
+static void text_of_model(FILE *f, const void *m)
+{
+	tc_render_text(f, m, 20);
+}
+
+static struct tc_counts counts(__u64 local, __u64 remote, __u64 rst_rx)
+{
+	struct tc_counts c = { 0 };
+
+	c.kind[TC_CK_LOCAL_FIRST] = local;
+	c.kind[TC_CK_REMOTE_FIRST] = remote;
+	c.kind[TC_CK_RESET_RECEIVED] = rst_rx;
+	c.closed = local + remote + rst_rx;
+	c.lifetime_ns = c.closed * 2000000;	/* 2 ms each */
+	return c;
+}
+
+static void build(struct tc_model *m)
+{
+	struct tc_proc_key a = { .tgid = 100, .cgroup_id = 7 }, b = { .tgid = 200 };
+	struct tc_peer_key pa = { 0 }, pb = { 0 };
+	struct tc_counts ca = counts(3, 0, 1), cb = counts(0, 40, 0);
+
+	tc_model_init(m);
+	m->attach = "tracepoint";
+	m->state_hook = "tp_btf/inet_sock_set_state";
+	m->duration_s = 1.5;
+	strcpy(a.comm, "small");
+	/* quote, backslash, control char and an invalid UTF-8 byte */
+	memcpy(b.comm, "q\"\\\x01\xff" "x", 7);
+	assert_int_equal(tc_model_add_proc(m, &a, &ca), 0);
+	assert_int_equal(tc_model_add_proc(m, &b, &cb), 0);
+	tc_counts_add(&m->totals, &ca);
+	tc_counts_add(&m->totals, &cb);
+
+	pa.proc = a;
+	pa.role = TC_ROLE_CLIENT;
+	pa.tuple.family = AF_INET;
+	inet_pton(AF_INET, "10.0.0.1", pa.tuple.laddr);
+	inet_pton(AF_INET, "10.0.0.2", pa.tuple.raddr);
+	pa.tuple.rport = 8080;
+	pb.proc = b;
+	pb.role = TC_ROLE_SERVER;
+	pb.tuple.family = AF_INET6;
+	inet_pton(AF_INET6, "::1", pb.tuple.laddr);
+	inet_pton(AF_INET6, "fe80::2", pb.tuple.raddr);
+	pb.tuple.lport = 443;
+	assert_int_equal(tc_model_add_peer(m, &pa, &ca), 0);
+	assert_int_equal(tc_model_add_peer(m, &pb, &cb), 0);
+	m->health.stat[TC_STAT_SOCK_INSERTS] = 50;
+	m->health.stat[TC_STAT_SOCK_DELETES] = 44;
+	m->health.socks_live = 2;
+	m->health.stat[TC_STAT_PROC_INSERTS] = 5;
+	m->health.stat[TC_STAT_PEER_INSERTS] = 2;
+	tc_model_finish_health(m);
+	tc_model_sort(m);
+}
+
+static void test_sort_and_health(void **state)
+{
+	struct tc_model m;
+
+	build(&m);
+	assert_int_equal(m.procs[0].key.tgid, 200);	/* 40 closed beats 4 */
+	assert_int_equal(m.peers[0].key.proc.tgid, 200);
+	assert_int_equal(m.health.socks_evicted, 4);	/* 50 - 44 - 2 */
+	assert_int_equal(m.health.procs_evicted, 3);
+	assert_int_equal(m.health.peers_evicted, 0);
+	assert_true(tc_counts_avg_lifetime_ms(&m.totals) > 1.999 &&
+		    tc_counts_avg_lifetime_ms(&m.totals) < 2.001);
+	tc_model_free(&m);
+}
+
+static json_object *get(json_object *o, const char *path)
+{
+	char buf[256], *save, *tok;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (tok = strtok_r(buf, ".", &save); tok && o; tok = strtok_r(NULL, ".", &save)) {
+		if (*tok >= '0' && *tok <= '9')
+			o = json_object_array_get_idx(o, (size_t)atoi(tok));
+		else if (!json_object_object_get_ex(o, tok, &o))
+			return NULL;
+	}
+	return o;
+}
+
+static void test_json_contract(void **state)
+{
+	struct tc_model m;
+	json_object *root;
+	char *out;
+
+	build(&m);
+	out = capture(json_of_model, &m);
+	root = json_tokener_parse(out);
+	assert_non_null(root);	/* valid JSON despite the comm bytes */
+	assert_int_equal(json_object_get_int(get(root, "version")), 1);
+	assert_string_equal(json_object_get_string(get(root, "attach")), "tracepoint");
+	assert_true(json_object_get_double(get(root, "duration_s")) == 1.5);
+	assert_int_equal(json_object_get_int64(get(root, "totals.closed")), 44);
+	assert_int_equal(json_object_get_int64(get(root, "totals.close.remote_first")), 40);
+	assert_int_equal(json_object_get_int64(get(root, "totals.close.reset_received")), 1);
+	assert_int_equal(json_object_get_int64(get(root, "totals.close.never_established")), 0);
+	assert_int_equal(json_object_get_int64(get(root, "processes.0.pid")), 200);
+	/* The escaped comm decodes back to the original bytes, the invalid one as U+FFFD. */
+	assert_string_equal(json_object_get_string(get(root, "processes.0.comm")),
+			    "q\"\\\x01\xef\xbf\xbdx");
+	assert_int_equal(json_object_get_int64(get(root, "processes.1.cgroup_id")), 7);
+	assert_string_equal(json_object_get_string(get(root, "peers.0.role")), "server");
+	assert_string_equal(json_object_get_string(get(root, "peers.0.family")), "ipv6");
+	assert_string_equal(json_object_get_string(get(root, "peers.0.local_addr")), "::1");
+	assert_int_equal(json_object_get_int(get(root, "peers.0.local_port")), 443);
+	assert_int_equal(json_object_get_int(get(root, "peers.0.remote_port")), 0);
+	assert_string_equal(json_object_get_string(get(root, "peers.1.remote_addr")), "10.0.0.2");
+	assert_int_equal(json_object_get_int(get(root, "peers.1.local_port")), 0);
+	assert_int_equal(json_object_get_int64(get(root, "tracer.evicted.sockets")), 4);
+	assert_non_null(get(root, "hooks.state"));
+	assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);	/* one line */
+	json_object_put(root);
+	free(out);
+	tc_model_free(&m);
+}
+
+static void test_text_report(void **state)
+{
+	struct tc_model m;
+	char *out;
+
+	build(&m);
+	out = capture(text_of_model, &m);
+	assert_non_null(strstr(out, "PROCESSES (2)"));
+	assert_non_null(strstr(out, "10.0.0.1 -> 10.0.0.2:8080"));
+	assert_non_null(strstr(out, "[::1]:443 <- fe80::2"));
+	assert_non_null(strstr(out, "q\"\\?\xef\xbf\xbdx"));	/* control char shown as ? */
+	assert_non_null(strstr(out, "evicted: 4 sockets"));
+	/* busiest process first */
+	assert_true(strstr(out, "200     q") < strstr(out, "100     small"));
+	free(out);
+	tc_model_free(&m);
+}
+
+static void event_json(FILE *f, const void *e)
+{
+	assert_int_equal(tc_event_json(f, e, 1.25), 0);
+}
+
+static void test_event_json(void **state)
+{
+	struct tc_event e = { 0 };
+	json_object *root;
+	char *out;
+
+	e.owner.tgid = 9;
+	strcpy(e.owner.comm, "curl");
+	e.role = TC_ROLE_CLIENT;
+	e.kind = TC_CK_REMOTE_FIRST;
+	e.tuple.family = AF_INET;
+	inet_pton(AF_INET, "127.0.0.1", e.tuple.laddr);
+	inet_pton(AF_INET, "127.0.0.1", e.tuple.raddr);
+	e.tuple.lport = 40000;
+	e.tuple.rport = 80;
+	e.lifetime_ns = 1500000;
+	e.path_len = 0;
+	tc_path_push(&e.path, &e.path_len, TC_CLOSE);
+	tc_path_push(&e.path, &e.path_len, TC_SYN_SENT);
+	tc_path_push(&e.path, &e.path_len, TC_ESTABLISHED);
+	out = capture(event_json, &e);
+	root = json_tokener_parse(out);
+	assert_non_null(root);
+	assert_string_equal(json_object_get_string(get(root, "close")), "remote_first");
+	assert_string_equal(json_object_get_string(get(root, "path")), "CLOSE>SYN_SENT>ESTABLISHED");
+	assert_int_equal(json_object_get_int(get(root, "local_port")), 40000);
+	assert_true(json_object_get_double(get(root, "lifetime_ms")) == 1.5);
+	json_object_put(root);
+	free(out);
+}
+
+static void test_utf8(void **state)
+{
+	char out[64];
+
+	tc_utf8_sanitize(out, "plain", 16);
+	assert_string_equal(out, "plain");
+	tc_utf8_sanitize(out, "caf\xc3\xa9", 16);		/* valid 2-byte */
+	assert_string_equal(out, "caf\xc3\xa9");
+	tc_utf8_sanitize(out, "\xc3", 16);			/* truncated */
+	assert_string_equal(out, "\xef\xbf\xbd");
+	tc_utf8_sanitize(out, "\xc0\xaf", 16);			/* overlong '/' */
+	assert_string_equal(out, "\xef\xbf\xbd\xef\xbf\xbd");
+	tc_utf8_sanitize(out, "\xed\xa0\x80", 16);		/* surrogate */
+	assert_string_equal(out, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	tc_utf8_sanitize(out, "0123456789abcdefXYZ", 16);	/* no NUL within 16 */
+	assert_string_equal(out, "0123456789abcdef");
+	tc_printable(out, "a\tb\x7f", 16);
+	assert_string_equal(out, "a?b?");
+}
+
+static void test_names(void **state)
+{
+	char buf[128];
+	__u8 v6[16] = { [15] = 1 };
+
+	assert_string_equal(tc_kind_name(TC_CK_SIMULTANEOUS), "simultaneous");
+	assert_string_equal(tc_kind_name(TC_CK_NONE), "open");
+	assert_int_equal(tc_attach_parse("kprobe"), TC_ATTACH_KPROBE);
+	assert_int_equal(tc_attach_parse("KPROBE"), -1);
+	assert_string_equal(tc_endpoint_str(AF_INET6, v6, 80, buf, sizeof(buf)), "[::1]:80");
+	assert_string_equal(tc_path_str(0, 0, buf, sizeof(buf)), "");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sort_and_health),
+		cmocka_unit_test(test_json_contract),
+		cmocka_unit_test(test_text_report),
+		cmocka_unit_test(test_event_json),
+		cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_names),
+	};
+	return cmocka_run_group_tests_name("render", tests, NULL, NULL);
+}
