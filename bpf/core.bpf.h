@@ -20,6 +20,20 @@ struct sock_cgroup_data___new {
 	struct cgroup *cgroup;
 };
 
+/* sk_flags lived in struct sock until it moved into sock_common (6.x). */
+struct sock___flags_old {
+	unsigned long sk_flags;
+} __attribute__((preserve_access_index));
+
+static __always_inline unsigned long tc_sk_flags(const struct sock *sk)
+{
+	const struct sock_common *skc = (const void *)sk;
+
+	if (bpf_core_field_exists(skc->skc_flags))
+		return BPF_CORE_READ(skc, skc_flags);
+	return BPF_CORE_READ((const struct sock___flags_old *)sk, sk_flags);
+}
+
 static __always_inline __u32 tc_sk_netns(const struct sock *sk)
 {
 	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
@@ -85,6 +99,37 @@ static __always_inline void tc_read_tuple(const struct sock *sk, struct tc_tuple
 static __always_inline int tc_sk_err(const struct sock *sk)
 {
 	return BPF_CORE_READ(sk, sk_err);
+}
+
+/*
+ * Payload bytes. bytes_received counts the FIN's sequence number too, and
+ * bytes_acked the client's SYN and our FIN; tcp_fin() sets SOCK_DONE before
+ * the socket can reach CLOSE, so the FIN is taken off when it arrived.
+ * bytes_sent (4.19+) counts payload only, retransmissions included.
+ */
+static __always_inline __u64 tc_payload_in(const struct sock *sk)
+{
+	const struct tcp_sock *tp = (const void *)sk;
+	__u64 n = BPF_CORE_READ(tp, bytes_received);
+	unsigned long flags = tc_sk_flags(sk);
+	int done = bpf_core_enum_value(enum sock_flags, SOCK_DONE);
+
+	if (n && (flags & (1UL << done)))
+		n--;
+	return n;
+}
+
+static __always_inline __u64 tc_payload_out(const struct sock *sk)
+{
+	const struct tcp_sock *tp = (const void *)sk;
+
+	if (bpf_core_field_exists(tp->bytes_sent) && bpf_core_field_exists(tp->bytes_retrans)) {
+		__u64 sent = BPF_CORE_READ(tp, bytes_sent);
+		__u64 retrans = BPF_CORE_READ(tp, bytes_retrans);
+
+		return sent > retrans ? sent - retrans : 0;
+	}
+	return BPF_CORE_READ(tp, bytes_acked);
 }
 
 /* Only call in process context, where current owns the socket. */

@@ -93,8 +93,8 @@ static __always_inline void tc_finish(const struct sock *sk, struct tc_sock *s, 
 
 	segs_in = BPF_CORE_READ(tp, data_segs_in);
 	segs_out = BPF_CORE_READ(tp, data_segs_out);
-	d.bytes_in = BPF_CORE_READ(tp, bytes_received);
-	d.bytes_out = BPF_CORE_READ(tp, bytes_acked);
+	d.bytes_in = tc_payload_in(sk);
+	d.bytes_out = tc_payload_out(sk);
 	d.segs_in = segs_in;
 	d.segs_out = segs_out;
 	d.lifetime_ns = now - s->start_ns;

@@ -116,8 +116,8 @@ struct tc_sock {
 struct tc_counts {
 	__u64 closed;
 	__u64 kind[TC_CK_MAX];
-	__u64 bytes_in;		/* tcp_sock.bytes_received */
-	__u64 bytes_out;	/* tcp_sock.bytes_acked */
+	__u64 bytes_in;		/* payload received (FIN not counted) */
+	__u64 bytes_out;	/* payload sent once (retransmissions not recounted) */
 	__u64 segs_in;		/* data segments */
 	__u64 segs_out;
 	__u64 lifetime_ns;	/* sum over closed sockets */

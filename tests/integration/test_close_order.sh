@@ -14,6 +14,11 @@ declare -A CK=([client-first]=local_first [server-first]=remote_first
 declare -A SK=([client-first]=remote_first [server-first]=local_first
 	[client-reset]=reset_received [server-reset]=reset_sent
 	[simultaneous]=local_first)
+# payload bytes per connection: client in/out, server in/out
+declare -A CB=([client-first]="1 1" [server-first]="1 1" [client-reset]="1 1"
+	[server-reset]="1 2" [refused]="0 0")
+declare -A SB=([client-first]="1 1" [server-first]="1 1" [client-reset]="1 1"
+	[server-reset]="2 1")
 runs=()
 port=9000
 for fam in 4 6 mapped; do
@@ -48,7 +53,19 @@ for line in "${runs[@]}"; do
 	check "$mode/$fam client peer" "client $afam $raddr 0 $raddr $port $N tc-client" \
 		"$(jq -r '.[0] | "\(.role) \(.family) \(.local_addr) \(.local_port) \(.remote_addr) \(.remote_port) \(.closed) \(.comm)"' <<<"$peer")"
 	total=$((total + N))
+	bytes() { jq -r --argjson p "$1" '.processes[] | select(.pid==$p) | "\(.bytes_in) \(.bytes_out)"' "$out"; }
+	if [ -n "${CB[$mode]:-}" ]; then
+		set -- ${CB[$mode]}
+		check "$mode/$fam client payload bytes in/out" "$(($1 * N)) $(($2 * N))" "$(bytes "$cpid")"
+	fi
 	[ "$mode" = refused ] && continue
+	if [ -n "${SB[$mode]:-}" ]; then
+		set -- ${SB[$mode]}
+		check "$mode/$fam server payload bytes in/out" "$(($1 * N)) $(($2 * N))" "$(bytes "$spid")"
+	else	# simultaneous: the server drained exactly what the client queued
+		check "$mode/$fam server bytes_in == client bytes_out" \
+			"$(bytes "$cpid" | cut -d' ' -f2)" "$(bytes "$spid" | cut -d' ' -f1)"
+	fi
 
 	row=$(jq -c --argjson p "$spid" '.processes[] | select(.pid==$p)' "$out")
 	check "$mode/$fam server pid $spid ${SK[$mode]}" "$N" "$(jq -r ".close.${SK[$mode]}" <<<"${row:-null}")"

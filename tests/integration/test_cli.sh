@@ -1,0 +1,61 @@
+#!/bin/bash
+# Bad input gets one clear line on stderr and a non-zero exit; nothing stays
+# attached once the process is gone, even after SIGKILL.
+. "$(dirname "$0")/lib.sh"
+
+expect_error() {	# NAME EXIT REGEX ARGS...
+	local name=$1 want=$2 re=$3; shift 3
+	"$@" >"$WORK/o" 2>"$WORK/e"; local rc=$?
+	check "$name: exit status" "$want" "$rc"
+	check "$name: one line on stderr" 1 "$(wc -l <"$WORK/e")"
+	check_match "$name: message" "$re" "$(cat "$WORK/e")"
+}
+
+expect_error "unknown command" 2 '^tcpclose: error: unknown command' "$TCPCLOSE" frob
+expect_error "unknown flag" 2 "unknown option '--frob'" "$TCPCLOSE" report --frob
+expect_error "bad number" 2 "invalid duration 'soon'" "$TCPCLOSE" report -d soon
+expect_error "bad pid" 2 "invalid pid" "$TCPCLOSE" report -p -3
+expect_error "bad attach" 2 "invalid attach mode" "$TCPCLOSE" report --attach magic
+expect_error "missing netns" 1 "--netns /var/run/netns/nope-$$: No such file" \
+	"$TCPCLOSE" report -d 1 --netns /var/run/netns/nope-$$
+expect_error "not a netns" 1 "not a network namespace" "$TCPCLOSE" report -d 1 --netns /etc/hostname
+expect_error "no privileges" 1 "need root" \
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$TCPCLOSE" report -d 1
+# A kernel without BTF, simulated by hiding /sys/kernel/btf in a private mount namespace.
+expect_error "no BTF" 1 "exposes no BTF" \
+	unshare -m sh -c "mount -t tmpfs none /sys/kernel/btf && exec $TCPCLOSE report -d 1"
+
+"$TCPCLOSE" help >"$WORK/o"; check "help exits 0" 0 $?
+check_match "help has usage and examples" "EXAMPLES" "$(cat "$WORK/o")"
+
+# Forced attach modes: each either works and counts exactly, or says in one
+# line why this kernel cannot do it.
+ns=$(netns_new cli) || exit 1
+for mode in tracepoint fentry kprobe; do
+	"$TCPCLOSE" report -d 0.5 --attach "$mode" >/dev/null 2>"$WORK/probe.err"
+	if [ $? -ne 0 ]; then
+		check "--attach $mode unavailable: one line" 1 "$(wc -l <"$WORK/probe.err")"
+		check_match "--attach $mode unavailable: says why" "^tcpclose: error: .*(refused|no usable hook)" \
+			"$(cat "$WORK/probe.err")"
+		continue
+	fi
+	out=$WORK/mode-$mode.json
+	tracer_start "$out" report --json --attach "$mode" --netns "/var/run/netns/$ns" || { FAIL=$((FAIL+1)); continue; }
+	r=$(in_ns "$ns" "$SCEN/closer" client-first 4 5001 10)
+	tracer_stop
+	check "--attach $mode reports its mode" "$mode" "$(jq -r .attach "$out")"
+	check "--attach $mode: exact counts" "20 10 10" \
+		"$(jq -r '"\(.totals.closed) \(.totals.close.local_first) \(.totals.close.remote_first)"' "$out")"
+done
+
+# SIGKILL: the kernel drops the programs with the last fd.
+progs() { bpftool prog show 2>/dev/null | grep -c 'name tc_state_'; }
+before=$(progs)
+"$TCPCLOSE" report >/dev/null 2>"$WORK/k.err" &
+k=$!
+for _ in $(seq 100); do grep -q tracing "$WORK/k.err" && break; sleep 0.1; done
+check "attached while running" $((before + 1)) "$(progs)"
+kill -9 "$k"; wait "$k" 2>/dev/null
+for _ in $(seq 50); do [ "$(progs)" = "$before" ] && break; sleep 0.1; done
+check "nothing attached after SIGKILL" "$before" "$(progs)"
+finish
