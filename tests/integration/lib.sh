@@ -10,6 +10,7 @@ PASS=0
 FAIL=0
 NETNS_LIST=()
 TRACER_PID=
+TRACERS=()
 
 note() { printf '  %s\n' "$*"; }
 
@@ -53,6 +54,7 @@ tracer_start() {
 	local out=$1; shift
 	"$TCPCLOSE" "$@" >"$out" 2>"$out.err" &
 	TRACER_PID=$!
+	TRACERS+=("$TRACER_PID")
 	for _ in $(seq 200); do
 		grep -q "tracing TCP closes" "$out.err" 2>/dev/null && return 0
 		kill -0 "$TRACER_PID" 2>/dev/null || break
@@ -62,30 +64,37 @@ tracer_start() {
 	return 1
 }
 
-# tracer_stop: Ctrl-C, then wait (bounded) for the final report.
+# tracer_stop [PID]: Ctrl-C, then wait (bounded) for the final report.
+# Without PID, the last tracer started.
 tracer_stop() {
-	[ -n "$TRACER_PID" ] || return 0
-	kill -INT "$TRACER_PID" 2>/dev/null
+	local pid=${1:-$TRACER_PID}
+	[ -n "$pid" ] || return 0
+	kill -INT "$pid" 2>/dev/null
 	for _ in $(seq 100); do
-		kill -0 "$TRACER_PID" 2>/dev/null || break
+		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	if kill -0 "$TRACER_PID" 2>/dev/null; then
-		echo "tracer ignored SIGINT; killing"; kill -9 "$TRACER_PID"
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "tracer ignored SIGINT; killing"; kill -9 "$pid"
 	fi
-	wait "$TRACER_PID" 2>/dev/null
+	wait "$pid" 2>/dev/null
 	local rc=$?
-	TRACER_PID=
+	[ "$pid" = "$TRACER_PID" ] && TRACER_PID=
 	return $rc
 }
 
+# nstat_get NS COUNTER: absolute value of a kernel MIB counter in NS.
+nstat_get() {
+	in_ns "$1" nstat -az "$2" | awk -v c="$2" '$1 == c {print $2; found=1} END {if (!found) print 0}'
+}
+
 cleanup() {
-	[ -n "$TRACER_PID" ] && kill -9 "$TRACER_PID" 2>/dev/null
+	for p in "${TRACERS[@]}"; do kill -9 "$p" 2>/dev/null; done
 	for ns in "${NETNS_LIST[@]}"; do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
 	done
-	rm -rf "$WORK"
+	[ -n "${KEEP_WORK:-}" ] && echo "kept $WORK" || rm -rf "$WORK"
 }
 trap cleanup EXIT
 

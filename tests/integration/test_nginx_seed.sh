@@ -1,0 +1,88 @@
+#!/bin/bash
+# Seed report 000: an nginx proxy keeps `keepalive 500` to its upstream, but
+# `proxy_set_header Connection $connection_upgrade` with a map whose '' value
+# is `close` makes every upstream request say Connection: close. The upstream
+# nginx then closes first, once per request, and TIME_WAIT piles up on its
+# side. tcpclose must name the upstream worker as the active closer of every
+# proxy connection, and its count must equal what `ss` sees in TIME_WAIT.
+. "$(dirname "$0")/lib.sh"
+command -v nginx >/dev/null && command -v wrk >/dev/null || {
+	echo "nginx/wrk missing (make test-deps)"; FAIL=1; finish; exit; }
+ns=$(netns_new nginx) || exit 1
+# Every upstream connection leaves one TIME_WAIT: keep them all countable,
+# and give the proxy enough ports that it never reuses a 4-tuple whose
+# TIME_WAIT is still on the upstream side (a reconnecting SYN would recycle it).
+in_ns "$ns" sysctl -qw net.ipv4.tcp_max_tw_buckets=262144
+in_ns "$ns" sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
+
+. "$(dirname "$0")/nginx.sh"
+nginx_conf upstream 'listen 127.0.0.1:8081; keepalive_timeout 60s; location / { return 200 "ok\n"; }'
+nginx_conf proxy 'listen 127.0.0.1:8080;
+	location / { proxy_pass http://backend; proxy_http_version 1.1;
+		proxy_set_header Upgrade $http_upgrade;
+		proxy_set_header Connection $connection_upgrade; }' \
+	'map $http_upgrade $connection_upgrade { default upgrade; "" close; }
+	upstream backend { server 127.0.0.1:8081; keepalive 500; }'
+
+out=$WORK/report.json
+tracer_start "$out" report --json --netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
+rep=$TRACER_PID
+events=$WORK/trace.jsonl
+tracer_start "$events" trace --json --netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
+up_worker=$(nginx_start "$ns" upstream) || { check "upstream nginx starts" 0 1; finish; exit; }
+px_worker=$(nginx_start "$ns" proxy) || { check "proxy nginx starts" 0 1; finish; exit; }
+note "upstream worker $up_worker, proxy worker $px_worker"
+in_ns "$ns" wrk -t1 -c8 -d1s --timeout 2s http://127.0.0.1:8080/ >"$WORK/wrk.out"
+sleep 0.3
+tw_up=$(in_ns "$ns" ss -Htan state time-wait '( sport = :8081 )' | wc -l)
+tw_px=$(in_ns "$ns" ss -Htan state time-wait '( dport = :8081 )' | wc -l)
+tw_created=$(( $(nstat_get "$ns" TcpExtTW) + $(nstat_get "$ns" TcpExtTWKilled) + $(nstat_get "$ns" TcpExtTCPTimeWaitOverflow) ))
+nginx_stop "$ns" proxy; nginx_stop "$ns" upstream
+tracer_stop
+tracer_stop "$rep"
+reqs=$(awk '/requests in/ {print $1}' "$WORK/wrk.out")
+note "wrk: $reqs requests; ss: TIME_WAIT $tw_up upstream side, $tw_px proxy side"
+
+row() { jq -c --argjson p "$1" --arg role "$2" --argjson lp "$3" --argjson rp "$4" \
+	'[.peers[] | select(.pid==$p and .role==$role and .local_port==$lp and .remote_port==$rp)] | .[0]' "$out"; }
+kinds() { jq -r '"\(.close.local_first) \(.close.remote_first) \(.close.simultaneous) \(.close.reset_sent) \(.close.reset_received)"' <<<"$1"; }
+up=$(row "$up_worker" server 8081 0)
+px=$(row "$px_worker" client 0 8081)
+read -r u_l u_r u_s u_rs u_rr <<<"$(kinds "$up")"
+read -r p_l p_r p_s p_rs p_rr <<<"$(kinds "$px")"
+up_closed=$(jq .closed <<<"$up")
+check_ge "upstream did real work" 1000 "$u_l"
+# The seed's finding: the upstream is the active closer of (nearly) every
+# proxy connection. A handful race the proxy's own close: simultaneous.
+check_ge "upstream closed first on >= 99% of proxy connections" $((up_closed * 99 / 100)) "$u_l"
+check "proxy saw exactly the mirror (remote_first/local_first/simultaneous/resets)" \
+	"$u_l $u_r $u_s $u_rs $u_rr" "$p_r $p_l $p_s $p_rr $p_rs"
+# The kernel creates one timewait socket for every socket that sent FIN
+# first or simultaneously (TcpExtTW/TWKilled count creations on current
+# kernels; overflow counts the ones it could not create).
+check "nstat timewait creations == local_first + simultaneous (all sockets)" "$tw_created" \
+	"$(jq '.totals.close.local_first + .totals.close.simultaneous' "$out")"
+# The proxy reuses source ports within the run (connect() randomises its
+# pick); a SYN on a 4-tuple still in TIME_WAIT upstream recycles it. So ss
+# sees one TIME_WAIT per 4-tuple whose *last* close left it on that side.
+last_close() {	# last_close PID LPORT-FIELD: per 4-tuple, the kind of the last close
+	jq -r --argjson p "$1" "select(.pid==\$p and (.local_port==8081 or .remote_port==8081)) | \"\(.$2) \(.ts_s) \(.close)\"" "$events" |
+		sort -k1,1n -k2,2n | awk '{last[$1]=$3} END {for (k in last) print last[k]}' |
+		grep -cE '^(local_first|simultaneous)$'
+}
+check "trace has every upstream socket" "$up_closed" \
+	"$(jq --argjson p "$up_worker" 'select(.pid==$p and .local_port==8081)' "$events" | jq -s length)"
+check "ss TIME_WAIT upstream side == 4-tuples last closed upstream-first (trace)" "$tw_up" "$(last_close "$up_worker" remote_port)"
+check "ss TIME_WAIT proxy side == 4-tuples last closed proxy-first (trace)" "$tw_px" "$(last_close "$px_worker" local_port)"
+check "one request per upstream connection" "$up_closed" "$(jq .one_exchange <<<"$up")"
+check "process row names nginx" nginx "$(jq -r --argjson p "$up_worker" '.processes[] | select(.pid==$p) | .comm' "$out")"
+# wrk <-> proxy: keepalive, closed by nginx every keepalive_requests (1000)
+# and by wrk at exit; both sides must tell the same story.
+wk=$(jq -c '[.peers[] | select(.comm=="wrk" and .role=="client" and .remote_port==8080)] | .[0]' "$out")
+fe=$(row "$px_worker" server 8080 0)
+read -r w_l w_r w_s w_rs w_rr <<<"$(kinds "$wk")"
+read -r f_l f_r f_s f_rs f_rr <<<"$(kinds "$fe")"
+check "wrk/proxy front side mirror" "$w_l $w_r $w_s $w_rs $w_rr" "$f_r $f_l $f_s $f_rr $f_rs"
+check_ge "nginx closed keepalive connections (keepalive_requests 1000)" 1 "$f_l"
+check "wrk closed = its 8 final connections + one per nginx close" $((8 + f_l)) "$(jq .closed <<<"$wk")"
+finish
