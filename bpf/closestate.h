@@ -121,6 +121,25 @@ TC_INLINE int tc_classify(__u8 *role, __u8 *kind, int oldstate, int newstate,
 	return 1;
 }
 
+/*
+ * A close that began with FINs but ended with a reset: the peer reset us
+ * (sk_err), or we reset in CLOSE_WAIT (close() with unread data). Such a
+ * socket never reaches TIME_WAIT even when it sent FIN first.
+ */
+TC_INLINE int tc_fin_then_reset(int kind, int oldstate, int sk_err)
+{
+	if (kind != TC_CK_LOCAL_FIRST && kind != TC_CK_REMOTE_FIRST &&
+	    kind != TC_CK_SIMULTANEOUS)
+		return 0;
+	return tc_abort_kind(sk_err) == TC_CK_RESET_RECEIVED || oldstate == TC_CLOSE_WAIT;
+}
+
+/* Only a FIN_WAIT1/FIN_WAIT2/CLOSING socket can be turned into a timewait one. */
+TC_INLINE int tc_timewait_candidate(int oldstate)
+{
+	return oldstate == TC_FIN_WAIT1 || oldstate == TC_FIN_WAIT2 || oldstate == TC_CLOSING;
+}
+
 /* One request and one reply: at most one data segment each way. */
 TC_INLINE int tc_is_one_exchange(__u32 segs_in, __u32 segs_out)
 {

@@ -96,6 +96,17 @@ static __always_inline void tc_read_tuple(const struct sock *sk, struct tc_tuple
 	}
 }
 
+/*
+ * tcp_time_wait() swaps the new timewait socket into the established hash
+ * (inet_twsk_hashdance) before tcp_done() moves the full socket to CLOSE;
+ * every other way to CLOSE unhashes after the state change. So a socket
+ * already unhashed at ->CLOSE has been replaced by a timewait socket.
+ */
+static __always_inline int tc_sk_unhashed(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_nulls_node.pprev) == NULL;
+}
+
 static __always_inline int tc_sk_err(const struct sock *sk)
 {
 	return BPF_CORE_READ(sk, sk_err);

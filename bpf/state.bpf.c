@@ -55,6 +55,10 @@ static __always_inline void tc_add(struct tc_counts *c, const struct tc_counts *
 	__sync_fetch_and_add(&c->lifetime_ns, d->lifetime_ns);
 	if (d->one_exchange)
 		__sync_fetch_and_add(&c->one_exchange, 1);
+	if (d->fin_then_reset)
+		__sync_fetch_and_add(&c->fin_then_reset, 1);
+	if (d->timewait)
+		__sync_fetch_and_add(&c->timewait, 1);
 }
 
 /* Find or create an LRU row; creation races are fine (NOEXIST, re-lookup). */
@@ -73,7 +77,8 @@ static __always_inline struct tc_counts *tc_row(void *map, const void *key, __u3
 	return c;
 }
 
-static __always_inline void tc_finish(const struct sock *sk, struct tc_sock *s, __u64 now)
+static __always_inline void tc_finish(const struct sock *sk, struct tc_sock *s, __u64 now,
+				      int oldstate)
 {
 	const struct tcp_sock *tp = (const void *)sk;
 	struct tc_counts d = {};
@@ -100,6 +105,8 @@ static __always_inline void tc_finish(const struct sock *sk, struct tc_sock *s, 
 	d.lifetime_ns = now - s->start_ns;
 	d.one_exchange = s->kind != TC_CK_NEVER_ESTABLISHED &&
 			 tc_is_one_exchange(segs_in, segs_out);
+	d.fin_then_reset = tc_fin_then_reset(s->kind, oldstate, s->err);
+	d.timewait = !!(s->flags & TC_SF_TIMEWAIT);
 
 	c = bpf_map_lookup_elem(&totals, &zero);
 	if (c) {	/* per-CPU: plain adds */
@@ -112,6 +119,8 @@ static __always_inline void tc_finish(const struct sock *sk, struct tc_sock *s, 
 		c->segs_out += d.segs_out;
 		c->lifetime_ns += d.lifetime_ns;
 		c->one_exchange += d.one_exchange;
+		c->fin_then_reset += d.fin_then_reset;
+		c->timewait += d.timewait;
 	}
 
 	__builtin_memset(&pk, 0, sizeof(pk));
@@ -157,6 +166,7 @@ static __always_inline void tc_finish(const struct sock *sk, struct tc_sock *s, 
 		e->kind = s->kind;
 		e->path_len = s->path_len;
 		e->flags = s->flags;
+		e->err = s->err;
 		flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
 			BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 		bpf_ringbuf_submit(e, flags);
@@ -218,11 +228,15 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 			s->flags |= TC_SF_TUPLE;
 	}
 
-	if (!tc_classify(&s->role, &s->kind, oldstate, newstate,
-			 newstate == TC_CLOSE ? tc_sk_err(sk) : 0))
+	if (newstate == TC_CLOSE) {
+		s->err = tc_sk_err(sk);
+		if (tc_timewait_candidate(oldstate) && tc_sk_unhashed(sk))
+			s->flags |= TC_SF_TIMEWAIT;
+	}
+	if (!tc_classify(&s->role, &s->kind, oldstate, newstate, s->err))
 		return 0;
 
-	tc_finish(sk, s, now);
+	tc_finish(sk, s, now, oldstate);
 	bpf_map_delete_elem(&socks, &key);
 	tc_stat_inc(TC_STAT_SOCK_DELETES);
 	return 0;

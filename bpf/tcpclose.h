@@ -105,11 +105,14 @@ struct tc_sock {
 	__u8 kind;		/* enum tc_close_kind, TC_CK_NONE until known */
 	__u8 path_len;		/* states recorded in path (saturates at 16) */
 	__u8 flags;		/* TC_SF_* */
+	__u16 err;		/* sk_err at CLOSE */
+	__u16 pad[3];
 };
 
 #define TC_SF_UNTRACKED   0x01	/* start of life not seen */
 #define TC_SF_OWNER       0x02	/* owner captured in process context */
 #define TC_SF_TUPLE       0x04	/* tuple complete (ports known) */
+#define TC_SF_TIMEWAIT    0x08	/* a timewait socket took over at CLOSE */
 #define TC_PATH_MAX       16
 
 /* Aggregated counters: per-CPU values summed by user space. */
@@ -122,6 +125,8 @@ struct tc_counts {
 	__u64 segs_out;
 	__u64 lifetime_ns;	/* sum over closed sockets */
 	__u64 one_exchange;	/* <= 1 data segment each way: one request, one reply */
+	__u64 fin_then_reset;	/* orderly close begun (FIN), ended by a reset */
+	__u64 timewait;		/* left a timewait socket behind (TIME_WAIT or FIN_WAIT2) */
 };
 
 struct tc_proc_key {
@@ -159,6 +164,8 @@ struct tc_event {
 	__u8 kind;
 	__u8 path_len;
 	__u8 flags;
+	__u16 err;		/* sk_err at CLOSE: ECONNRESET, ETIMEDOUT, ... or 0 */
+	__u16 pad[3];
 };
 
 #endif /* TCPCLOSE_H */

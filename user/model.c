@@ -121,6 +121,8 @@ void tc_counts_add(struct tc_counts *dst, const struct tc_counts *src)
 	dst->segs_out += src->segs_out;
 	dst->lifetime_ns += src->lifetime_ns;
 	dst->one_exchange += src->one_exchange;
+	dst->fin_then_reset += src->fin_then_reset;
+	dst->timewait += src->timewait;
 }
 
 double tc_counts_avg_lifetime_ms(const struct tc_counts *c)

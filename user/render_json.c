@@ -5,6 +5,7 @@
  */
 #include <json-c/json.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/socket.h>
 #include "names.h"
 #include "render.h"
@@ -55,6 +56,8 @@ static void add_counts(json_object *o, const struct tc_counts *c)
 	ADD(o, "segs_in", U64(c->segs_in));
 	ADD(o, "segs_out", U64(c->segs_out));
 	ADD(o, "one_exchange", U64(c->one_exchange));
+	ADD(o, "fin_then_reset", U64(c->fin_then_reset));
+	ADD(o, "timewait", U64(c->timewait));
 	ADD(o, "avg_lifetime_ms", jdouble(tc_counts_avg_lifetime_ms(c), 3));
 }
 
@@ -160,6 +163,8 @@ int tc_event_json(FILE *f, const struct tc_event *e, double ts_s)
 	ADD(o, "segs_in", U64(e->segs_in));
 	ADD(o, "segs_out", U64(e->segs_out));
 	ADD(o, "path", json_object_new_string(tc_path_str(e->path, e->path_len, path, sizeof(path))));
+	ADD(o, "error", e->err ? json_object_new_string(strerrorname_np(e->err) ?: "?") : NULL);
+	ADD(o, "timewait", json_object_new_boolean(!!(e->flags & TC_SF_TIMEWAIT)));
 	ADD(o, "untracked", json_object_new_boolean(!!(e->flags & TC_SF_UNTRACKED)));
 	ADD(o, "owner_known", json_object_new_boolean(!!(e->flags & TC_SF_OWNER)));
 	ret = fprintf(f, "%s\n", json_object_to_json_string_ext(o,

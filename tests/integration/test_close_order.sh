@@ -19,6 +19,9 @@ declare -A CB=([client-first]="1 1" [server-first]="1 1" [client-reset]="1 1"
 	[server-reset]="1 2" [refused]="0 0")
 declare -A SB=([client-first]="1 1" [server-first]="1 1" [client-reset]="1 1"
 	[server-reset]="2 1")
+# who is left holding a timewait socket: client, server
+declare -A TW=([client-first]="1 0" [server-first]="0 1" [client-reset]="0 0"
+	[server-reset]="0 0" [simultaneous]="1 1" [refused]="0 0")
 runs=()
 port=9000
 for fam in 4 6 mapped; do
@@ -53,12 +56,18 @@ for line in "${runs[@]}"; do
 	check "$mode/$fam client peer" "client $afam $raddr 0 $raddr $port $N tc-client" \
 		"$(jq -r '.[0] | "\(.role) \(.family) \(.local_addr) \(.local_port) \(.remote_addr) \(.remote_port) \(.closed) \(.comm)"' <<<"$peer")"
 	total=$((total + N))
+	set -- ${TW[$mode]}
+	ctw=$1 stw=$2
+	check "$mode/$fam client timewait sockets" $((ctw * N)) \
+		"$(jq --argjson p "$cpid" '.processes[] | select(.pid==$p) | .timewait' "$out")"
 	bytes() { jq -r --argjson p "$1" '.processes[] | select(.pid==$p) | "\(.bytes_in) \(.bytes_out)"' "$out"; }
 	if [ -n "${CB[$mode]:-}" ]; then
 		set -- ${CB[$mode]}
 		check "$mode/$fam client payload bytes in/out" "$(($1 * N)) $(($2 * N))" "$(bytes "$cpid")"
 	fi
 	[ "$mode" = refused ] && continue
+	check "$mode/$fam server timewait sockets" $((stw * N)) \
+		"$(jq --argjson p "$spid" '.processes[] | select(.pid==$p) | .timewait' "$out")"
 	if [ -n "${SB[$mode]:-}" ]; then
 		set -- ${SB[$mode]}
 		check "$mode/$fam server payload bytes in/out" "$(($1 * N)) $(($2 * N))" "$(bytes "$spid")"
@@ -77,6 +86,8 @@ for line in "${runs[@]}"; do
 	total=$((total + N))
 done
 check "totals.closed equals every socket made" "$total" "$(jq .totals.closed "$out")"
+check "kernel's timewait creations (nstat TW+TWKilled) == tcpclose timewait" \
+	$(( $(nstat_get "$ns" TcpExtTW) + $(nstat_get "$ns" TcpExtTWKilled) )) "$(jq .totals.timewait "$out")"
 check "no owner missing" 0 "$(jq .tracer.owner_missing "$out")"
 check "nothing evicted or lost" "0 0 0 0" \
 	"$(jq -r '.tracer | "\(.evicted.sockets) \(.evicted.processes) \(.evicted.peers) \(.events_lost)"' "$out")"

@@ -36,7 +36,6 @@ in_ns "$ns" wrk -t1 -c8 -d1s --timeout 2s http://127.0.0.1:8080/ >"$WORK/wrk.out
 sleep 0.3
 tw_up=$(in_ns "$ns" ss -Htan state time-wait '( sport = :8081 )' | wc -l)
 tw_px=$(in_ns "$ns" ss -Htan state time-wait '( dport = :8081 )' | wc -l)
-tw_created=$(( $(nstat_get "$ns" TcpExtTW) + $(nstat_get "$ns" TcpExtTWKilled) + $(nstat_get "$ns" TcpExtTCPTimeWaitOverflow) ))
 nginx_stop "$ns" proxy; nginx_stop "$ns" upstream
 tracer_stop
 tracer_stop "$rep"
@@ -60,15 +59,21 @@ check "proxy saw exactly the mirror (remote_first/local_first/simultaneous/reset
 # The kernel creates one timewait socket for every socket that sent FIN
 # first or simultaneously (TcpExtTW/TWKilled count creations on current
 # kernels; overflow counts the ones it could not create).
-check "nstat timewait creations == local_first + simultaneous (all sockets)" "$tw_created" \
-	"$(jq '.totals.close.local_first + .totals.close.simultaneous' "$out")"
+# A FIN-first socket can still end with a reset and leave none: tcpclose
+# counts the ones a timewait socket really took over.
+check "nstat timewait creations (TW+TWKilled) == tcpclose timewait" \
+	$(( $(nstat_get "$ns" TcpExtTW) + $(nstat_get "$ns" TcpExtTWKilled) )) "$(jq .totals.timewait "$out")"
+check "no timewait overflow here" 0 "$(nstat_get "$ns" TcpExtTCPTimeWaitOverflow)"
+check "timewait == FIN-first closes - FIN-first closes ended otherwise (trace)" "$(jq .totals.timewait "$out")" \
+	"$(jq 'select((.close=="local_first" or .close=="simultaneous") and .timewait)' "$events" | jq -s length)"
+check "trace and report agree on every close" "$(jq .totals.closed "$out")" "$(wc -l <"$events")"
 # The proxy reuses source ports within the run (connect() randomises its
 # pick); a SYN on a 4-tuple still in TIME_WAIT upstream recycles it. So ss
 # sees one TIME_WAIT per 4-tuple whose *last* close left it on that side.
 last_close() {	# last_close PID LPORT-FIELD: per 4-tuple, the kind of the last close
-	jq -r --argjson p "$1" "select(.pid==\$p and (.local_port==8081 or .remote_port==8081)) | \"\(.$2) \(.ts_s) \(.close)\"" "$events" |
+	jq -r --argjson p "$1" "select(.pid==\$p and (.local_port==8081 or .remote_port==8081)) | \"\(.$2) \(.ts_s) \(.timewait)\"" "$events" |
 		sort -k1,1n -k2,2n | awk '{last[$1]=$3} END {for (k in last) print last[k]}' |
-		grep -cE '^(local_first|simultaneous)$'
+		grep -c '^true$'
 }
 check "trace has every upstream socket" "$up_closed" \
 	"$(jq --argjson p "$up_worker" 'select(.pid==$p and .local_port==8081)' "$events" | jq -s length)"
@@ -76,13 +81,12 @@ check "ss TIME_WAIT upstream side == 4-tuples last closed upstream-first (trace)
 check "ss TIME_WAIT proxy side == 4-tuples last closed proxy-first (trace)" "$tw_px" "$(last_close "$px_worker" local_port)"
 check "one request per upstream connection" "$up_closed" "$(jq .one_exchange <<<"$up")"
 check "process row names nginx" nginx "$(jq -r --argjson p "$up_worker" '.processes[] | select(.pid==$p) | .comm' "$out")"
-# wrk <-> proxy: keepalive, closed by nginx every keepalive_requests (1000)
-# and by wrk at exit; both sides must tell the same story.
+# wrk <-> proxy: keepalive; at keepalive_requests (1000) nginx says
+# Connection: close and both race to close; wrk resets what is in flight at
+# exit. Who wins varies, but both sides must tell the same story.
 wk=$(jq -c '[.peers[] | select(.comm=="wrk" and .role=="client" and .remote_port==8080)] | .[0]' "$out")
 fe=$(row "$px_worker" server 8080 0)
 read -r w_l w_r w_s w_rs w_rr <<<"$(kinds "$wk")"
 read -r f_l f_r f_s f_rs f_rr <<<"$(kinds "$fe")"
 check "wrk/proxy front side mirror" "$w_l $w_r $w_s $w_rs $w_rr" "$f_r $f_l $f_s $f_rr $f_rs"
-check_ge "nginx closed keepalive connections (keepalive_requests 1000)" 1 "$f_l"
-check "wrk closed = its 8 final connections + one per nginx close" $((8 + f_l)) "$(jq .closed <<<"$wk")"
 finish

@@ -105,6 +105,22 @@ static void test_path_saturates(void **state)
 	assert_int_equal((path >> 60) & 0xf, (15 % 11) + 1);
 }
 
+static void test_fin_then_reset(void **state)
+{
+	/* FIN sent, then the peer reset us: no TIME_WAIT will follow. */
+	assert_true(tc_fin_then_reset(TC_CK_LOCAL_FIRST, TC_FIN_WAIT2, TC_ECONNRESET));
+	/* Peer's FIN, then close() with unread data: we reset from CLOSE_WAIT. */
+	assert_true(tc_fin_then_reset(TC_CK_REMOTE_FIRST, TC_CLOSE_WAIT, 0));
+	assert_true(tc_fin_then_reset(TC_CK_REMOTE_FIRST, TC_CLOSE_WAIT, TC_EPIPE));
+	/* Orderly ends. */
+	assert_false(tc_fin_then_reset(TC_CK_LOCAL_FIRST, TC_FIN_WAIT2, 0));
+	assert_false(tc_fin_then_reset(TC_CK_REMOTE_FIRST, TC_LAST_ACK, 0));
+	assert_false(tc_fin_then_reset(TC_CK_SIMULTANEOUS, TC_CLOSING, 0));
+	/* Resets without a FIN are their own kinds, not this. */
+	assert_false(tc_fin_then_reset(TC_CK_RESET_RECEIVED, TC_ESTABLISHED, TC_ECONNRESET));
+	assert_false(tc_fin_then_reset(TC_CK_NEVER_ESTABLISHED, TC_SYN_SENT, TC_ECONNREFUSED));
+}
+
 static void test_one_exchange(void **state)
 {
 	assert_true(tc_is_one_exchange(1, 1));
@@ -120,6 +136,7 @@ int main(void)
 		cmocka_unit_test(test_open_socket_not_final),
 		cmocka_unit_test(test_lifecycle_filter),
 		cmocka_unit_test(test_path_saturates),
+		cmocka_unit_test(test_fin_then_reset),
 		cmocka_unit_test(test_one_exchange),
 	};
 	return cmocka_run_group_tests_name("closestate", tests, NULL, NULL);
