@@ -31,25 +31,26 @@ check "-c tc-client: only client sockets" "$N tc-client" \
 	"$(jq -r '"\(.totals.closed) \([.processes[].comm] | unique | join(","))"' "$out")"
 check "-c: the server's sockets were counted as filtered" "$N" "$(jq .tracer.filtered "$out")"
 
-ip netns exec "$ns" python3 -c '
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", 6004)); s.listen(64)
-print("ready", flush=True)
-for _ in range(int(sys.argv[1])):
-    c, _ = s.accept(); c.recv(1); c.send(b"r"); c.close()
-' "$N" >"$WORK/py.out" &
-srv=$!
-for _ in $(seq 50); do grep -q ready "$WORK/py.out" 2>/dev/null && break; sleep 0.1; done
-out=$WORK/pid2.json
+# -p: a long-lived server whose pid is known before any traffic.
+. "$(dirname "$0")/nginx.sh"
+nginx_conf web 'listen 127.0.0.1:6004; keepalive_timeout 0; location / { return 200 "ok\n"; }'
+srv=$(nginx_start "$ns" web) || { check "nginx starts" 0 1; finish; exit; }
+out=$WORK/pid2.json all=$WORK/all.json
+tracer_start "$all" report --json --netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
+allpid=$TRACER_PID
 tracer_start "$out" report --json --netns "/var/run/netns/$ns" -p "$srv" || { FAIL=1; finish; exit; }
-in_ns "$ns" python3 -c '
-import socket, sys
-for _ in range(int(sys.argv[1])):
-    c = socket.create_connection(("127.0.0.1", 6004)); c.send(b"q"); c.recv(1); c.recv(1); c.close()
-' "$N"
-wait "$srv"
+in_ns "$ns" wrk -t1 -c2 -d1s http://127.0.0.1:6004/ >"$WORK/wrk.out"
+nginx_stop "$ns" web
 tracer_stop
-check "-p SERVER: only its sockets, all local_first" "$N $N $srv" \
-	"$(jq -r '"\(.totals.closed) \(.totals.close.local_first) \([.processes[].pid] | unique | join(","))"' "$out")"
+tracer_stop "$allpid"
+# The filtered report must be exactly the worker's slice of an unfiltered
+# one taken at the same time.
+check "-p WORKER: only the worker's sockets" "$srv" "$(jq -r '[.processes[].pid] | unique | join(",")' "$out")"
+check_ge "-p WORKER: it served requests" 1000 "$(jq .totals.closed "$out")"
+check "-p WORKER: process row identical to the unfiltered run's" \
+	"$(jq -c --argjson p "$srv" '.processes[] | select(.pid==$p) | del(.avg_lifetime_ms)' "$all")" \
+	"$(jq -c '.processes[0] | del(.avg_lifetime_ms)' "$out")"
+check "-p WORKER: everything else was filtered" \
+	"$(jq --argjson p "$srv" '.totals.closed - ([.processes[] | select(.pid==$p) | .closed] | add)' "$all")" \
+	"$(jq .tracer.filtered "$out")"
 finish
