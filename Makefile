@@ -23,7 +23,7 @@ endif
 # no manual step.
 BUILD_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjson-c-dev \
 	      libcmocka-dev pkg-config
-TEST_PKGS  := iproute2 jq nginx-light wrk
+TEST_PKGS  := iproute2 jq nginx-light wrk qemu-system-x86 busybox-static
 DEPS_STAMP := $(OUT)/.deps-build
 TDEPS_STAMP := $(OUT)/.deps-test
 
@@ -53,7 +53,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-funct
 LIBS     = $(shell $(PKG_CONFIG) --libs libbpf json-c 2>/dev/null || echo -lbpf -lelf -lz -ljson-c)
 JSONC_CFLAGS = $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
 
-.PHONY: all deps test-deps run test unit integration clean vmlinux
+.PHONY: all deps test-deps run test unit integration vmtest clean vmlinux
 all: tcpclose
 
 deps: $(DEPS_STAMP)
@@ -111,7 +111,11 @@ unit: $(UNIT_BINS)
 integration: tcpclose $(SCEN_BINS) $(TDEPS_STAMP)
 	$(Q)tests/integration/run
 
-test: unit integration
+# The kernel matrix: Debian's kernel under qemu, every attach mode.
+vmtest: tcpclose $(SCEN_BINS) $(TDEPS_STAMP)
+	$(Q)tools/vm/run $(OUT)/vm
+
+test: unit integration vmtest
 
 vmlinux:
 	tools/gen-vmlinux vmlinux/$(ARCH)/vmlinux.h

@@ -52,7 +52,11 @@ in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 # return once it says it is tracing (or fail after 20 s).
 tracer_start() {
 	local out=$1; shift
-	"$TCPCLOSE" "$@" >"$out" 2>"$out.err" &
+	# TCPCLOSE_ATTACH (the VM matrix) runs every test in one attach mode,
+	# unless the test forces a mode itself.
+	local mode=()
+	[ -n "${TCPCLOSE_ATTACH:-}" ] && [[ " $* " != *" --attach "* ]] && mode=(--attach "$TCPCLOSE_ATTACH")
+	"$TCPCLOSE" "$@" "${mode[@]}" >"$out" 2>"$out.err" &
 	TRACER_PID=$!
 	TRACERS+=("$TRACER_PID")
 	for _ in $(seq 200); do

@@ -18,7 +18,8 @@ expect_error "bad pid" 2 "invalid pid" "$TCPCLOSE" report -p -3
 expect_error "bad attach" 2 "invalid attach mode" "$TCPCLOSE" report --attach magic
 expect_error "missing netns" 1 "--netns /var/run/netns/nope-$$: No such file" \
 	"$TCPCLOSE" report -d 1 --netns /var/run/netns/nope-$$
-expect_error "not a netns" 1 "not a network namespace" "$TCPCLOSE" report -d 1 --netns /etc/hostname
+# a namespace file, but of another type
+expect_error "not a netns" 1 "not a network namespace" "$TCPCLOSE" report -d 1 --netns /proc/self/ns/uts
 expect_error "no privileges" 1 "need root" \
 	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$TCPCLOSE" report -d 1
 # A kernel without BTF, simulated by hiding /sys/kernel/btf in a private mount namespace.

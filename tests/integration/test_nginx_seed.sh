@@ -50,7 +50,7 @@ px=$(row "$px_worker" client 0 8081)
 read -r u_l u_r u_s u_rs u_rr <<<"$(kinds "$up")"
 read -r p_l p_r p_s p_rs p_rr <<<"$(kinds "$px")"
 up_closed=$(jq .closed <<<"$up")
-check_ge "upstream did real work" 1000 "$u_l"
+check_ge "upstream did real work" 100 "$u_l"
 # The seed's finding: the upstream is the active closer of (nearly) every
 # proxy connection. A handful race the proxy's own close: simultaneous.
 check_ge "upstream closed first on >= 99% of proxy connections" $((up_closed * 99 / 100)) "$u_l"
