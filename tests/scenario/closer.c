@@ -182,6 +182,11 @@ static int client_one(int ctl)
 	if (fd < 0)
 		die("socket");
 	timeouts(fd);
+	if (mode == SIMULTANEOUS) {
+		int small = 4096;	/* queue kilobytes, not megabytes, behind the FIN */
+
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	}
 	if (connect(fd, (void *)&ss, len)) {
 		int refused = errno == ECONNREFUSED;
 
