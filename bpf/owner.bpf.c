@@ -3,7 +3,9 @@
  * Owner of accepted sockets. A server socket's transitions up to its close
  * run in softirq, where current is whoever the packet interrupted (on
  * loopback: the client). accept() is the first moment the owning process
- * touches it: follow the returned fd to its struct sock and stamp the owner.
+ * touches it. Three interchangeable hooks, one loaded: the return of
+ * inet_csk_accept() (fexit or kretprobe: runs only on accept), or the
+ * accept syscalls' exit (fd -> file -> socket -> sock).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -11,15 +13,28 @@
 #include "maps.bpf.h"
 #include "core.bpf.h"
 
-static __always_inline int tc_accepted(long fd)
+static __always_inline int tc_accepted_sk(struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct tc_sock *s;
+
+	if (!sk)
+		return 0;
+	s = bpf_map_lookup_elem(&socks, &key);
+	if (!s)
+		return 0;	/* not followed (filtered netns, or already closed) */
+	tc_take_owner(s, sk);
+	tc_stat_inc(TC_STAT_OWNER_ACCEPT);
+	return 0;
+}
+
+static __always_inline int tc_accepted_fd(long fd)
 {
 	struct task_struct *task = (void *)bpf_get_current_task();
 	struct fdtable *fdt;
 	struct file **fds, *file;
 	struct socket *sock;
 	struct sock *sk;
-	struct tc_sock *s;
-	__u64 key;
 
 	if (fd < 0)
 		return 0;
@@ -31,23 +46,34 @@ static __always_inline int tc_accepted(long fd)
 		return 0;
 	sock = BPF_CORE_READ(file, private_data);
 	sk = BPF_CORE_READ(sock, sk);
-	key = (__u64)sk;
-	s = bpf_map_lookup_elem(&socks, &key);
-	if (!s)
-		return 0;	/* not followed (filtered netns, or already closed) */
-	tc_take_owner(s, sk);
-	tc_stat_inc(TC_STAT_OWNER_ACCEPT);
-	return 0;
+	return tc_accepted_sk(sk);
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept4")
 int tc_exit_accept4(struct trace_event_raw_sys_exit *ctx)
 {
-	return tc_accepted(ctx->ret);
+	return tc_accepted_fd(ctx->ret);
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept")
 int tc_exit_accept(struct trace_event_raw_sys_exit *ctx)
 {
-	return tc_accepted(ctx->ret);
+	return tc_accepted_fd(ctx->ret);
+}
+
+/* Only the return value is read: the arguments changed in 6.10. */
+SEC("fexit/inet_csk_accept")
+int BPF_PROG(tc_accept_fexit)
+{
+	__u64 ret = 0;
+
+	if (bpf_get_func_ret(ctx, &ret))
+		return 0;
+	return tc_accepted_sk((struct sock *)ret);
+}
+
+SEC("kretprobe/inet_csk_accept")
+int BPF_KRETPROBE(tc_accept_kretprobe, struct sock *sk)
+{
+	return tc_accepted_sk(sk);
 }

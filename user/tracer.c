@@ -112,7 +112,39 @@ static const struct state_candidate candidates[] = {
 	  { "tc_state_kprobe", "tc_state_kprobe_inet" } },
 };
 
-static const char *const owner_progs[] = { "tc_exit_accept4", "tc_exit_accept" };
+/* Owner capture at accept(): optional, degrade rather than fail. */
+struct owner_candidate {
+	int attach;		/* the mode it belongs to */
+	const char *hook;
+	int nprogs;
+	const char *progs[2];
+};
+
+static const struct owner_candidate owner_candidates[] = {
+	{ TC_ATTACH_FENTRY, "fexit/inet_csk_accept", 1, { "tc_accept_fexit" } },
+	{ TC_ATTACH_KPROBE, "kretprobe/inet_csk_accept", 1, { "tc_accept_kretprobe" } },
+	{ TC_ATTACH_TRACEPOINT, "tracepoint/syscalls/sys_exit_accept4+accept", 2,
+	  { "tc_exit_accept4", "tc_exit_accept" } },
+};
+#define N_OWNER (int)(sizeof(owner_candidates) / sizeof(owner_candidates[0]))
+
+/*
+ * The order to try owner hooks in: cheapest first (fexit and kretprobe run
+ * only on accept; syscall tracepoints put every task's syscalls on the slow
+ * path), except that a forced --attach mode tries its own family first.
+ */
+static int owner_order(int attach, int order[N_OWNER])
+{
+	int n = 0;
+
+	for (int i = 0; i < N_OWNER; i++)
+		if (owner_candidates[i].attach == attach)
+			order[n++] = i;
+	for (int i = 0; i < N_OWNER; i++)
+		if (owner_candidates[i].attach != attach)
+			order[n++] = i;
+	return n;
+}
 
 static bool in_list(const char *name, const char *const *list, int n)
 {
@@ -123,7 +155,8 @@ static bool in_list(const char *name, const char *const *list, int n)
 }
 
 static int configure(struct tcpclose_bpf *skel, const struct tc_opts *o, __u32 netns,
-		     bool events, const struct state_candidate *c, bool with_owner)
+		     bool events, const struct state_candidate *c,
+		     const struct owner_candidate *oc)
 {
 	struct bpf_program *p;
 	int err;
@@ -131,7 +164,7 @@ static int configure(struct tcpclose_bpf *skel, const struct tc_opts *o, __u32 n
 	bpf_object__for_each_program(p, skel->obj) {
 		const char *name = bpf_program__name(p);
 		bool on = in_list(name, c->progs, c->nprogs) ||
-			  (with_owner && in_list(name, owner_progs, 2));
+			  (oc && in_list(name, oc->progs, oc->nprogs));
 
 		bpf_program__set_autoload(p, on);
 	}
@@ -152,7 +185,7 @@ static int configure(struct tcpclose_bpf *skel, const struct tc_opts *o, __u32 n
 }
 
 static int try_candidate(struct tc_tracer *t, const struct tc_opts *o, bool events,
-			 const struct state_candidate *c, bool with_owner)
+			 const struct state_candidate *c, const struct owner_candidate *oc)
 {
 	struct tcpclose_bpf *skel;
 	int err;
@@ -160,20 +193,20 @@ static int try_candidate(struct tc_tracer *t, const struct tc_opts *o, bool even
 	skel = tcpclose_bpf__open();
 	if (!skel)
 		return -errno;
-	err = configure(skel, o, t->netns_ino, events, c, with_owner);
+	err = configure(skel, o, t->netns_ino, events, c, oc);
 	if (!err)
 		err = tcpclose_bpf__load(skel);
 	if (!err)
 		err = tcpclose_bpf__attach(skel);
 	if (err) {
-		vlog("%s%s: %s", c->hook, with_owner ? " (+accept)" : "", strerror(-err));
+		vlog("%s + %s: %s", c->hook, oc ? oc->hook : "no accept() hook", strerror(-err));
 		tcpclose_bpf__destroy(skel);
 		return err;
 	}
 	t->skel = skel;
 	t->attach = c->attach;
 	t->state_hook = c->hook;
-	t->owner_hook = with_owner ? "tracepoint/syscalls/sys_exit_accept4+accept" : NULL;
+	t->owner_hook = oc ? oc->hook : NULL;
 	return 0;
 }
 
@@ -207,13 +240,17 @@ int tc_tracer_start(struct tc_tracer *t, const struct tc_opts *o, bool events,
 
 		if (o->attach != TC_ATTACH_AUTO && o->attach != c->attach)
 			continue;
-		last = try_candidate(t, o, events, c, true);
-		if (last && last != -EPERM)
-			last = try_candidate(t, o, events, c, false);
+		int order[N_OWNER], n = owner_order(o->attach, order);
+
+		last = -EINVAL;
+		for (int k = 0; k < n && last; k++)
+			last = try_candidate(t, o, events, c, &owner_candidates[order[k]]);
+		/* The state hook alone, if it was an accept() hook that failed. */
+		if (last)
+			last = try_candidate(t, o, events, c, NULL);
 		if (!last) {
-			vlog("attached %s (mode %s)%s", c->hook, tc_attach_name(c->attach),
-			     t->owner_hook ? ", accept() owner capture on" :
-			     ", accept() owner capture unavailable");
+			vlog("attached %s (mode %s), accept() owner capture %s", c->hook,
+			     tc_attach_name(c->attach), t->owner_hook ? t->owner_hook : "unavailable");
 			return 0;
 		}
 	}
