@@ -53,6 +53,9 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-funct
 LIBS     = $(shell $(PKG_CONFIG) --libs libbpf json-c 2>/dev/null || echo -lbpf -lelf -lz -ljson-c)
 JSONC_CFLAGS = $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
 
+# A failed step must not leave a half-written target that looks up to date.
+.DELETE_ON_ERROR:
+
 .PHONY: all deps test-deps run test unit integration vmtest clean vmlinux
 all: tcpclose
 

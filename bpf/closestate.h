@@ -140,6 +140,16 @@ TC_INLINE int tc_timewait_candidate(int oldstate)
 	return oldstate == TC_FIN_WAIT1 || oldstate == TC_FIN_WAIT2 || oldstate == TC_CLOSING;
 }
 
+/*
+ * tcp_time_wait() found tcp_max_tw_buckets reached: the socket goes from a
+ * FIN state straight to CLOSE, still hashed, with no error, and orphaned.
+ * (A user abort after shutdown() is not orphaned yet; timeouts set sk_err.)
+ */
+TC_INLINE int tc_is_tw_overflow(int oldstate, int unhashed, int sk_err, int dead)
+{
+	return tc_timewait_candidate(oldstate) && !unhashed && !sk_err && dead;
+}
+
 /* One request and one reply: at most one data segment each way. */
 TC_INLINE int tc_is_one_exchange(__u32 segs_in, __u32 segs_out)
 {

@@ -74,26 +74,43 @@ static __always_inline void tc_v4mapped_fold(struct tc_tuple *t)
 	t->family = TC_AF_INET;
 }
 
-/* skc_num reads 0 at ->CLOSE and before the port is chosen; inet_sport is
- * set by inet_hash_connect() and kept until the socket is freed. */
+/* Addresses and remote port from the sock_common every socket kind has. */
+static __always_inline void tc_read_tuple_skc(const struct sock_common *skc, __u16 lport,
+					      struct tc_tuple *t)
+{
+	__u16 family = BPF_CORE_READ(skc, skc_family);
+
+	t->family = family;
+	t->lport = lport;
+	t->rport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
+	if (family == TC_AF_INET) {
+		BPF_CORE_READ_INTO((__u32 *)t->laddr, skc, skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)t->raddr, skc, skc_daddr);
+	} else {
+		BPF_CORE_READ_INTO(&t->laddr, skc, skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&t->raddr, skc, skc_v6_daddr.in6_u.u6_addr8);
+		tc_v4mapped_fold(t);
+	}
+}
+
+/* Full sockets: skc_num reads 0 at ->CLOSE and before the port is chosen;
+ * inet_sport is set by inet_hash_connect() and kept until the socket is freed. */
 static __always_inline void tc_read_tuple(const struct sock *sk, struct tc_tuple *t)
 {
 	const struct inet_sock *inet = (const void *)sk;
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 
-	t->family = family;
-	t->lport = bpf_ntohs(BPF_CORE_READ(inet, inet_sport));
-	t->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	if (family == TC_AF_INET) {
-		BPF_CORE_READ_INTO((__u32 *)t->laddr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO((__u32 *)t->raddr, sk, __sk_common.skc_daddr);
-	} else {
-		BPF_CORE_READ_INTO(&t->laddr, sk,
-				   __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(&t->raddr, sk,
-				   __sk_common.skc_v6_daddr.in6_u.u6_addr8);
-		tc_v4mapped_fold(t);
-	}
+	tc_read_tuple_skc(&sk->__sk_common, bpf_ntohs(BPF_CORE_READ(inet, inet_sport)), t);
+}
+
+/* Timewait and request sockets keep the local port in skc_num. */
+static __always_inline void tc_read_tuple_num(const struct sock_common *skc, struct tc_tuple *t)
+{
+	tc_read_tuple_skc(skc, BPF_CORE_READ(skc, skc_num), t);
+}
+
+static __always_inline bool tc_sk_flag(const struct sock *sk, int bit)
+{
+	return tc_sk_flags(sk) & (1UL << bit);
 }
 
 /*
@@ -102,6 +119,8 @@ static __always_inline void tc_read_tuple(const struct sock *sk, struct tc_tuple
  * every other way to CLOSE unhashes after the state change. So a socket
  * already unhashed at ->CLOSE has been replaced by a timewait socket.
  */
+/* Without the timer hooks only; it cannot tell a tcp_max_tw_buckets overflow
+ * (on 6.18 that socket reads unhashed too). */
 static __always_inline int tc_sk_unhashed(const struct sock *sk)
 {
 	return BPF_CORE_READ(sk, __sk_common.skc_nulls_node.pprev) == NULL;
@@ -122,10 +141,7 @@ static __always_inline __u64 tc_payload_in(const struct sock *sk)
 {
 	const struct tcp_sock *tp = (const void *)sk;
 	__u64 n = BPF_CORE_READ(tp, bytes_received);
-	unsigned long flags = tc_sk_flags(sk);
-	int done = bpf_core_enum_value(enum sock_flags, SOCK_DONE);
-
-	if (n && (flags & (1UL << done)))
+	if (n && tc_sk_flag(sk, bpf_core_enum_value(enum sock_flags, SOCK_DONE)))
 		n--;
 	return n;
 }

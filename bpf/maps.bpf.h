@@ -60,6 +60,38 @@ TC_MAP struct {
 	__uint(max_entries, 4 << 20);
 } events SEC(".maps");
 
+/* Live timewait sockets; LRU: a stay whose end we miss must not pin a slot. */
+TC_MAP struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 262144);
+	__type(key, struct tc_tw_key);
+	__type(value, struct tc_tw);
+} tws SEC(".maps");
+
+/* Timewait timers just started, by 4-tuple: proof, at the full socket's
+ * ->CLOSE a moment later, that a timewait socket really took over. */
+TC_MAP struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct tc_tw_key);
+	__type(value, __u64);
+} tw_born SEC(".maps");
+
+/* The socket each thread last connect()ed: tells a tw_reuse apart. */
+TC_MAP struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u64);
+} connecting SEC(".maps");
+
+TC_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tc_tw_pending);
+} tw_pending SEC(".maps");
+
 static __always_inline void tc_stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);

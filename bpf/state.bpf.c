@@ -12,11 +12,14 @@
 #include "maps.bpf.h"
 #include "core.bpf.h"
 #include "closestate.h"
+#include "agg.bpf.h"
 
 const volatile __u32 target_netns = 0;	/* 0: every netns */
 const volatile __u32 target_tgid = 0;	/* 0: every process */
 const volatile char target_comm[TC_COMM_LEN] = {};
 const volatile bool emit_events = false;
+/* The timewait timer hooks are loaded: tw_born is filled. */
+const volatile bool tw_timers = false;
 /* Wake the reader only when this much is queued; it polls on a timer too,
  * so a burst never costs one wakeup per event. */
 const volatile __u64 wakeup_bytes = 1 << 20;
@@ -29,59 +32,11 @@ static __always_inline int tc_process_context_state(int newstate)
 	       newstate == TC_LAST_ACK;
 }
 
-static __always_inline int tc_comm_matches(const char *comm)
-{
-	if (!target_comm[0])
-		return 1;
-	for (int i = 0; i < TC_COMM_LEN; i++) {
-		if (comm[i] != target_comm[i])
-			return 0;
-		if (!comm[i])
-			return 1;
-	}
-	return 1;
-}
-
-static __always_inline void tc_add(struct tc_counts *c, const struct tc_counts *d,
-				   int kind)
-{
-	__sync_fetch_and_add(&c->closed, 1);
-	if (kind >= 0 && kind < TC_CK_MAX)
-		__sync_fetch_and_add(&c->kind[kind], 1);
-	__sync_fetch_and_add(&c->bytes_in, d->bytes_in);
-	__sync_fetch_and_add(&c->bytes_out, d->bytes_out);
-	__sync_fetch_and_add(&c->segs_in, d->segs_in);
-	__sync_fetch_and_add(&c->segs_out, d->segs_out);
-	__sync_fetch_and_add(&c->lifetime_ns, d->lifetime_ns);
-	if (d->one_exchange)
-		__sync_fetch_and_add(&c->one_exchange, 1);
-	if (d->fin_then_reset)
-		__sync_fetch_and_add(&c->fin_then_reset, 1);
-	if (d->timewait)
-		__sync_fetch_and_add(&c->timewait, 1);
-}
-
-/* Find or create an LRU row; creation races are fine (NOEXIST, re-lookup). */
-static __always_inline struct tc_counts *tc_row(void *map, const void *key, __u32 ins_stat)
-{
-	static const struct tc_counts zero;
-	struct tc_counts *c = bpf_map_lookup_elem(map, key);
-
-	if (c)
-		return c;
-	if (bpf_map_update_elem(map, key, &zero, BPF_NOEXIST) == 0)
-		tc_stat_inc(ins_stat);
-	c = bpf_map_lookup_elem(map, key);
-	if (!c)
-		tc_stat_inc(TC_STAT_AGG_FAIL);
-	return c;
-}
-
 static __always_inline void tc_finish(const struct sock *sk, struct tc_sock *s, __u64 now,
 				      int oldstate)
 {
 	const struct tcp_sock *tp = (const void *)sk;
-	struct tc_counts d = {};
+	struct tc_delta d = {};
 	struct tc_proc_key pk;
 	struct tc_peer_key rk;
 	struct tc_counts *c;
@@ -90,8 +45,7 @@ static __always_inline void tc_finish(const struct sock *sk, struct tc_sock *s, 
 
 	if (!(s->flags & TC_SF_OWNER))
 		tc_stat_inc(TC_STAT_OWNER_MISSING);
-	if ((target_tgid && s->owner.tgid != target_tgid) ||
-	    !tc_comm_matches(s->owner.comm)) {
+	if (!tc_owner_matches(s->owner.tgid, s->owner.comm)) {
 		tc_stat_inc(TC_STAT_FILTERED);
 		return;
 	}
@@ -143,6 +97,19 @@ static __always_inline void tc_finish(const struct sock *sk, struct tc_sock *s, 
 	c = tc_row(&peers, &rk, TC_STAT_PEER_INSERTS);
 	if (c)
 		tc_add(c, &d, s->kind);
+
+	/* Its timewait socket inherits the rows; the timer hooks end the stay.
+	 * The orphan FIN_WAIT2 substate is the one without the peer's FIN. */
+	if (s->flags & TC_SF_TIMEWAIT) {
+		struct tc_tw tw = { .row = rk, .start_ns = now };
+		struct tc_tw_key tk = { .tuple = s->tuple, .netns = s->netns };
+
+		if (bpf_map_update_elem(&tws, &tk, &tw, BPF_ANY))
+			tc_stat_inc(TC_STAT_TW_INSERT_FAIL);
+		tc_tw_bump(&rk, TC_TWV_ENTER, !(s->flags & TC_SF_FIN_IN), 0);
+	} else if (s->flags & TC_SF_OVERFLOW) {
+		tc_tw_bump(&rk, TC_TWV_OVERFLOW, 0, 0);
+	}
 
 	if (emit_events) {
 		struct tc_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -228,10 +195,30 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 			s->flags |= TC_SF_TUPLE;
 	}
 
+	if (newstate == TC_SYN_SENT) {
+		__u64 tid = bpf_get_current_pid_tgid();
+
+		bpf_map_update_elem(&connecting, &tid, &key, BPF_ANY);
+	}
 	if (newstate == TC_CLOSE) {
+		int unhashed = tc_sk_unhashed(sk);
+
 		s->err = tc_sk_err(sk);
-		if (tc_timewait_candidate(oldstate) && tc_sk_unhashed(sk))
+		if (tc_timewait_candidate(oldstate) && tw_timers) {
+			/* Exact: its timewait socket's timer started just now. */
+			struct tc_tw_key tk = { .tuple = s->tuple, .netns = s->netns };
+
+			unhashed = bpf_map_lookup_elem(&tw_born, &tk) != NULL;
+			if (unhashed)
+				bpf_map_delete_elem(&tw_born, &tk);
+		}
+		if (tc_timewait_candidate(oldstate) && unhashed)
 			s->flags |= TC_SF_TIMEWAIT;
+		if (tc_sk_flag(sk, bpf_core_enum_value(enum sock_flags, SOCK_DONE)))
+			s->flags |= TC_SF_FIN_IN;
+		if (tc_is_tw_overflow(oldstate, unhashed, s->err,
+				      tc_sk_flag(sk, bpf_core_enum_value(enum sock_flags, SOCK_DEAD))))
+			s->flags |= TC_SF_OVERFLOW;
 	}
 	if (!tc_classify(&s->role, &s->kind, oldstate, newstate, s->err))
 		return 0;

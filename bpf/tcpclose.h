@@ -74,6 +74,8 @@ enum tc_stat {
 	TC_STAT_OWNER_ACCEPT,		/* owners captured at accept() */
 	TC_STAT_OWNER_MISSING,		/* closed with no process-context owner seen */
 	TC_STAT_FILTERED,		/* closed sockets dropped by -p/-c filters */
+	TC_STAT_TW_UNKNOWN,		/* timewait timer events for sockets not followed */
+	TC_STAT_TW_INSERT_FAIL,		/* could not create a timewait record */
 	TC_STAT_MAX,
 };
 
@@ -113,7 +115,34 @@ struct tc_sock {
 #define TC_SF_OWNER       0x02	/* owner captured in process context */
 #define TC_SF_TUPLE       0x04	/* tuple complete (ports known) */
 #define TC_SF_TIMEWAIT    0x08	/* a timewait socket took over at CLOSE */
+#define TC_SF_FIN_IN      0x10	/* the peer's FIN arrived (SOCK_DONE) */
+#define TC_SF_OVERFLOW    0x20	/* should have become timewait; the table was full */
 #define TC_PATH_MAX       16
+
+/* How a stay in TIME_WAIT (or the FIN_WAIT2 substate) ended. */
+enum tc_tw_end {
+	TC_TWE_EXPIRED = 0,	/* its timer ran out */
+	TC_TWE_REUSED,		/* a connect() took its 4-tuple (tcp_tw_reuse) */
+	TC_TWE_SYN_RECYCLED,	/* an incoming SYN for the 4-tuple replaced it */
+	TC_TWE_KILLED,		/* RST, netns teardown, anything else */
+	TC_TWE_MAX,
+};
+
+/* log2 buckets of milliseconds: [0,1), [1,2), [2,4), ... [2^22, inf) */
+#define TC_TW_HIST 24
+
+struct tc_twcounts {
+	__u64 entered;		/* timewait sockets created (either substate) */
+	__u64 fin_wait2;	/* ... of which began in the FIN_WAIT2 substate */
+	__u64 ended[TC_TWE_MAX];
+	__u64 overflow;		/* not created: tcp_max_tw_buckets was full */
+	__u64 preexisting;	/* already in TIME_WAIT when tracing started */
+	__u64 reuse_hits;	/* connect side: this row's connect()s took a timewait 4-tuple */
+	__u64 dur_count;	/* stays whose start we saw, ended */
+	__u64 dur_max_ms;
+	__u64 dur_min_ms1;	/* shortest stay + 1 (0: none yet) */
+	__u64 hist[TC_TW_HIST];
+};
 
 /* Aggregated counters: per-CPU values summed by user space. */
 struct tc_counts {
@@ -127,6 +156,7 @@ struct tc_counts {
 	__u64 one_exchange;	/* <= 1 data segment each way: one request, one reply */
 	__u64 fin_then_reset;	/* orderly close begun (FIN), ended by a reset */
 	__u64 timewait;		/* left a timewait socket behind (TIME_WAIT or FIN_WAIT2) */
+	struct tc_twcounts tw;
 };
 
 struct tc_proc_key {
@@ -146,6 +176,27 @@ struct tc_peer_key {
 	__u32 netns;
 	__u8 role;
 	__u8 pad[3];
+};
+
+/* A live timewait socket: keyed by netns + 4-tuple, which the kernel keeps
+ * unique among established and timewait sockets. */
+struct tc_tw_key {
+	struct tc_tuple tuple;
+	__u32 netns;
+	__u32 pad;
+};
+
+struct tc_tw {
+	struct tc_peer_key row;	/* where its counts go: the closing socket's rows */
+	__u64 start_ns;		/* 0: found at start, length unknown */
+};
+
+/* A timewait timer cancelled in softirq: re-arm, SYN recycle or kill is
+ * told by what follows on the same CPU (see timewait.bpf.c). */
+struct tc_tw_pending {
+	__u64 tw;		/* the inet_timewait_sock, 0 when empty */
+	__u64 ts_ns;
+	struct tc_tw_key key;
 };
 
 /* One closed socket, for `trace` (ring buffer). */

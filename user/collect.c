@@ -47,6 +47,55 @@ static __u64 count_keys(int fd, size_t key_size)
 	return n;
 }
 
+static void add_killed(struct tc_twcounts *t, __s64 dur_ms)
+{
+	t->ended[TC_TWE_KILLED]++;
+	if (dur_ms < 0)
+		return;
+	t->dur_count++;
+	t->hist[tc_hist_slot((__u64)dur_ms)]++;
+	if ((__u64)dur_ms > t->dur_max_ms)
+		t->dur_max_ms = (__u64)dur_ms;
+	if (!t->dur_min_ms1 || (__u64)dur_ms + 1 < t->dur_min_ms1)
+		t->dur_min_ms1 = (__u64)dur_ms + 1;
+}
+
+/*
+ * A timewait cancel that nothing has explained yet waits in a per-CPU slot
+ * until the next one on that CPU (timewait.bpf.c). Whatever still waits now
+ * was killed: count it in the model, where the kernel will once it moves on.
+ */
+static int flush_pending(const struct tc_tracer *t, struct tc_model *m, int ncpu)
+{
+	struct tc_tw_pending *p = calloc((size_t)ncpu, sizeof(*p));
+	__u32 zero = 0;
+	struct tc_tw rec;
+
+	if (!p)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.tw_pending), &zero, p)) {
+		free(p);
+		return 0;
+	}
+	for (int c = 0; c < ncpu; c++) {
+		__s64 dur = -1;
+
+		if (!p[c].tw || bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.tws), &p[c].key, &rec))
+			continue;
+		if (rec.start_ns && p[c].ts_ns > rec.start_ns)
+			dur = (__s64)((p[c].ts_ns - rec.start_ns) / 1000000);
+		add_killed(&m->totals.tw, dur);
+		for (size_t i = 0; i < m->nprocs; i++)
+			if (!memcmp(&m->procs[i].key, &rec.row.proc, sizeof(rec.row.proc)))
+				add_killed(&m->procs[i].c.tw, dur);
+		for (size_t i = 0; i < m->npeers; i++)
+			if (!memcmp(&m->peers[i].key, &rec.row, sizeof(rec.row)))
+				add_killed(&m->peers[i].c.tw, dur);
+	}
+	free(p);
+	return 0;
+}
+
 int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 {
 	struct tcpclose_bpf *s = t->skel;
@@ -63,6 +112,8 @@ int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 	m->attach = tc_attach_name(t->attach);
 	m->state_hook = t->state_hook;
 	m->owner_hook = t->owner_hook;
+	m->tw_hook = t->tw_hook;
+	m->tw_snapshot = t->tw_snapshot;
 
 	vals = calloc((size_t)ncpu, PCPU_STRIDE(sizeof(struct tc_counts)));
 	if (!vals)
@@ -90,6 +141,8 @@ int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 			return -ENOMEM;
 		rprev = &rk;
 	}
+	if (t->tw_hook && flush_pending(t, m, ncpu))
+		return -ENOMEM;
 	m->health.socks_live = count_keys(bpf_map__fd(s->maps.socks), sizeof(__u64));
 	tc_model_finish_health(m);
 	tc_model_sort(m);

@@ -110,6 +110,78 @@ void tc_model_finish_health(struct tc_model *m)
 	h->events_lost = h->stat[TC_STAT_RB_LOST];
 }
 
+void tc_twcounts_add(struct tc_twcounts *dst, const struct tc_twcounts *src)
+{
+	dst->entered += src->entered;
+	dst->fin_wait2 += src->fin_wait2;
+	for (int i = 0; i < TC_TWE_MAX; i++)
+		dst->ended[i] += src->ended[i];
+	dst->overflow += src->overflow;
+	dst->preexisting += src->preexisting;
+	dst->reuse_hits += src->reuse_hits;
+	dst->dur_count += src->dur_count;
+	if (src->dur_max_ms > dst->dur_max_ms)
+		dst->dur_max_ms = src->dur_max_ms;
+	if (src->dur_min_ms1 && (!dst->dur_min_ms1 || src->dur_min_ms1 < dst->dur_min_ms1))
+		dst->dur_min_ms1 = src->dur_min_ms1;
+	for (int i = 0; i < TC_TW_HIST; i++)
+		dst->hist[i] += src->hist[i];
+}
+
+__s64 tc_tw_active(const struct tc_twcounts *t)
+{
+	__s64 n = (__s64)(t->entered + t->preexisting);
+
+	for (int i = 0; i < TC_TWE_MAX; i++)
+		n -= (__s64)t->ended[i];
+	return n;
+}
+
+int tc_hist_slot(__u64 ms)
+{
+	int slot = 0;
+
+	while (ms) {
+		ms >>= 1;
+		slot++;
+	}
+	return slot < TC_TW_HIST ? slot : TC_TW_HIST - 1;
+}
+
+void tc_hist_bounds(int slot, double *lo, double *hi)
+{
+	*lo = slot ? (double)(1ULL << (slot - 1)) : 0.0;
+	*hi = (double)(1ULL << slot);
+}
+
+double tc_hist_quantile(const __u64 *hist, int n, double q, __u64 min, __u64 max)
+{
+	__u64 total = 0, seen = 0;
+	double want, lo, hi;
+
+	for (int i = 0; i < n; i++)
+		total += hist[i];
+	if (!total)
+		return -1;
+	want = q * (double)total;
+	for (int i = 0; i < n; i++) {
+		if (!hist[i] || (double)(seen + hist[i]) < want) {
+			seen += hist[i];
+			continue;
+		}
+		/* linear within the bucket, narrowed to what was seen */
+		tc_hist_bounds(i, &lo, &hi);
+		if ((double)min > lo)
+			lo = (double)min;
+		if (max && (double)max + 1 < hi)
+			hi = (double)max + 1;
+		if (hi < lo)
+			hi = lo;
+		return lo + (hi - lo) * ((want - (double)seen) / (double)hist[i]);
+	}
+	return (double)max;
+}
+
 void tc_counts_add(struct tc_counts *dst, const struct tc_counts *src)
 {
 	dst->closed += src->closed;
@@ -123,6 +195,7 @@ void tc_counts_add(struct tc_counts *dst, const struct tc_counts *src)
 	dst->one_exchange += src->one_exchange;
 	dst->fin_then_reset += src->fin_then_reset;
 	dst->timewait += src->timewait;
+	tc_twcounts_add(&dst->tw, &src->tw);
 }
 
 double tc_counts_avg_lifetime_ms(const struct tc_counts *c)

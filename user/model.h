@@ -33,6 +33,8 @@ struct tc_model {
 	const char *attach;		/* "tracepoint" | "fentry" | "kprobe" */
 	const char *state_hook;		/* e.g. "tp_btf/inet_sock_set_state" */
 	const char *owner_hook;		/* NULL when accept() is not hooked */
+	const char *tw_hook;		/* NULL: TIME_WAIT ends and lengths unavailable */
+	int tw_snapshot;		/* pre-existing TIME_WAIT sockets counted */
 	double duration_s;
 	struct tc_counts totals;
 	struct tc_health health;
@@ -55,6 +57,21 @@ void tc_model_sort(struct tc_model *m);
 void tc_model_finish_health(struct tc_model *m);
 
 void tc_counts_add(struct tc_counts *dst, const struct tc_counts *src);
+void tc_twcounts_add(struct tc_twcounts *dst, const struct tc_twcounts *src);
+/* TIME_WAIT sockets alive now: entered + preexisting - ended. */
+__s64 tc_tw_active(const struct tc_twcounts *t);
+static inline __u64 tc_tw_min(const struct tc_twcounts *t)
+{
+	return t->dur_min_ms1 ? t->dur_min_ms1 - 1 : 0;
+}
+
+/* The log2 slot of a length in ms, as the BPF side computes it. */
+int tc_hist_slot(__u64 ms);
+/* Histogram slot i covers [lo, hi) milliseconds. */
+void tc_hist_bounds(int slot, double *lo, double *hi);
+/* q-quantile (0..1) of a log2 histogram, interpolated within the bucket
+ * narrowed to the smallest and largest value seen; -1 when empty. */
+double tc_hist_quantile(const __u64 *hist, int n, double q, __u64 min, __u64 max);
 double tc_counts_avg_lifetime_ms(const struct tc_counts *c);
 
 #endif

@@ -46,9 +46,56 @@ static json_object *close_obj(const struct tc_counts *c)
 	return o;
 }
 
-/* The fields every level shares. */
-static void add_counts(json_object *o, const struct tc_counts *c)
+static const char *const tw_end_names[TC_TWE_MAX] = {
+	[TC_TWE_EXPIRED] = "expired", [TC_TWE_REUSED] = "reused",
+	[TC_TWE_SYN_RECYCLED] = "syn_recycled", [TC_TWE_KILLED] = "killed",
+};
+
+/* A number only where this kernel/mode observes it: never a false zero. */
+#define OPT(ok, v) ((ok) ? (v) : NULL)
+
+static json_object *jquant(const struct tc_twcounts *t, double q)
 {
+	double v = tc_hist_quantile(t->hist, TC_TW_HIST, q, tc_tw_min(t), t->dur_max_ms);
+
+	return v < 0 ? NULL : jdouble(v, 1);
+}
+
+static json_object *time_wait_obj(const struct tc_twcounts *t, const struct tc_model *m)
+{
+	json_object *o = json_object_new_object(), *ended = NULL, *dur = NULL;
+	bool ends = m->tw_hook != NULL;
+
+	if (ends) {
+		json_object *hist = json_object_new_array();
+
+		ended = json_object_new_object();
+		for (int i = 0; i < TC_TWE_MAX; i++)
+			ADD(ended, tw_end_names[i], U64(t->ended[i]));
+		dur = json_object_new_object();
+		ADD(dur, "count", U64(t->dur_count));
+		ADD(dur, "p50", jquant(t, 0.50));
+		ADD(dur, "p99", jquant(t, 0.99));
+		ADD(dur, "max", t->dur_count ? jdouble((double)t->dur_max_ms, 1) : NULL);
+		for (int i = 0; i < TC_TW_HIST; i++)
+			json_object_array_add(hist, U64(t->hist[i]));
+		ADD(dur, "hist", hist);
+	}
+	ADD(o, "entered", U64(t->entered));
+	ADD(o, "fin_wait2", U64(t->fin_wait2));
+	ADD(o, "ended", ended);
+	ADD(o, "overflow", U64(t->overflow));
+	ADD(o, "preexisting", OPT(m->tw_snapshot, U64(t->preexisting)));
+	ADD(o, "active", OPT(ends && m->tw_snapshot, json_object_new_int64(tc_tw_active(t))));
+	ADD(o, "duration_ms", dur);
+	return o;
+}
+
+/* The fields every level shares. */
+static void add_counts(json_object *o, const struct tc_counts *c, const struct tc_model *m)
+{
+	json_object *conn = json_object_new_object();
+
 	ADD(o, "closed", U64(c->closed));
 	ADD(o, "close", close_obj(c));
 	ADD(o, "bytes_in", U64(c->bytes_in));
@@ -59,6 +106,9 @@ static void add_counts(json_object *o, const struct tc_counts *c)
 	ADD(o, "fin_then_reset", U64(c->fin_then_reset));
 	ADD(o, "timewait", U64(c->timewait));
 	ADD(o, "avg_lifetime_ms", jdouble(tc_counts_avg_lifetime_ms(c), 3));
+	ADD(o, "time_wait", time_wait_obj(&c->tw, m));
+	ADD(conn, "tw_reuse_hits", OPT(m->tw_hook, U64(c->tw.reuse_hits)));
+	ADD(o, "connect", conn);
 }
 
 static void add_proc(json_object *o, const struct tc_proc_key *k)
@@ -80,7 +130,9 @@ static json_object *tracer_obj(const struct tc_model *m)
 	ADD(o, "owner_from_accept", U64(h->stat[TC_STAT_OWNER_ACCEPT]));
 	ADD(o, "owner_missing", U64(h->stat[TC_STAT_OWNER_MISSING]));
 	ADD(o, "filtered", U64(h->stat[TC_STAT_FILTERED]));
-	ADD(o, "insert_failed", U64(h->stat[TC_STAT_SOCK_INSERT_FAIL] + h->stat[TC_STAT_AGG_FAIL]));
+	ADD(o, "insert_failed", U64(h->stat[TC_STAT_SOCK_INSERT_FAIL] + h->stat[TC_STAT_AGG_FAIL] +
+				    h->stat[TC_STAT_TW_INSERT_FAIL]));
+	ADD(o, "timewait_unknown", U64(h->stat[TC_STAT_TW_UNKNOWN]));
 	ADD(ev, "sockets", U64(h->socks_evicted));
 	ADD(ev, "processes", U64(h->procs_evicted));
 	ADD(ev, "peers", U64(h->peers_evicted));
@@ -100,16 +152,17 @@ int tc_render_json(FILE *f, const struct tc_model *m)
 	ADD(root, "attach", json_object_new_string(m->attach ? m->attach : "none"));
 	ADD(hooks, "state", m->state_hook ? json_object_new_string(m->state_hook) : NULL);
 	ADD(hooks, "owner", m->owner_hook ? json_object_new_string(m->owner_hook) : NULL);
+	ADD(hooks, "time_wait", m->tw_hook ? json_object_new_string(m->tw_hook) : NULL);
 	ADD(root, "hooks", hooks);
 	ADD(root, "duration_s", jdouble(m->duration_s, 3));
-	add_counts(totals, &m->totals);
+	add_counts(totals, &m->totals, m);
 	ADD(root, "totals", totals);
 
 	for (size_t i = 0; i < m->nprocs; i++) {
 		json_object *o = json_object_new_object();
 
 		add_proc(o, &m->procs[i].key);
-		add_counts(o, &m->procs[i].c);
+		add_counts(o, &m->procs[i].c, m);
 		json_object_array_add(procs, o);
 	}
 	ADD(root, "processes", procs);
@@ -126,7 +179,7 @@ int tc_render_json(FILE *f, const struct tc_model *m)
 		ADD(o, "local_port", json_object_new_int(k->tuple.lport));
 		ADD(o, "remote_addr", jaddr(k->tuple.family, k->tuple.raddr));
 		ADD(o, "remote_port", json_object_new_int(k->tuple.rport));
-		add_counts(o, &m->peers[i].c);
+		add_counts(o, &m->peers[i].c, m);
 		json_object_array_add(peers, o);
 	}
 	ADD(root, "peers", peers);

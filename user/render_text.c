@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Human tables: the busiest rows first, cut to --top. */
 #include <inttypes.h>
+#include <stdbool.h>
+#include <string.h>
 #include <sys/socket.h>
 #include "names.h"
 #include "render.h"
@@ -49,6 +51,93 @@ static void peer_endpoint(const struct tc_peer_key *k, char *buf, size_t size)
 	}
 }
 
+/* bcc-style log2 bars. */
+static void tw_histogram(FILE *f, const struct tc_twcounts *t)
+{
+	__u64 top = 0;
+	int last = -1;
+
+	for (int i = 0; i < TC_TW_HIST; i++) {
+		if (t->hist[i] > top)
+			top = t->hist[i];
+		if (t->hist[i])
+			last = i;
+	}
+	if (last < 0)
+		return;
+	fprintf(f, "%22s : %-8s %s\n", "TIME_WAIT length, ms", "count", "distribution");
+	for (int i = 0; i <= last; i++) {
+		char bar[41];
+		int n = (int)(t->hist[i] * 40 / top);
+		double lo, hi;
+
+		tc_hist_bounds(i, &lo, &hi);
+		memset(bar, '*', (size_t)n);
+		bar[n] = '\0';
+		fprintf(f, "%10.0f -> %-9.0f : %-8" PRIu64 " |%-40s|\n", lo, hi - 1,
+			(uint64_t)t->hist[i], bar);
+	}
+}
+
+static void tw_cols_header(FILE *f)
+{
+	fprintf(f, "%8s %8s %8s %8s %8s %8s %8s %8s %9s %9s %9s\n", "ENTERED", "FW2", "EXPIRED",
+		"REUSED", "SYN_RCY", "KILLED", "OVERFLOW", "ACTIVE", "P50_MS", "P99_MS", "MAX_MS");
+}
+
+static void tw_cols(FILE *f, const struct tc_twcounts *t, const struct tc_model *m)
+{
+	char e[4][24], act[24], q[3][24];
+	double p50 = tc_hist_quantile(t->hist, TC_TW_HIST, 0.5, tc_tw_min(t), t->dur_max_ms);
+	double p99 = tc_hist_quantile(t->hist, TC_TW_HIST, 0.99, tc_tw_min(t), t->dur_max_ms);
+
+	for (int i = 0; i < 4; i++)
+		snprintf(e[i], sizeof(e[i]), m->tw_hook ? "%" PRIu64 : "-", (uint64_t)t->ended[i]);
+	snprintf(act, sizeof(act), m->tw_hook && m->tw_snapshot ? "%" PRId64 : "-",
+		 (int64_t)tc_tw_active(t));
+	snprintf(q[0], sizeof(q[0]), p50 >= 0 ? "%.0f" : "-", p50);
+	snprintf(q[1], sizeof(q[1]), p99 >= 0 ? "%.0f" : "-", p99);
+	snprintf(q[2], sizeof(q[2]), t->dur_count ? "%" PRIu64 : "-", (uint64_t)t->dur_max_ms);
+	fprintf(f, "%8" PRIu64 " %8" PRIu64 " %8s %8s %8s %8s %8" PRIu64 " %8s %9s %9s %9s\n",
+		(uint64_t)t->entered, (uint64_t)t->fin_wait2, e[0], e[1], e[2], e[3],
+		(uint64_t)t->overflow, act, q[0], q[1], q[2]);
+}
+
+static bool tw_any(const struct tc_twcounts *t)
+{
+	return t->entered || t->preexisting || t->overflow || t->reuse_hits;
+}
+
+/* TIME_WAIT: where it piles up, how long it stays, how it ends. */
+static void render_time_wait(FILE *f, const struct tc_model *m, unsigned top)
+{
+	char comm[COMM_BUF], ep[200];
+	unsigned shown = 0;
+
+	fprintf(f, "\nTIME_WAIT%s\n%-30s", m->tw_hook ? "" :
+		" (ends and lengths unavailable with this kernel/mode: shown as -)", "");
+	tw_cols_header(f);
+	fprintf(f, "%-30s", "all");
+	tw_cols(f, &m->totals.tw, m);
+	if (m->totals.tw.reuse_hits)
+		fprintf(f, "tw_reuse hits (connect side): %" PRIu64 "\n", (uint64_t)m->totals.tw.reuse_hits);
+	for (size_t i = 0; i < m->npeers && shown < top; i++) {
+		const struct tc_peer_row *r = &m->peers[i];
+
+		if (!tw_any(&r->c.tw))
+			continue;
+		if (!shown++) {
+			fprintf(f, "%-7s %-15s %-46s ", "PID", "COMM", "LOCAL -> REMOTE");
+			tw_cols_header(f);
+		}
+		tc_printable(comm, r->key.proc.comm, TC_COMM_LEN);
+		peer_endpoint(&r->key, ep, sizeof(ep));
+		fprintf(f, "%-7u %-15s %-46s ", r->key.proc.tgid, comm, ep);
+		tw_cols(f, &r->c.tw, m);
+	}
+	tw_histogram(f, &m->totals.tw);
+}
+
 void tc_render_text(FILE *f, const struct tc_model *m, unsigned top)
 {
 	const struct tc_health *h = &m->health;
@@ -89,6 +178,9 @@ void tc_render_text(FILE *f, const struct tc_model *m, unsigned top)
 	}
 	if (m->npeers > top)
 		fprintf(f, "... %zu more (see --json or -n)\n", m->npeers - top);
+
+	if (tw_any(&m->totals.tw))
+		render_time_wait(f, m, top);
 
 	if (h->socks_evicted || h->procs_evicted || h->peers_evicted || h->events_lost ||
 	    h->stat[TC_STAT_SOCK_UNTRACKED] || h->stat[TC_STAT_AGG_FAIL])

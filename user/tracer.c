@@ -11,6 +11,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "names.h"
 #include "tracer.h"
@@ -146,6 +147,11 @@ static int owner_order(int attach, int order[N_OWNER])
 	return n;
 }
 
+/* TIME_WAIT life: the timewait socket's own timer, and a start snapshot. */
+static const char *const tw_progs[] = { "tc_timer_start", "tc_timer_cancel", "tc_timer_expire",
+					 "tc_iter_tw" };
+#define N_TW_PROGS (int)(sizeof(tw_progs) / sizeof(tw_progs[0]))
+
 static bool in_list(const char *name, const char *const *list, int n)
 {
 	for (int i = 0; i < n; i++)
@@ -156,7 +162,7 @@ static bool in_list(const char *name, const char *const *list, int n)
 
 static int configure(struct tcpclose_bpf *skel, const struct tc_opts *o, __u32 netns,
 		     bool events, const struct state_candidate *c,
-		     const struct owner_candidate *oc)
+		     const struct owner_candidate *oc, bool with_tw)
 {
 	struct bpf_program *p;
 	int err;
@@ -164,14 +170,18 @@ static int configure(struct tcpclose_bpf *skel, const struct tc_opts *o, __u32 n
 	bpf_object__for_each_program(p, skel->obj) {
 		const char *name = bpf_program__name(p);
 		bool on = in_list(name, c->progs, c->nprogs) ||
-			  (oc && in_list(name, oc->progs, oc->nprogs));
+			  (oc && in_list(name, oc->progs, oc->nprogs)) ||
+			  (with_tw && in_list(name, tw_progs, N_TW_PROGS));
 
 		bpf_program__set_autoload(p, on);
 	}
+	/* The iterator runs on demand (tc_tracer_snapshot), not as a hook. */
+	bpf_program__set_autoattach(skel->progs.tc_iter_tw, false);
 	skel->rodata->target_netns = netns;
 	skel->rodata->target_tgid = o->pid;
 	memcpy((char *)skel->rodata->target_comm, o->comm, TC_COMM_LEN);
 	skel->rodata->emit_events = events;
+	skel->rodata->tw_timers = with_tw;
 	if ((err = bpf_map__set_max_entries(skel->maps.socks, o->max_sockets)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.peers, o->max_peers)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.procs, o->max_procs)))
@@ -185,7 +195,8 @@ static int configure(struct tcpclose_bpf *skel, const struct tc_opts *o, __u32 n
 }
 
 static int try_candidate(struct tc_tracer *t, const struct tc_opts *o, bool events,
-			 const struct state_candidate *c, const struct owner_candidate *oc)
+			 const struct state_candidate *c, const struct owner_candidate *oc,
+			 bool with_tw)
 {
 	struct tcpclose_bpf *skel;
 	int err;
@@ -193,13 +204,14 @@ static int try_candidate(struct tc_tracer *t, const struct tc_opts *o, bool even
 	skel = tcpclose_bpf__open();
 	if (!skel)
 		return -errno;
-	err = configure(skel, o, t->netns_ino, events, c, oc);
+	err = configure(skel, o, t->netns_ino, events, c, oc, with_tw);
 	if (!err)
 		err = tcpclose_bpf__load(skel);
 	if (!err)
 		err = tcpclose_bpf__attach(skel);
 	if (err) {
-		vlog("%s + %s: %s", c->hook, oc ? oc->hook : "no accept() hook", strerror(-err));
+		vlog("%s + %s%s: %s", c->hook, oc ? oc->hook : "no accept() hook",
+		     with_tw ? " + timewait timers" : "", strerror(-err));
 		tcpclose_bpf__destroy(skel);
 		return err;
 	}
@@ -207,7 +219,62 @@ static int try_candidate(struct tc_tracer *t, const struct tc_opts *o, bool even
 	t->attach = c->attach;
 	t->state_hook = c->hook;
 	t->owner_hook = oc ? oc->hook : NULL;
+	t->tw_hook = with_tw ? "tp_btf/timer_start+timer_cancel+timer_expire_entry" : NULL;
 	return 0;
+}
+
+/* ip_local_port_range of the netns we are in. */
+static void read_port_range(__u32 *lo, __u32 *hi)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+
+	if (f) {
+		if (fscanf(f, "%u %u", lo, hi) != 2)
+			*lo = 32768, *hi = 60999;
+		fclose(f);
+	}
+}
+
+/*
+ * TIME_WAIT sockets that exist already: one pass of the iter/tcp program,
+ * run inside the traced netns (a tcp iterator sees the netns of the task
+ * that creates it). They get counted as "preexisting", with no process.
+ */
+static int snapshot_timewait(struct tc_tracer *t, const char *netns_path)
+{
+	int self = -1, target = -1, iter = -1, ret = -1;
+	struct bpf_link *link = NULL;
+	char buf[256];
+
+	if (netns_path) {
+		self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+		target = open(netns_path, O_RDONLY | O_CLOEXEC);
+		if (self < 0 || target < 0 || setns(target, CLONE_NEWNET))
+			goto out;
+	}
+	read_port_range(&t->skel->data->iter_eph_lo, &t->skel->data->iter_eph_hi);
+	link = bpf_program__attach_iter(t->skel->progs.tc_iter_tw, NULL);
+	if (link)
+		iter = bpf_iter_create(bpf_link__fd(link));
+	if (netns_path && setns(self, CLONE_NEWNET)) {
+		/* Cannot get back: better to stop than to trace from the wrong place. */
+		fprintf(stderr, "tcpclose: error: cannot return to own netns: %s\n", strerror(errno));
+		exit(1);
+	}
+	if (iter < 0)
+		goto out;
+	while (read(iter, buf, sizeof(buf)) > 0)
+		;
+	ret = 0;
+out:
+	if (iter >= 0)
+		close(iter);
+	bpf_link__destroy(link);
+	if (self >= 0)
+		close(self);
+	if (target >= 0)
+		close(target);
+	return ret;
 }
 
 int tc_tracer_start(struct tc_tracer *t, const struct tc_opts *o, bool events,
@@ -242,15 +309,30 @@ int tc_tracer_start(struct tc_tracer *t, const struct tc_opts *o, bool events,
 			continue;
 		int order[N_OWNER], n = owner_order(o->attach, order);
 
+		/* The optional hooks degrade one by one: accept() owner
+		 * capture, then the timewait timers. */
 		last = -EINVAL;
-		for (int k = 0; k < n && last; k++)
-			last = try_candidate(t, o, events, c, &owner_candidates[order[k]]);
-		/* The state hook alone, if it was an accept() hook that failed. */
-		if (last)
-			last = try_candidate(t, o, events, c, NULL);
+		for (int tw = 1; tw >= 0 && last; tw--) {
+			for (int k = 0; k < n && last; k++)
+				last = try_candidate(t, o, events, c, &owner_candidates[order[k]], tw);
+			if (last)
+				last = try_candidate(t, o, events, c, NULL, tw);
+		}
 		if (!last) {
-			vlog("attached %s (mode %s), accept() owner capture %s", c->hook,
-			     tc_attach_name(c->attach), t->owner_hook ? t->owner_hook : "unavailable");
+			/* Pre-existing stays have no process: no -p/-c can match them. */
+			if (o->pid || o->comm[0]) {
+				t->tw_snapshot = false;
+			} else if (t->tw_hook && snapshot_timewait(t, o->netns_path)) {
+				vlog("timewait snapshot at start failed: %s; preexisting unavailable",
+				     strerror(errno));
+				t->tw_snapshot = false;
+			} else {
+				t->tw_snapshot = t->tw_hook != NULL;
+			}
+			vlog("attached %s (mode %s), accept() owner capture %s, timewait %s",
+			     c->hook, tc_attach_name(c->attach),
+			     t->owner_hook ? t->owner_hook : "unavailable",
+			     t->tw_hook ? t->tw_hook : "unavailable");
 			return 0;
 		}
 	}

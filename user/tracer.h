@@ -14,6 +14,8 @@ struct tc_tracer {
 	int attach;			/* resolved enum tc_attach */
 	const char *state_hook;		/* "tp_btf/inet_sock_set_state", ... */
 	const char *owner_hook;		/* NULL if accept() could not be hooked */
+	const char *tw_hook;		/* NULL if timewait timers could not be hooked */
+	bool tw_snapshot;		/* pre-existing timewait sockets were counted */
 	__u32 netns_ino;
 };
 

@@ -48,8 +48,10 @@ tracer_stop "$allpid"
 check "-p WORKER: only the worker's sockets" "$srv" "$(jq -r '[.processes[].pid] | unique | join(",")' "$out")"
 check_ge "-p WORKER: it served requests" 100 "$(jq .totals.closed "$out")"
 check "-p WORKER: process row identical to the unfiltered run's" \
-	"$(jq -c --argjson p "$srv" '.processes[] | select(.pid==$p) | del(.avg_lifetime_ms)' "$all")" \
-	"$(jq -c '.processes[0] | del(.avg_lifetime_ms)' "$out")"
+	"$(jq -c --argjson p "$srv" '.processes[] | select(.pid==$p) | del(.avg_lifetime_ms, .time_wait.preexisting, .time_wait.active)' "$all")" \
+	"$(jq -c '.processes[0] | del(.avg_lifetime_ms, .time_wait.preexisting, .time_wait.active)' "$out")"
+check "-p WORKER: pre-existing TIME_WAIT (no owner) is unavailable, not 0" "null null" \
+	"$(jq -r '.totals.time_wait | "\(.preexisting) \(.active)"' "$out")"
 check "-p WORKER: everything else was filtered" \
 	"$(jq --argjson p "$srv" '.totals.closed - ([.processes[] | select(.pid==$p) | .closed] | add)' "$all")" \
 	"$(jq .tracer.filtered "$out")"

@@ -67,7 +67,7 @@ up_closed=$(jq .closed <<<"$up")
 check_ge "upstream did real work" 100 "$u_l"
 # The seed's finding: the upstream is the active closer of (nearly) every
 # proxy connection. A handful race the proxy's own close: simultaneous.
-check_ge "upstream started the close (FIN first or simultaneous) on >= 99%" $((up_closed * 99 / 100)) $((u_l + u_s))
+check_ge "upstream started the close (FIN first or simultaneous) on >= 95%" $((up_closed * 95 / 100)) $((u_l + u_s))
 mirror "upstream" "$u_l $u_r $u_s $u_rs $u_rr" "proxy" "$p_l $p_r $p_s $p_rs $p_rr"
 # The kernel creates one timewait socket for every socket that sent FIN
 # first or simultaneously (TcpExtTW/TWKilled count creations on current

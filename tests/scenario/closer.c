@@ -3,11 +3,13 @@
  * closer: N TCP connections over loopback with a known close order, made by
  * two forked processes of known pid (comm "tc-server" and "tc-client").
  *
- *   closer MODE FAMILY PORT N
+ *   closer MODE FAMILY PORT N [CLIENT_PORT]
  *     MODE    client-first | server-first | client-reset | server-reset |
  *             simultaneous | refused
  *     FAMILY  4 (127.0.0.1) | 6 (::1) | mapped (server on [::], client 127.0.0.1)
  *
+ *     CLIENT_PORT  bind every client socket to this source port, pausing
+ *                  a few ms between connections (4-tuple reuse scenarios)
  * Prints one JSON line: {"mode":..,"server_pid":..,"client_pid":..,"ok":N,"errors":N}
  * and exits non-zero when any connection did not go as the mode says.
  * Every socket call has a 5 s timeout and each process an alarm, so a wedged
@@ -34,7 +36,7 @@ static const char *const mode_names[] = { "client-first", "server-first", "clien
 static enum mode mode;
 static int family;		/* AF_INET / AF_INET6 of the client */
 static int mapped;		/* server listens on [::] dual-stack */
-static int port, nconn;
+static int port, nconn, client_port;
 
 static void die(const char *what)
 {
@@ -182,6 +184,19 @@ static int client_one(int ctl)
 	if (fd < 0)
 		die("socket");
 	timeouts(fd);
+	if (client_port) {
+		struct sockaddr_storage cs;
+		int one = 1, saved = port;
+
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		port = client_port;
+		len = addr_of(&cs, family, 0);
+		port = saved;
+		if (bind(fd, (void *)&cs, len))
+			die("bind client port");
+		/* a new ISN/timestamp, so the SYN may take over the peer's TIME_WAIT */
+		usleep(5000);
+	}
 	if (mode == SIMULTANEOUS) {
 		int small = 4096;	/* queue kilobytes, not megabytes, behind the FIN */
 
@@ -301,8 +316,8 @@ int main(int argc, char **argv)
 	int ctl[2], lfd = -1, st, ok = 1;
 	pid_t server = 0, client;
 
-	if (argc != 5) {
-		fprintf(stderr, "usage: closer MODE 4|6|mapped PORT N\n");
+	if (argc != 5 && argc != 6) {
+		fprintf(stderr, "usage: closer MODE 4|6|mapped PORT N [CLIENT_PORT]\n");
 		return 2;
 	}
 	mode = (enum mode)-1;
@@ -317,6 +332,7 @@ int main(int argc, char **argv)
 	mapped = !strcmp(argv[2], "mapped");
 	port = atoi(argv[3]);
 	nconn = atoi(argv[4]);
+	client_port = argc == 6 ? atoi(argv[5]) : 0;
 	if (port <= 0 || port > 65535 || nconn <= 0 || nconn > 100000) {
 		fprintf(stderr, "closer: bad port or count\n");
 		return 2;

@@ -1,0 +1,107 @@
+#!/bin/bash
+# TIME_WAIT life against the kernel's own counters (nstat in the namespace)
+# and ss: entry, tw_reuse hits, SYN recycling, overflow, kills, the gauge
+# (including sockets that existed before tcpclose started) and, unless
+# TCPCLOSE_QUICK=1, one real 60 s stay waited out.
+# Note: on current kernels TcpExtTW/TcpExtTWKilled count timewait sockets
+# when they are *scheduled* (long/short timeout), not when they expire.
+. "$(dirname "$0")/lib.sh"
+tw() { jq -r "$1" "$out"; }
+nst() { nstat_get "$ns" "$1"; }
+
+# --- reuse: 4 ports (an even count: connect() uses remaining & ~1 of a
+# range), so each round of 4 connects must take the previous round's 4-tuples.
+ns=$(netns_new twreuse) || exit 1
+in_ns "$ns" sysctl -qw net.ipv4.ip_local_port_range="40000 40003"
+in_ns "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=1
+# Pre-existing: TIME_WAIT sockets made before tcpclose starts.
+in_ns "$ns" "$SCEN/closer" client-first 4 9201 4 >/dev/null
+before=$(( $(nst TcpExtTW) + $(nst TcpExtTWKilled) ))
+sleep 1.5	# a timewait socket must be older than tcp_tw_reuse_delay (1 s)
+out=$WORK/reuse.json
+tracer_start "$out" report --json --netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
+pids=()
+for round in 1 2; do
+	r=$(in_ns "$ns" "$SCEN/closer" client-first 4 9201 4)
+	check "reuse round $round: every connect succeeded" true "$(jq .ok <<<"$r")"
+	pids+=("$(jq .client_pid <<<"$r")")
+	sleep 1.5
+done
+ss_tw=$(in_ns "$ns" ss -Htan state time-wait | wc -l)
+tracer_stop
+check_ge "reuse happened at all (TcpExtTWRecycled)" 1 "$(nst TcpExtTWRecycled)"
+check "tw_reuse hits == TcpExtTWRecycled" "$(nst TcpExtTWRecycled)" "$(tw .totals.connect.tw_reuse_hits)"
+check "stays ended by reuse == TcpExtTWRecycled" "$(nst TcpExtTWRecycled)" "$(tw .totals.time_wait.ended.reused)"
+for p in "${pids[@]}"; do
+	check "reuse hits of client pid $p (4 connects, 4 ports all in TIME_WAIT)" 4 \
+		"$(jq --argjson p "$p" '.processes[] | select(.pid==$p) | .connect.tw_reuse_hits' "$out")"
+done
+check "the pre-existing ones were found at start" 4 "$(tw .totals.time_wait.preexisting)"
+check "round 1 took over exactly the pre-existing ones (no process, unknown length)" "4 0" \
+	"$(jq -r '.processes[] | select(.pid==0) | "\(.time_wait.ended.reused) \(.time_wait.duration_ms.count)"' "$out")"
+check "gauge == ss TIME_WAIT" "$ss_tw" "$(tw .totals.time_wait.active)"
+check "entered == nstat TW+TWKilled (creations while tracing)" \
+	$(( $(nst TcpExtTW) + $(nst TcpExtTWKilled) - before )) "$(tw .totals.time_wait.entered)"
+
+# --- SYN recycle: the server closes first; the client comes back from the
+# same source port, and its SYN takes over the server's TIME_WAIT.
+ns=$(netns_new twsyn) || exit 1
+out=$WORK/syn.json
+N=12
+tracer_start "$out" report --json --netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
+r=$(in_ns "$ns" "$SCEN/closer" server-first 4 9300 "$N" 45000)
+ss_tw=$(in_ns "$ns" ss -Htan state time-wait | wc -l)
+tracer_stop
+spid=$(jq .server_pid <<<"$r")
+check "syn: scenario ok" true "$(jq .ok <<<"$r")"
+check "syn_recycled: each reconnect replaced the previous TIME_WAIT" $((N - 1)) \
+	"$(jq --argjson p "$spid" '.processes[] | select(.pid==$p) | .time_wait.ended.syn_recycled' "$out")"
+check "syn: entered == nstat TW+TWKilled" $(( $(nst TcpExtTW) + $(nst TcpExtTWKilled) )) "$(tw .totals.time_wait.entered)"
+check "syn: gauge == ss" "$ss_tw" "$(tw .totals.time_wait.active)"
+check "syn: nothing counted as reuse or kill" "0 0" "$(tw '"\(.totals.time_wait.ended.reused) \(.totals.time_wait.ended.killed)"')"
+
+# --- overflow: tcp_max_tw_buckets=10, 30 client-first closes.
+ns=$(netns_new twovf) || exit 1
+in_ns "$ns" sysctl -qw net.ipv4.tcp_max_tw_buckets=10
+out=$WORK/ovf.json
+tracer_start "$out" report --json --netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
+r=$(in_ns "$ns" "$SCEN/closer" client-first 4 9400 30)
+tracer_stop
+check_ge "overflow happened (TcpExtTCPTimeWaitOverflow)" 1 "$(nst TcpExtTCPTimeWaitOverflow)"
+check "overflow == TcpExtTCPTimeWaitOverflow" "$(nst TcpExtTCPTimeWaitOverflow)" "$(tw .totals.time_wait.overflow)"
+check "overflow per client process" "$(nst TcpExtTCPTimeWaitOverflow)" \
+	"$(jq --argjson p "$(jq .client_pid <<<"$r")" '.processes[] | select(.pid==$p) | .time_wait.overflow' "$out")"
+check "overflow: entered + overflow == closes that sent FIN first" 30 \
+	"$(tw '.totals.time_wait.entered + .totals.time_wait.overflow')"
+
+# --- killed: deleting the namespace purges its TIME_WAIT sockets.
+ns=$(netns_new twkill) || exit 1
+out=$WORK/kill.json
+tracer_start "$out" report --json --netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
+in_ns "$ns" "$SCEN/closer" client-first 6 9500 8 >/dev/null
+ip netns del "$ns"
+sleep 1	# the netns is torn down by a kworker
+tracer_stop
+check "netns teardown: all 8 stays killed, none left" "8 0" \
+	"$(tw '"\(.totals.time_wait.ended.killed) \(.totals.time_wait.active)"')"
+
+if [ "${TCPCLOSE_QUICK:-0}" != 1 ]; then
+	# --- a real TIME_WAIT, waited out (60 s plus timer-wheel slack).
+	ns=$(netns_new twexp) || exit 1
+	out=$WORK/exp.json
+	tracer_start "$out" report --json --netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
+	in_ns "$ns" "$SCEN/closer" client-first 4 9600 10 >/dev/null
+	for _ in $(seq 80); do
+		[ "$(in_ns "$ns" ss -Htan state time-wait | wc -l)" = 0 ] && break
+		sleep 1
+	done
+	sleep 0.5
+	tracer_stop
+	check "expiry: all 10 expired, nothing left (ss is empty)" "10 10 0" \
+		"$(tw '"\(.totals.time_wait.entered) \(.totals.time_wait.ended.expired) \(.totals.time_wait.active)"')"
+	check "expiry: entered == nstat TW (long timeout)" "$(nst TcpExtTW)" "$(tw .totals.time_wait.entered)"
+	check "expiry: every length is 60-64 s (p50, max)" "1 1" \
+		"$(tw '.totals.time_wait.duration_ms | "\(if .p50 >= 60000 and .p50 <= 64000 then 1 else 0 end) \(if .max >= 60000 and .max <= 64000 then 1 else 0 end)"')"
+	check "expiry: histogram holds all 10 in the 32.8-65.5 s bucket" 10 "$(tw '.totals.time_wait.duration_ms.hist[16]')"
+fi
+finish
