@@ -96,6 +96,27 @@ static int flush_pending(const struct tc_tracer *t, struct tc_model *m, int ncpu
 	return 0;
 }
 
+/*
+ * Runs the kernel skipped: a program already active on this CPU is not
+ * entered again (on PREEMPT_RT, where programs run preemptible, this loses
+ * real events under load). Per program, since load: recursion_misses.
+ */
+static __u64 missed_runs(const struct tc_tracer *t)
+{
+	struct bpf_program *p;
+	__u64 n = 0;
+
+	bpf_object__for_each_program(p, t->skel->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(p);
+
+		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+			n += info.recursion_misses;
+	}
+	return n;
+}
+
 int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 {
 	struct tcpclose_bpf *s = t->skel;
@@ -144,6 +165,7 @@ int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 	if (t->tw_hook && flush_pending(t, m, ncpu))
 		return -ENOMEM;
 	m->health.socks_live = count_keys(bpf_map__fd(s->maps.socks), sizeof(__u64));
+	m->health.missed_runs = missed_runs(t);
 	tc_model_finish_health(m);
 	tc_model_sort(m);
 	return 0;

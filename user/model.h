@@ -27,6 +27,7 @@ struct tc_health {
 	__u64 procs_evicted;	/* process rows evicted (their counts stay in totals) */
 	__u64 peers_evicted;
 	__u64 events_lost;	/* ring buffer full (trace only) */
+	__u64 missed_runs;	/* program runs the kernel skipped (recursion guard) */
 };
 
 struct tc_model {

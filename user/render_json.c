@@ -138,6 +138,7 @@ static json_object *tracer_obj(const struct tc_model *m)
 	ADD(ev, "peers", U64(h->peers_evicted));
 	ADD(o, "evicted", ev);
 	ADD(o, "events_lost", U64(h->events_lost));
+	ADD(o, "missed_runs", U64(h->missed_runs));
 	return o;
 }
 

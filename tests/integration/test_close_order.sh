@@ -89,6 +89,7 @@ check "totals.closed equals every socket made" "$total" "$(jq .totals.closed "$o
 check "kernel's timewait creations (nstat TW+TWKilled) == tcpclose timewait" \
 	$(( $(nstat_get "$ns" TcpExtTW) + $(nstat_get "$ns" TcpExtTWKilled) )) "$(jq .totals.timewait "$out")"
 check "no owner missing" 0 "$(jq .tracer.owner_missing "$out")"
+check "the kernel skipped no program run" 0 "$(jq .tracer.missed_runs "$out")"
 check "nothing evicted or lost" "0 0 0 0" \
 	"$(jq -r '.tracer | "\(.evicted.sockets) \(.evicted.processes) \(.evicted.peers) \(.events_lost)"' "$out")"
 check "one request/reply per client-first connection" "$N" \
