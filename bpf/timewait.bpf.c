@@ -104,6 +104,11 @@ static __always_inline bool tc_reused_by_current(const struct tc_tw_key *k,
 	if (!skp)
 		return false;
 	sk = (struct sock *)*skp;
+	/* A reuse happens inside connect(), before the SYN leaves: a marker
+	 * left by an earlier connect of this thread must not match a later
+	 * kill (an RST, say) of that connection's own TIME_WAIT. */
+	if (BPF_CORE_READ(sk, __sk_common.skc_state) != TC_SYN_SENT)
+		return false;
 	__builtin_memset(&ck, 0, sizeof(ck));
 	tc_read_tuple(sk, &ck.tuple);
 	ck.netns = tc_sk_netns(sk);
