@@ -85,10 +85,18 @@ for line in "${runs[@]}"; do
 		"$(jq -r '.[0] | "\(.role) \(.family) \(.local_addr) \(.local_port) \(.remote_addr) \(.remote_port) \(.closed)"' <<<"$peer")"
 	total=$((total + N))
 done
-check "totals.closed equals every socket made" "$total" "$(jq .totals.closed "$out")"
+# Every socket the scenarios made is counted above, exactly. Anything else
+# closing in the namespace can only be a socket no process ever owned (the
+# kernel reset a child before accept(): seen once under qemu TCG timing);
+# it must then show up as such, never be charged to a scenario process.
+extra=$(( $(jq .totals.closed "$out") - total ))
+unowned=$(jq '[.processes[] | select(.pid==0) | .closed] | add // 0' "$out")
+[ "$extra" != 0 ] && note "sockets beyond the scenarios': $extra; unowned rows: $(jq -c '[.peers[] | select(.pid==0) | {role,local_port,remote_port,closed,close}]' "$out")"
+check "sockets beyond the scenarios' are exactly the unowned ones" "$extra" "$unowned"
+check_ge "totals.closed covers every socket made" "$total" "$(jq .totals.closed "$out")"
 check "kernel's timewait creations (nstat TW+TWKilled) == tcpclose timewait" \
 	$(( $(nstat_get "$ns" TcpExtTW) + $(nstat_get "$ns" TcpExtTWKilled) )) "$(jq .totals.timewait "$out")"
-check "no owner missing" 0 "$(jq .tracer.owner_missing "$out")"
+check "owner missing only for those unowned sockets" "$unowned" "$(jq .tracer.owner_missing "$out")"
 check "the kernel skipped no program run" 0 "$(jq .tracer.missed_runs "$out")"
 check "nothing evicted or lost" "0 0 0 0" \
 	"$(jq -r '.tracer | "\(.evicted.sockets) \(.evicted.processes) \(.evicted.peers) \(.events_lost)"' "$out")"
