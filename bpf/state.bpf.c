@@ -201,24 +201,28 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 		bpf_map_update_elem(&connecting, &tid, &key, BPF_ANY);
 	}
 	if (newstate == TC_CLOSE) {
-		int unhashed = tc_sk_unhashed(sk);
-
 		s->err = tc_sk_err(sk);
-		if (tc_timewait_candidate(oldstate) && tw_timers) {
-			/* Exact: its timewait socket's timer started just now. */
-			struct tc_tw_key tk = { .tuple = s->tuple, .netns = s->netns };
-
-			unhashed = bpf_map_lookup_elem(&tw_born, &tk) != NULL;
-			if (unhashed)
-				bpf_map_delete_elem(&tw_born, &tk);
-		}
-		if (tc_timewait_candidate(oldstate) && unhashed)
-			s->flags |= TC_SF_TIMEWAIT;
 		if (tc_sk_flag(sk, bpf_core_enum_value(enum sock_flags, SOCK_DONE)))
 			s->flags |= TC_SF_FIN_IN;
-		if (tc_is_tw_overflow(oldstate, unhashed, s->err,
-				      tc_sk_flag(sk, bpf_core_enum_value(enum sock_flags, SOCK_DEAD))))
-			s->flags |= TC_SF_OVERFLOW;
+		if (tc_timewait_candidate(oldstate)) {
+			int took_over;
+
+			if (tw_timers) {
+				/* Exact: its timewait socket's timer started just now. */
+				struct tc_tw_key tk = { .tuple = s->tuple, .netns = s->netns };
+
+				took_over = bpf_map_lookup_elem(&tw_born, &tk) != NULL;
+				if (took_over)
+					bpf_map_delete_elem(&tw_born, &tk);
+			} else {
+				took_over = tc_sk_unhashed(sk);
+			}
+			if (took_over)
+				s->flags |= TC_SF_TIMEWAIT;
+			else if (tc_is_tw_overflow(oldstate, 0, s->err,
+						   tc_sk_flag(sk, bpf_core_enum_value(enum sock_flags, SOCK_DEAD))))
+				s->flags |= TC_SF_OVERFLOW;
+		}
 	}
 	if (!tc_classify(&s->role, &s->kind, oldstate, newstate, s->err))
 		return 0;

@@ -47,17 +47,18 @@ static __u64 count_keys(int fd, size_t key_size)
 	return n;
 }
 
-static void add_killed(struct tc_twcounts *t, __s64 dur_ms)
+/* One killed stay as counts, to add with tc_twcounts_add(). */
+static struct tc_twcounts killed_stay(__s64 dur_ms)
 {
-	t->ended[TC_TWE_KILLED]++;
-	if (dur_ms < 0)
-		return;
-	t->dur_count++;
-	t->hist[tc_hist_slot((__u64)dur_ms)]++;
-	if ((__u64)dur_ms > t->dur_max_ms)
-		t->dur_max_ms = (__u64)dur_ms;
-	if (!t->dur_min_ms1 || (__u64)dur_ms + 1 < t->dur_min_ms1)
-		t->dur_min_ms1 = (__u64)dur_ms + 1;
+	struct tc_twcounts d = { .ended[TC_TWE_KILLED] = 1 };
+
+	if (dur_ms >= 0) {
+		d.dur_count = 1;
+		d.hist[tc_hist_slot((__u64)dur_ms)] = 1;
+		d.dur_max_ms = (__u64)dur_ms;
+		d.dur_min_ms1 = (__u64)dur_ms + 1;
+	}
+	return d;
 }
 
 /*
@@ -78,19 +79,21 @@ static int flush_pending(const struct tc_tracer *t, struct tc_model *m, int ncpu
 		return 0;
 	}
 	for (int c = 0; c < ncpu; c++) {
+		struct tc_twcounts d;
 		__s64 dur = -1;
 
 		if (!p[c].tw || bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.tws), &p[c].key, &rec))
 			continue;
 		if (rec.start_ns && p[c].ts_ns > rec.start_ns)
 			dur = (__s64)((p[c].ts_ns - rec.start_ns) / 1000000);
-		add_killed(&m->totals.tw, dur);
+		d = killed_stay(dur);
+		tc_twcounts_add(&m->totals.tw, &d);
 		for (size_t i = 0; i < m->nprocs; i++)
 			if (!memcmp(&m->procs[i].key, &rec.row.proc, sizeof(rec.row.proc)))
-				add_killed(&m->procs[i].c.tw, dur);
+				tc_twcounts_add(&m->procs[i].c.tw, &d);
 		for (size_t i = 0; i < m->npeers; i++)
 			if (!memcmp(&m->peers[i].key, &rec.row, sizeof(rec.row)))
-				add_killed(&m->peers[i].c.tw, dur);
+				tc_twcounts_add(&m->peers[i].c.tw, &d);
 	}
 	free(p);
 	return 0;
