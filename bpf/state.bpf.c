@@ -18,8 +18,8 @@ const volatile __u32 target_netns = 0;	/* 0: every netns */
 const volatile __u32 target_tgid = 0;	/* 0: every process */
 const volatile char target_comm[TC_COMM_LEN] = {};
 const volatile bool emit_events = false;
-/* The timewait timer hooks are loaded: tw_born is filled. */
-const volatile bool tw_timers = false;
+/* A timewait path is loaded (timers or functions): tw_born is filled. */
+const volatile bool tw_hooks = false;
 /* Wake the reader only when this much is queued; it polls on a timer too,
  * so a burst never costs one wakeup per event. */
 const volatile __u64 wakeup_bytes = 1 << 20;
@@ -207,8 +207,9 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 		if (tc_timewait_candidate(oldstate)) {
 			int took_over;
 
-			if (tw_timers) {
-				/* Exact: its timewait socket's timer started just now. */
+			if (tw_hooks) {
+				/* Exact: its timewait socket was just born (timer start,
+				 * or inet_twsk_alloc() returning it). */
 				struct tc_tw_key tk = { .tuple = s->tuple, .netns = s->netns };
 
 				took_over = bpf_map_lookup_elem(&tw_born, &tk) != NULL;

@@ -34,6 +34,8 @@ static const char usage[] =
 "      --max-sockets N      live sockets followed at once (default 131072)\n"
 "      --max-peers N        per-peer rows kept (default 16384)\n"
 "      --max-procs N        per-process rows kept (default 4096)\n"
+"      --prog-stats         measure tcpclose's own BPF programs while it runs\n"
+"                           (runs and ns per run; kernel.bpf_stats for this run only)\n"
 "  -v, --verbose            say which hooks were tried and chosen\n"
 "  -h, --help\n"
 "\n"
@@ -86,7 +88,8 @@ static int parse_uint(const char *s, unsigned long min, unsigned long max,
 	return 0;
 }
 
-enum { OPT_NETNS = 256, OPT_ATTACH, OPT_MAX_SOCKETS, OPT_MAX_PEERS, OPT_MAX_PROCS };
+enum { OPT_NETNS = 256, OPT_ATTACH, OPT_MAX_SOCKETS, OPT_MAX_PEERS, OPT_MAX_PROCS,
+       OPT_PROG_STATS };
 
 static const struct option long_opts[] = {
 	{ "duration", required_argument, NULL, 'd' },
@@ -100,6 +103,7 @@ static const struct option long_opts[] = {
 	{ "max-sockets", required_argument, NULL, OPT_MAX_SOCKETS },
 	{ "max-peers", required_argument, NULL, OPT_MAX_PEERS },
 	{ "max-procs", required_argument, NULL, OPT_MAX_PROCS },
+	{ "prog-stats", no_argument, NULL, OPT_PROG_STATS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -193,6 +197,9 @@ int tc_parse_args(int argc, char **argv, struct tc_opts *o, char *err, size_t er
 			if (parse_uint(optarg, 64, 1u << 22, &u))
 				return fail(err, errlen, "invalid --max-procs '%s': 64..4194304", optarg);
 			o->max_procs = (__u32)u;
+			break;
+		case OPT_PROG_STATS:
+			o->prog_stats = true;
 			break;
 		case 'v':
 			o->verbose = true;

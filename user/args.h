@@ -28,6 +28,7 @@ struct tc_opts {
 	__u32 max_sockets;	/* socket-record map size */
 	__u32 max_peers;
 	__u32 max_procs;
+	bool prog_stats;	/* measure the tracer's own BPF programs (run time) */
 };
 
 /*

@@ -104,20 +104,32 @@ static int flush_pending(const struct tc_tracer *t, struct tc_model *m, int ncpu
  * entered again (on PREEMPT_RT, where programs run preemptible, this loses
  * real events under load). Per program, since load: recursion_misses.
  */
-static __u64 missed_runs(const struct tc_tracer *t)
+static void prog_info(const struct tc_tracer *t, struct tc_model *m)
 {
 	struct bpf_program *p;
-	__u64 n = 0;
 
+	m->health.missed_runs = 0;
+	m->nprogs = 0;
+	m->prog_stats = t->stats_fd >= 0;
 	bpf_object__for_each_program(p, t->skel->obj) {
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);
 		int fd = bpf_program__fd(p);
 
-		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
-			n += info.recursion_misses;
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		m->health.missed_runs += info.recursion_misses;
+		/* The iterator runs once, at start, for us: not a hook's cost. */
+		if (!m->prog_stats || m->nprogs == TC_MAX_PROGS ||
+		    (bpf_program__type(p) == BPF_PROG_TYPE_TRACING &&
+		     bpf_program__expected_attach_type(p) == BPF_TRACE_ITER))
+			continue;
+		snprintf(m->progs[m->nprogs].name, sizeof(m->progs[0].name), "%s",
+			 bpf_program__name(p));
+		m->progs[m->nprogs].runs = info.run_cnt;
+		m->progs[m->nprogs].run_ns = info.run_time_ns;
+		m->nprogs++;
 	}
-	return n;
 }
 
 int tc_collect(const struct tc_tracer *t, struct tc_model *m)
@@ -168,7 +180,7 @@ int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 	if (t->tw_hook && flush_pending(t, m, ncpu))
 		return -ENOMEM;
 	m->health.socks_live = count_keys(bpf_map__fd(s->maps.socks), sizeof(__u64));
-	m->health.missed_runs = missed_runs(t);
+	prog_info(t, m);
 	tc_model_finish_health(m);
 	tc_model_sort(m);
 	return 0;

@@ -157,7 +157,7 @@ void tc_hist_bounds(int slot, double *lo, double *hi)
 double tc_hist_quantile(const __u64 *hist, int n, double q, __u64 min, __u64 max)
 {
 	__u64 total = 0, seen = 0;
-	double want, lo, hi;
+	double want, lo, hi, r;
 
 	for (int i = 0; i < n; i++)
 		total += hist[i];
@@ -177,7 +177,9 @@ double tc_hist_quantile(const __u64 *hist, int n, double q, __u64 min, __u64 max
 			hi = (double)max + 1;
 		if (hi < lo)
 			hi = lo;
-		return lo + (hi - lo) * ((want - (double)seen) / (double)hist[i]);
+		r = lo + (hi - lo) * ((want - (double)seen) / (double)hist[i]);
+		/* lengths are whole ms, truncated: never say more than the max seen */
+		return max && r > (double)max ? (double)max : r;
 	}
 	return (double)max;
 }

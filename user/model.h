@@ -30,6 +30,14 @@ struct tc_health {
 	__u64 missed_runs;	/* program runs the kernel skipped (recursion guard) */
 };
 
+/* One of tcpclose's own BPF programs, with --prog-stats. */
+#define TC_MAX_PROGS 16
+struct tc_prog_stat {
+	char name[32];
+	__u64 runs;
+	__u64 run_ns;
+};
+
 struct tc_model {
 	const char *attach;		/* "tracepoint" | "fentry" | "kprobe" */
 	const char *state_hook;		/* e.g. "tp_btf/inet_sock_set_state" */
@@ -39,6 +47,9 @@ struct tc_model {
 	double duration_s;
 	struct tc_counts totals;
 	struct tc_health health;
+	int prog_stats;			/* progs[] measured (kernel bpf_stats were on) */
+	int nprogs;
+	struct tc_prog_stat progs[TC_MAX_PROGS];
 	struct tc_proc_row *procs;
 	size_t nprocs, cap_procs;
 	struct tc_peer_row *peers;

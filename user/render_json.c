@@ -139,6 +139,22 @@ static json_object *tracer_obj(const struct tc_model *m)
 	ADD(o, "evicted", ev);
 	ADD(o, "events_lost", U64(h->events_lost));
 	ADD(o, "missed_runs", U64(h->missed_runs));
+	/* null without --prog-stats: the kernel counts nothing then */
+	if (m->prog_stats) {
+		json_object *progs = json_object_new_array();
+
+		for (int i = 0; i < m->nprogs; i++) {
+			json_object *p = json_object_new_object();
+
+			ADD(p, "name", json_object_new_string(m->progs[i].name));
+			ADD(p, "runs", U64(m->progs[i].runs));
+			ADD(p, "run_ns", U64(m->progs[i].run_ns));
+			json_object_array_add(progs, p);
+		}
+		ADD(o, "programs", progs);
+	} else {
+		ADD(o, "programs", NULL);
+	}
 	return o;
 }
 

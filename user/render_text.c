@@ -138,6 +138,29 @@ static void render_time_wait(FILE *f, const struct tc_model *m, unsigned top)
 	tw_histogram(f, &m->totals.tw);
 }
 
+/* tcpclose's own cost, --prog-stats: what each hook ran and took. */
+static void render_progs(FILE *f, const struct tc_model *m)
+{
+	__u64 runs = 0, ns = 0;
+
+	fprintf(f, "\nBPF PROGRAMS (run time measured while tracing)\n%-24s %12s %14s %10s\n",
+		"PROGRAM", "RUNS", "TOTAL_NS", "NS/RUN");
+	for (int i = 0; i < m->nprogs; i++) {
+		const struct tc_prog_stat *p = &m->progs[i];
+
+		fprintf(f, "%-24s %12" PRIu64 " %14" PRIu64 " %10.0f\n", p->name,
+			(uint64_t)p->runs, (uint64_t)p->run_ns,
+			p->runs ? (double)p->run_ns / (double)p->runs : 0.0);
+		runs += p->runs;
+		ns += p->run_ns;
+	}
+	fprintf(f, "%-24s %12" PRIu64 " %14" PRIu64 " %10.0f\n", "all", (uint64_t)runs,
+		(uint64_t)ns, runs ? (double)ns / (double)runs : 0.0);
+	if (m->totals.closed)
+		fprintf(f, "per closed socket: %.1f runs, %.0f ns\n",
+			(double)runs / (double)m->totals.closed, (double)ns / (double)m->totals.closed);
+}
+
 void tc_render_text(FILE *f, const struct tc_model *m, unsigned top)
 {
 	const struct tc_health *h = &m->health;
@@ -181,6 +204,9 @@ void tc_render_text(FILE *f, const struct tc_model *m, unsigned top)
 
 	if (tw_any(&m->totals.tw))
 		render_time_wait(f, m, top);
+
+	if (m->prog_stats)
+		render_progs(f, m);
 
 	if (h->missed_runs)
 		fprintf(f, "\nWARNING: the kernel skipped %" PRIu64 " BPF program runs (recursion guard, "

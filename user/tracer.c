@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "names.h"
 #include "tracer.h"
@@ -19,11 +20,33 @@
 
 static bool verbose;
 
+/* The program libbpf last named in a failure: what to give up on next. */
+static char failed_prog[64];
+
+static void note_failed_prog(const char *msg)
+{
+	const char *p = strstr(msg, "prog '"), *q;
+
+	if (!p || !strstr(msg, "fail"))
+		return;
+	p += strlen("prog '");
+	q = strchr(p, '\'');
+	if (q && (size_t)(q - p) < sizeof(failed_prog)) {
+		memcpy(failed_prog, p, q - p);
+		failed_prog[q - p] = '\0';
+	}
+}
+
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	if (!verbose || level == LIBBPF_DEBUG)
+	char msg[512];
+
+	if (level == LIBBPF_DEBUG)
 		return 0;
-	return vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (level == LIBBPF_WARN)
+		note_failed_prog(msg);
+	return verbose ? fputs(msg, stderr) : 0;
 }
 
 static void vlog(const char *fmt, ...)
@@ -96,15 +119,18 @@ static bool have_bpf_privileges(void)
 	return (eff & (1ULL << 21)) || ((eff & (1ULL << 39)) && (eff & (1ULL << 38)));
 }
 
-/* One way of hooking the state machine: programs to load, in order of cost. */
-struct state_candidate {
-	int attach;
+/* One way of hooking one concern: programs to load, one family each. */
+struct hookset {
+	int attach;		/* the family: enum tc_attach */
 	const char *hook;
 	int nprogs;
-	const char *progs[2];
+	const char *progs[9];
 };
 
-static const struct state_candidate candidates[] = {
+#define NELEM(a) (int)(sizeof(a) / sizeof((a)[0]))
+
+/* The state machine: required. tp_btf first, it is the cheapest. */
+static const struct hookset state_sets[] = {
 	{ TC_ATTACH_TRACEPOINT, "tp_btf/inet_sock_set_state", 1, { "tc_state_btf" } },
 	{ TC_ATTACH_TRACEPOINT, "tracepoint/sock/inet_sock_set_state", 1, { "tc_state_tp" } },
 	{ TC_ATTACH_FENTRY, "fentry/tcp_set_state+inet_sk_set_state", 2,
@@ -113,67 +139,93 @@ static const struct state_candidate candidates[] = {
 	  { "tc_state_kprobe", "tc_state_kprobe_inet" } },
 };
 
-/* Owner capture at accept(): optional, degrade rather than fail. */
-struct owner_candidate {
-	int attach;		/* the mode it belongs to */
-	const char *hook;
-	int nprogs;
-	const char *progs[2];
-};
-
-static const struct owner_candidate owner_candidates[] = {
+/* Owner capture at accept(): optional. fexit and kretprobe run only on
+ * accept; syscall tracepoints put every task's syscalls on the slow path. */
+static const struct hookset owner_sets[] = {
 	{ TC_ATTACH_FENTRY, "fexit/inet_csk_accept", 1, { "tc_accept_fexit" } },
 	{ TC_ATTACH_KPROBE, "kretprobe/inet_csk_accept", 1, { "tc_accept_kretprobe" } },
 	{ TC_ATTACH_TRACEPOINT, "tracepoint/syscalls/sys_exit_accept4+accept", 2,
 	  { "tc_exit_accept4", "tc_exit_accept" } },
 };
-#define N_OWNER (int)(sizeof(owner_candidates) / sizeof(owner_candidates[0]))
+
+/* TIME_WAIT life: optional. The timewait functions run only when a
+ * timewait socket is born or dies; the timer tracepoints run for every
+ * kernel timer (README: "Overhead"). Each comes with the start snapshot. */
+static const struct hookset tw_sets[] = {
+	{ TC_ATTACH_FENTRY,
+	  "fentry/inet_twsk_hashdance*+tw_timer_handler+inet_twsk_deschedule_put"
+	  "+fexit/tcp_twsk_unique+tcp_timewait_state_process", 7,
+	  { "tc_twf_born", "tc_twf_born_old", "tc_twf_expire", "tc_twf_unique", "tc_twf_state",
+	    "tc_twf_gone", "tc_iter_tw" } },
+	{ TC_ATTACH_KPROBE,
+	  "kprobe/inet_twsk_hashdance*+tw_timer_handler+inet_twsk_deschedule_put"
+	  "+kretprobe/tcp_twsk_unique+tcp_timewait_state_process", 8,
+	  { "tc_twk_born", "tc_twk_born_old", "tc_twk_expire", "tc_twk_unique_in", "tc_twk_unique",
+	    "tc_twk_state_in", "tc_twk_state", "tc_twk_gone", "tc_iter_tw" } },
+	{ TC_ATTACH_TRACEPOINT, "tp_btf/timer_start+timer_cancel+timer_expire_entry", 4,
+	  { "tc_timer_start", "tc_timer_cancel", "tc_timer_expire", "tc_iter_tw" } },
+};
 
 /*
- * The order to try owner hooks in: cheapest first (fexit and kretprobe run
- * only on accept; syscall tracepoints put every task's syscalls on the slow
- * path), except that a forced --attach mode tries its own family first.
+ * The order to try a concern's sets in: as listed (cheapest first), except
+ * that a forced --attach mode tries its own family first.
  */
-static int owner_order(int attach, int order[N_OWNER])
+static int set_order(const struct hookset *sets, int n, int attach, int *order)
 {
-	int n = 0;
+	int k = 0;
 
-	for (int i = 0; i < N_OWNER; i++)
-		if (owner_candidates[i].attach == attach)
-			order[n++] = i;
-	for (int i = 0; i < N_OWNER; i++)
-		if (owner_candidates[i].attach != attach)
-			order[n++] = i;
-	return n;
+	for (int i = 0; i < n; i++)
+		if (sets[i].attach == attach)
+			order[k++] = i;
+	for (int i = 0; i < n; i++)
+		if (sets[i].attach != attach)
+			order[k++] = i;
+	return k;
 }
 
-/* TIME_WAIT life: the timewait socket's own timer, and a start snapshot. */
-static const char *const tw_progs[] = { "tc_timer_start", "tc_timer_cancel", "tc_timer_expire",
-					 "tc_iter_tw" };
-#define N_TW_PROGS (int)(sizeof(tw_progs) / sizeof(tw_progs[0]))
-
-static bool in_list(const char *name, const char *const *list, int n)
+static bool in_set(const char *name, const struct hookset *h)
 {
-	for (int i = 0; i < n; i++)
-		if (!strcmp(name, list[i]))
+	if (!h)
+		return false;
+	for (int i = 0; i < h->nprogs; i++)
+		if (!strcmp(name, h->progs[i]))
 			return true;
 	return false;
 }
 
+/* Whether the running kernel has a function of that name (its BTF says). */
+static struct btf *vmlinux;
+
+static bool kernel_has_func(const char *name)
+{
+	if (!vmlinux)
+		vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux || libbpf_get_error(vmlinux)) {
+		vmlinux = NULL;
+		return false;
+	}
+	return btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC) > 0;
+}
+
 static int configure(struct tcpclose_bpf *skel, const struct tc_opts *o, __u32 netns,
-		     bool events, const struct state_candidate *c,
-		     const struct owner_candidate *oc, bool with_tw)
+		     bool events, const struct hookset *c, const struct hookset *oc,
+		     const struct hookset *tc)
 {
 	struct bpf_program *p;
 	int err;
 
 	bpf_object__for_each_program(p, skel->obj) {
 		const char *name = bpf_program__name(p);
-		bool on = in_list(name, c->progs, c->nprogs) ||
-			  (oc && in_list(name, oc->progs, oc->nprogs)) ||
-			  (with_tw && in_list(name, tw_progs, N_TW_PROGS));
 
-		bpf_program__set_autoload(p, on);
+		bpf_program__set_autoload(p, in_set(name, c) || in_set(name, oc) || in_set(name, tc));
+	}
+	/* inet_twsk_hashdance() became inet_twsk_hashdance_schedule() in 6.10. */
+	if (kernel_has_func("inet_twsk_hashdance_schedule")) {
+		bpf_program__set_autoload(skel->progs.tc_twf_born_old, false);
+		bpf_program__set_autoload(skel->progs.tc_twk_born_old, false);
+	} else {
+		bpf_program__set_autoload(skel->progs.tc_twf_born, false);
+		bpf_program__set_autoload(skel->progs.tc_twk_born, false);
 	}
 	/* The iterator runs on demand (tc_tracer_snapshot), not as a hook. */
 	bpf_program__set_autoattach(skel->progs.tc_iter_tw, false);
@@ -181,7 +233,7 @@ static int configure(struct tcpclose_bpf *skel, const struct tc_opts *o, __u32 n
 	skel->rodata->target_tgid = o->pid;
 	memcpy((char *)skel->rodata->target_comm, o->comm, TC_COMM_LEN);
 	skel->rodata->emit_events = events;
-	skel->rodata->tw_timers = with_tw;
+	skel->rodata->tw_hooks = tc != NULL;
 	if ((err = bpf_map__set_max_entries(skel->maps.socks, o->max_sockets)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.peers, o->max_peers)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.procs, o->max_procs)))
@@ -194,24 +246,25 @@ static int configure(struct tcpclose_bpf *skel, const struct tc_opts *o, __u32 n
 	return err;
 }
 
-static int try_candidate(struct tc_tracer *t, const struct tc_opts *o, bool events,
-			 const struct state_candidate *c, const struct owner_candidate *oc,
-			 bool with_tw)
+static int try_sets(struct tc_tracer *t, const struct tc_opts *o, bool events,
+		    const struct hookset *c, const struct hookset *oc, const struct hookset *tc)
 {
 	struct tcpclose_bpf *skel;
 	int err;
 
+	failed_prog[0] = '\0';
 	skel = tcpclose_bpf__open();
 	if (!skel)
 		return -errno;
-	err = configure(skel, o, t->netns_ino, events, c, oc, with_tw);
+	err = configure(skel, o, t->netns_ino, events, c, oc, tc);
 	if (!err)
 		err = tcpclose_bpf__load(skel);
 	if (!err)
 		err = tcpclose_bpf__attach(skel);
 	if (err) {
-		vlog("%s + %s%s: %s", c->hook, oc ? oc->hook : "no accept() hook",
-		     with_tw ? " + timewait timers" : "", strerror(-err));
+		vlog("%s + %s + %s: %s%s%s", c->hook, oc ? oc->hook : "no accept() hook",
+		     tc ? tc->hook : "no timewait hooks", strerror(-err),
+		     failed_prog[0] ? " at " : "", failed_prog);
 		tcpclose_bpf__destroy(skel);
 		return err;
 	}
@@ -219,8 +272,61 @@ static int try_candidate(struct tc_tracer *t, const struct tc_opts *o, bool even
 	t->attach = c->attach;
 	t->state_hook = c->hook;
 	t->owner_hook = oc ? oc->hook : NULL;
-	t->tw_hook = with_tw ? "tp_btf/timer_start+timer_cancel+timer_expire_entry" : NULL;
+	t->tw_hook = tc ? tc->hook : NULL;
+	t->tw_attach = tc ? tc->attach : TC_ATTACH_AUTO;
 	return 0;
+}
+
+/* The first set in order that has not failed yet, or NULL. */
+static const struct hookset *next_set(const struct hookset *sets, const int *order, int n,
+				      const bool *failed)
+{
+	for (int i = 0; i < n; i++)
+		if (!failed[order[i]])
+			return &sets[order[i]];
+	return NULL;
+}
+
+/*
+ * Probe by doing: load and attach the best set of each concern; when that
+ * fails, give up the set whose program failed (libbpf names it) and try
+ * again. The optional concerns degrade one set at a time, so a kernel
+ * without fentry or kprobes costs a few tries, not every combination.
+ */
+static int attach_best(struct tc_tracer *t, const struct tc_opts *o, bool events)
+{
+	int oorder[NELEM(owner_sets)], torder[NELEM(tw_sets)], last = -EINVAL;
+	int no = set_order(owner_sets, NELEM(owner_sets), o->attach, oorder);
+	int nt = set_order(tw_sets, NELEM(tw_sets), o->attach, torder);
+	bool ofail[NELEM(owner_sets)] = { 0 }, tfail[NELEM(tw_sets)] = { 0 };
+
+	for (int i = 0; i < NELEM(state_sets); i++) {
+		const struct hookset *c = &state_sets[i];
+
+		if (o->attach != TC_ATTACH_AUTO && o->attach != c->attach)
+			continue;
+		for (int tries = 0; tries < NELEM(owner_sets) + NELEM(tw_sets) + 1; tries++) {
+			const struct hookset *oc = next_set(owner_sets, oorder, no, ofail);
+			const struct hookset *tc = next_set(tw_sets, torder, nt, tfail);
+
+			last = try_sets(t, o, events, c, oc, tc);
+			if (!last)
+				return 0;
+			if (in_set(failed_prog, c))
+				break;
+			if (in_set(failed_prog, oc))
+				ofail[oc - owner_sets] = true;
+			else if (in_set(failed_prog, tc))
+				tfail[tc - tw_sets] = true;
+			else if (oc)	/* not told which: shed the optional ones */
+				ofail[oc - owner_sets] = true;
+			else if (tc)
+				tfail[tc - tw_sets] = true;
+			else
+				break;
+		}
+	}
+	return last;
 }
 
 /* ip_local_port_range of the netns we are in. */
@@ -283,6 +389,7 @@ int tc_tracer_start(struct tc_tracer *t, const struct tc_opts *o, bool events,
 	int last = 0;
 
 	memset(t, 0, sizeof(*t));
+	t->stats_fd = -1;
 	verbose = o->verbose;
 	libbpf_set_print(libbpf_print);
 
@@ -300,41 +407,36 @@ int tc_tracer_start(struct tc_tracer *t, const struct tc_opts *o, bool events,
 
 	ensure_tracefs();
 
-	/* Probe by doing: load and attach each candidate until one holds.
-	 * A kernel without syscall tracepoints still gets the state machine. */
-	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
-		const struct state_candidate *c = &candidates[i];
-
-		if (o->attach != TC_ATTACH_AUTO && o->attach != c->attach)
-			continue;
-		int order[N_OWNER], n = owner_order(o->attach, order);
-
-		/* The optional hooks degrade one by one: accept() owner
-		 * capture, then the timewait timers. */
-		last = -EINVAL;
-		for (int tw = 1; tw >= 0 && last; tw--) {
-			for (int k = 0; k < n && last; k++)
-				last = try_candidate(t, o, events, c, &owner_candidates[order[k]], tw);
-			if (last)
-				last = try_candidate(t, o, events, c, NULL, tw);
+	last = attach_best(t, o, events);
+	btf__free(vmlinux);	/* only needed to choose */
+	vmlinux = NULL;
+	if (!last && o->prog_stats) {
+		/* Counted only while this fd is open: the host-wide sysctl is
+		 * neither needed nor touched, and nothing stays on after us. */
+		t->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		if (t->stats_fd < 0) {
+			snprintf(err, errlen, "--prog-stats: cannot enable BPF run-time stats: %s",
+				 strerror(errno));
+			tc_tracer_stop(t);
+			return -1;
 		}
-		if (!last) {
-			/* Pre-existing stays have no process: no -p/-c can match them. */
-			if (o->pid || o->comm[0]) {
-				t->tw_snapshot = false;
-			} else if (t->tw_hook && snapshot_timewait(t, o->netns_path)) {
-				vlog("timewait snapshot at start failed: %s; preexisting unavailable",
-				     strerror(errno));
-				t->tw_snapshot = false;
-			} else {
-				t->tw_snapshot = t->tw_hook != NULL;
-			}
-			vlog("attached %s (mode %s), accept() owner capture %s, timewait %s",
-			     c->hook, tc_attach_name(c->attach),
-			     t->owner_hook ? t->owner_hook : "unavailable",
-			     t->tw_hook ? t->tw_hook : "unavailable");
-			return 0;
+	}
+	if (!last) {
+		/* Pre-existing stays have no process: no -p/-c can match them. */
+		if (o->pid || o->comm[0]) {
+			t->tw_snapshot = false;
+		} else if (t->tw_hook && snapshot_timewait(t, o->netns_path)) {
+			vlog("timewait snapshot at start failed: %s; preexisting unavailable",
+			     strerror(errno));
+			t->tw_snapshot = false;
+		} else {
+			t->tw_snapshot = t->tw_hook != NULL;
 		}
+		vlog("attached %s (mode %s), accept() owner capture %s, timewait %s",
+		     t->state_hook, tc_attach_name(t->attach),
+		     t->owner_hook ? t->owner_hook : "unavailable",
+		     t->tw_hook ? t->tw_hook : "unavailable");
+		return 0;
 	}
 	if (last == -EPERM || last == -EACCES)
 		snprintf(err, errlen, "kernel refused the BPF programs (%s) for --attach %s; "
@@ -349,6 +451,9 @@ int tc_tracer_start(struct tc_tracer *t, const struct tc_opts *o, bool events,
 
 void tc_tracer_stop(struct tc_tracer *t)
 {
+	if (t->stats_fd >= 0)
+		close(t->stats_fd);
+	t->stats_fd = -1;
 	tcpclose_bpf__destroy(t->skel);
 	t->skel = NULL;
 }

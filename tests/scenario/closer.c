@@ -5,7 +5,9 @@
  *
  *   closer MODE FAMILY PORT N [CLIENT_PORT]
  *     MODE    client-first | server-first | client-reset | server-reset |
- *             simultaneous | refused
+ *             simultaneous | half-close | refused
+ *             (half-close: the client closes first and the server holds
+ *             its end open HALF_CLOSE_HOLD_S seconds after the last one)
  *     FAMILY  4 (127.0.0.1) | 6 (::1) | mapped (server on [::], client 127.0.0.1)
  *
  *     CLIENT_PORT  bind every client socket to this source port, pausing
@@ -29,9 +31,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum mode { CLIENT_FIRST, SERVER_FIRST, CLIENT_RESET, SERVER_RESET, SIMULTANEOUS, REFUSED };
+enum mode { CLIENT_FIRST, SERVER_FIRST, CLIENT_RESET, SERVER_RESET, SIMULTANEOUS, HALF_CLOSE,
+	    REFUSED };
 static const char *const mode_names[] = { "client-first", "server-first", "client-reset",
-					  "server-reset", "simultaneous", "refused" };
+					  "server-reset", "simultaneous", "half-close",
+					  "refused" };
+
+/* half-close: how long the server keeps its ends open after the last EOF,
+ * so that the client's orphans outlive tcp_fin_timeout in FIN_WAIT2. */
+#define HALF_CLOSE_HOLD_S 4
 
 static enum mode mode;
 static int family;		/* AF_INET / AF_INET6 of the client */
@@ -145,6 +153,10 @@ static int serve_one(int c, int ctl)
 		if (read1(c) || write1(c, 'r'))
 			return -1;
 		return wait_end(c) == 1 ? (close(c), 0) : -1;
+	case HALF_CLOSE:	/* server_main closes it, later */
+		if (read1(c) || write1(c, 'r'))
+			return -1;
+		return wait_end(c) == 1 ? 0 : -1;
 	case SERVER_FIRST:
 		if (read1(c) || write1(c, 'r'))
 			return -1;
@@ -213,6 +225,7 @@ static int client_one(int ctl)
 
 	switch (mode) {
 	case CLIENT_FIRST:
+	case HALF_CLOSE:
 		if (write1(fd, 'q') || read1(fd))
 			break;
 		close(fd);
@@ -292,9 +305,11 @@ static int server_main(int lfd, int ctl)
 		if (c < 0)
 			die("accept");
 		timeouts(c);
-		if (serve_one(c, ctl))
+		if (serve_one(c, ctl))	/* half-close: c stays open until exit */
 			errors++;
 	}
+	if (mode == HALF_CLOSE)
+		sleep(HALF_CLOSE_HOLD_S);	/* exit closes them all */
 	return errors ? 1 : 0;
 }
 

@@ -33,7 +33,12 @@ static void test_quantiles(void **state)
 	assert_true(tc_hist_quantile(hist, TC_TW_HIST, 0.5, 0, 0) < 0);	/* empty */
 	hist[16] = 10;	/* ten stays between 61000 and 61900 ms */
 	double p50 = tc_hist_quantile(hist, TC_TW_HIST, 0.5, 61000, 61900);
-	assert_true(p50 >= 61000 && p50 <= 61901);
+	assert_true(p50 >= 61000 && p50 <= 61900);
+	/* all of one length: no quantile may exceed the max seen */
+	__u64 one[TC_TW_HIST] = { 0 };
+	one[10] = 6;
+	assert_true(tc_hist_quantile(one, TC_TW_HIST, 0.99, 1011, 1011) == 1011.0);
+	assert_true(tc_hist_quantile(one, TC_TW_HIST, 0.5, 1011, 1011) == 1011.0);
 	/* without min/max the bucket alone would say ~49 s */
 	assert_true(tc_hist_quantile(hist, TC_TW_HIST, 0.5, 0, 0) < 50000);
 	hist[3] = 90;	/* 90 short ones of 4-7 ms: p50 is short, p99 long */

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * What both TIME_WAIT paths share (timer tracepoints in timewait.bpf.c,
+ * timewait functions in twfunc.bpf.c): the key of a stay, its end, and the
+ * connecting row a tw_reuse hit is charged to. Keeping them here is what
+ * makes the two paths give the same numbers.
+ */
+#ifndef TCPCLOSE_TW_BPF_H
+#define TCPCLOSE_TW_BPF_H
+
+#include "maps.bpf.h"
+#include "core.bpf.h"
+#include "agg.bpf.h"
+
+static __always_inline void *tc_container(void *member, __u32 off)
+{
+	return (void *)((char *)member - off);
+}
+
+static __always_inline struct inet_timewait_sock *tc_tw_of_timer(struct timer_list *timer)
+{
+	return tc_container(timer, bpf_core_field_offset(struct inet_timewait_sock, tw_timer));
+}
+
+static __always_inline void tc_tw_key_of(const struct sock_common *skc, struct tc_tw_key *k)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	tc_read_tuple_num(skc, &k->tuple);
+	k->netns = BPF_CORE_READ(skc, skc_net.net, ns.inum);
+}
+
+static __always_inline bool tc_key_eq(const struct tc_tw_key *a, const struct tc_tw_key *b)
+{
+	const __u64 *x = (const void *)a, *y = (const void *)b;
+
+	_Static_assert(sizeof(*a) % 8 == 0, "tc_tw_key is compared in words");
+#pragma unroll
+	for (int i = 0; i < (int)(sizeof(*a) / 8); i++)
+		if (x[i] != y[i])
+			return false;
+	return true;
+}
+
+/* End the stay keyed k, once: the first end seen wins, later ones (a kill
+ * racing the expiry on another CPU) find no record and are counted apart. */
+static __always_inline void tc_tw_end(const struct tc_tw_key *k, int how, __u64 now)
+{
+	struct tc_tw *r = bpf_map_lookup_elem(&tws, k);
+	struct tc_peer_key row;
+	__s64 dur = -1;
+
+	if (!r) {
+		tc_stat_inc(TC_STAT_TW_UNKNOWN);
+		return;
+	}
+	row = r->row;
+	if (r->start_ns)
+		dur = (now - r->start_ns) / 1000000;
+	bpf_map_delete_elem(&tws, k);
+	tc_tw_bump(&row, TC_TWV_END, how, dur);
+}
+
+/*
+ * A tw_reuse hit, seen from the connecting side: the connecting socket's
+ * process and the destination (the 4-tuple it took over, port folded as
+ * on every client row).
+ */
+static __always_inline void tc_tw_reuse_hit(const struct tc_tw_key *k, __u64 connecting_sk)
+{
+	struct tc_peer_key row;
+	struct tc_sock *s;
+
+	__builtin_memset(&row, 0, sizeof(row));
+	s = bpf_map_lookup_elem(&socks, &connecting_sk);
+	if (s) {
+		row.proc.cgroup_id = s->owner.cgroup_id;
+		row.proc.tgid = s->owner.tgid;
+		__builtin_memcpy(row.proc.comm, s->owner.comm, TC_COMM_LEN);
+	}
+	row.tuple = k->tuple;
+	row.tuple.lport = 0;
+	row.netns = k->netns;
+	row.role = TC_ROLE_CLIENT;
+	if (tc_owner_matches(row.proc.tgid, row.proc.comm))
+		tc_tw_bump(&row, TC_TWV_REUSE_HIT, 0, -1);
+}
+
+#endif /* TCPCLOSE_TW_BPF_H */
