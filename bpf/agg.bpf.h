@@ -7,6 +7,7 @@
 #define TCPCLOSE_AGG_BPF_H
 
 #include "maps.bpf.h"
+#include "closestate.h"
 
 /* Filters, defined (and set by user space) in state.bpf.c. */
 extern const volatile __u32 target_tgid;
@@ -51,6 +52,34 @@ static __always_inline void tc_add(struct tc_counts *c, const struct tc_delta *d
 		__sync_fetch_and_add(&c->fin_then_reset, 1);
 	if (d->timewait)
 		__sync_fetch_and_add(&c->timewait, 1);
+}
+
+/* Port retry counts exist only where the port search is hooked. */
+extern const volatile bool port_hooks;
+
+/* A client socket's connect() side, once per socket at its close. */
+static __always_inline void tc_conn_add(struct tc_conncounts *c, const struct tc_sock *s,
+					bool atomic)
+{
+#define CN_ADD(field, v) do { if (atomic) __sync_fetch_and_add(&(field), (v)); else (field) += (v); } while (0)
+	CN_ADD(c->attempts, 1);
+	if (s->connfail == TC_CF_PORT_EXHAUSTED)
+		CN_ADD(c->port_exhausted, 1);
+	else if (s->connfail == TC_CF_BIND_CONFLICT)
+		CN_ADD(c->bind_conflict, 1);
+	else if (s->connfail == TC_CF_OTHER)
+		CN_ADD(c->other_failed, 1);
+	if (port_hooks) {
+		__u32 slot = tc_retry_slot(s->retries);
+
+		if (s->retries)
+			CN_ADD(c->port_retries, s->retries);
+		if (s->reuse_refused)
+			CN_ADD(c->reuse_refused, s->reuse_refused);
+		if (slot < TC_RETRY_HIST)
+			CN_ADD(c->retry_hist[slot], 1);
+	}
+#undef CN_ADD
 }
 
 /* Find or create an LRU row; creation races are fine (NOEXIST, re-lookup). */

@@ -156,4 +156,33 @@ TC_INLINE int tc_is_one_exchange(__u32 segs_in, __u32 segs_out)
 	return segs_in <= 1 && segs_out <= 1;
 }
 
+/*
+ * A connect() that failed before its SYN left: SYN_SENT straight to CLOSE
+ * with nothing sent. No source port means __inet_hash_connect() found none
+ * (EADDRNOTAVAIL, the range is used up toward that destination); a port
+ * fixed by bind() (SOCK_BINDPORT_LOCK) means its 4-tuple was taken
+ * (EADDRNOTAVAIL too); any other port was chosen and something later failed.
+ */
+TC_INLINE int tc_connect_failure(int oldstate, int newstate, __u32 segs_out, __u16 lport,
+				 int port_bound)
+{
+	if (oldstate != TC_SYN_SENT || newstate != TC_CLOSE || segs_out)
+		return TC_CF_NONE;
+	if (!lport)
+		return TC_CF_PORT_EXHAUSTED;
+	return port_bound ? TC_CF_BIND_CONFLICT : TC_CF_OTHER;
+}
+
+/* log2 bucket of a retry count: 0 -> 0, 1 -> 1, 2-3 -> 2, 4-7 -> 3, ... */
+TC_INLINE __u32 tc_retry_slot(__u32 n)
+{
+	__u32 slot = 0;
+
+	while (n && slot < TC_RETRY_HIST - 1) {
+		n >>= 1;
+		slot++;
+	}
+	return slot;
+}
+
 #endif /* TCPCLOSE_CLOSESTATE_H */

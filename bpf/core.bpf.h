@@ -126,6 +126,19 @@ static __always_inline int tc_sk_unhashed(const struct sock *sk)
 	return BPF_CORE_READ(sk, __sk_common.skc_nulls_node.pprev) == NULL;
 }
 
+static __always_inline __u32 tc_sk_segs_out(const struct sock *sk)
+{
+	return BPF_CORE_READ((const struct tcp_sock *)sk, segs_out);
+}
+
+/* bind() fixed the local port (SOCK_BINDPORT_LOCK). sk_userlocks is a u8
+ * now and was a 4-bit bitfield before 5.x: the probed read handles both. */
+#define TC_SOCK_BINDPORT_LOCK 8
+static __always_inline int tc_sk_port_bound(const struct sock *sk)
+{
+	return BPF_CORE_READ_BITFIELD_PROBED(sk, sk_userlocks) & TC_SOCK_BINDPORT_LOCK;
+}
+
 static __always_inline int tc_sk_err(const struct sock *sk)
 {
 	return BPF_CORE_READ(sk, sk_err);

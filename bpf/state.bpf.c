@@ -20,6 +20,8 @@ const volatile char target_comm[TC_COMM_LEN] = {};
 const volatile bool emit_events = false;
 /* A timewait path is loaded (timers or functions): tw_born is filled. */
 const volatile bool tw_hooks = false;
+/* The port search is hooked (ports.bpf.c): retries are counted. */
+const volatile bool port_hooks = false;
 /* Wake the reader only when this much is queued; it polls on a timer too,
  * so a burst never costs one wakeup per event. */
 const volatile __u64 wakeup_bytes = 1 << 20;
@@ -75,6 +77,8 @@ static __always_inline void tc_finish(const struct sock *sk, struct tc_sock *s, 
 		c->one_exchange += d.one_exchange;
 		c->fin_then_reset += d.fin_then_reset;
 		c->timewait += d.timewait;
+		if (s->role == TC_ROLE_CLIENT)
+			tc_conn_add(&c->conn, s, false);
 	}
 
 	__builtin_memset(&pk, 0, sizeof(pk));
@@ -82,8 +86,11 @@ static __always_inline void tc_finish(const struct sock *sk, struct tc_sock *s, 
 	pk.tgid = s->owner.tgid;
 	__builtin_memcpy(pk.comm, s->owner.comm, TC_COMM_LEN);
 	c = tc_row(&procs, &pk, TC_STAT_PROC_INSERTS);
-	if (c)
+	if (c) {
 		tc_add(c, &d, s->kind);
+		if (s->role == TC_ROLE_CLIENT)
+			tc_conn_add(&c->conn, s, true);
+	}
 
 	__builtin_memset(&rk, 0, sizeof(rk));
 	rk.proc = pk;
@@ -95,8 +102,11 @@ static __always_inline void tc_finish(const struct sock *sk, struct tc_sock *s, 
 	else if (s->role == TC_ROLE_SERVER)
 		rk.tuple.rport = 0;
 	c = tc_row(&peers, &rk, TC_STAT_PEER_INSERTS);
-	if (c)
+	if (c) {
 		tc_add(c, &d, s->kind);
+		if (s->role == TC_ROLE_CLIENT)
+			tc_conn_add(&c->conn, s, true);
+	}
 
 	/* Its timewait socket inherits the rows; the timer hooks end the stay.
 	 * The orphan FIN_WAIT2 substate is the one without the peer's FIN. */
@@ -202,6 +212,9 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 	}
 	if (newstate == TC_CLOSE) {
 		s->err = tc_sk_err(sk);
+		if (oldstate == TC_SYN_SENT)
+			s->connfail = tc_connect_failure(oldstate, newstate, tc_sk_segs_out(sk),
+							 s->tuple.lport, tc_sk_port_bound(sk));
 		if (tc_sk_flag(sk, bpf_core_enum_value(enum sock_flags, SOCK_DONE)))
 			s->flags |= TC_SF_FIN_IN;
 		if (tc_timewait_candidate(oldstate)) {

@@ -108,7 +108,32 @@ struct tc_sock {
 	__u8 path_len;		/* states recorded in path (saturates at 16) */
 	__u8 flags;		/* TC_SF_* */
 	__u16 err;		/* sk_err at CLOSE */
-	__u16 pad[3];
+	__u16 retries;		/* connect(): candidate ports rejected (saturates) */
+	__u16 reuse_refused;	/* connect(): timewait 4-tuples it could not take */
+	__u8 connfail;		/* enum tc_connect_fail */
+	__u8 pad;
+};
+
+/* Why a connect() failed before its SYN left (SYN_SENT->CLOSE at once). */
+enum tc_connect_fail {
+	TC_CF_NONE = 0,
+	TC_CF_PORT_EXHAUSTED,	/* EADDRNOTAVAIL: no ephemeral port fit (none chosen) */
+	TC_CF_BIND_CONFLICT,	/* EADDRNOTAVAIL: bind() fixed the port; its 4-tuple was taken */
+	TC_CF_OTHER,		/* a port was chosen, then something else failed */
+};
+
+/* log2 buckets of rejected ports per connect(): 0, 1, 2-3, 4-7, ... */
+#define TC_RETRY_HIST 16
+
+/* The connecting side of client rows. */
+struct tc_conncounts {
+	__u64 attempts;		/* sockets that entered SYN_SENT (closed since) */
+	__u64 port_exhausted;
+	__u64 bind_conflict;
+	__u64 other_failed;
+	__u64 port_retries;	/* candidate ports rejected (fentry/kprobe only) */
+	__u64 reuse_refused;	/* ... of which timewait 4-tuples too young, or reuse off */
+	__u64 retry_hist[TC_RETRY_HIST];
 };
 
 #define TC_SF_UNTRACKED   0x01	/* start of life not seen */
@@ -157,6 +182,7 @@ struct tc_counts {
 	__u64 fin_then_reset;	/* orderly close begun (FIN), ended by a reset */
 	__u64 timewait;		/* left a timewait socket behind (TIME_WAIT or FIN_WAIT2) */
 	struct tc_twcounts tw;
+	struct tc_conncounts conn;
 };
 
 struct tc_proc_key {
@@ -217,6 +243,14 @@ struct tc_event {
 	__u8 flags;
 	__u16 err;		/* sk_err at CLOSE: ECONNRESET, ETIMEDOUT, ... or 0 */
 	__u16 pad[3];
+};
+
+/* One socket of a netns, from the port snapshot iterator (portsnap.bpf.c):
+ * what holds ephemeral ports toward each destination right now. */
+struct tc_portrec {
+	struct tc_tuple tuple;	/* lport: the local port (0 when none yet) */
+	__u8 state;		/* enum tc_tcp_state */
+	__u8 pad[7];
 };
 
 #endif /* TCPCLOSE_H */

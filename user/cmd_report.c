@@ -4,6 +4,7 @@
 #include "cmds.h"
 #include "collect.h"
 #include "render.h"
+#include "survey.h"
 #include "tracer.h"
 
 static int emit(const struct tc_opts *o, struct tc_model *m)
@@ -42,6 +43,11 @@ int tc_cmd_report(const struct tc_opts *o)
 				goto out;
 			}
 			m.duration_s = now - start;
+			if (tc_survey(&t, o->netns_path, &m)) {
+				tc_err("out of memory");
+				ret = 1;
+				goto out;
+			}
 			if (emit(o, &m))
 				goto out;	/* stdout gone (EPIPE): nobody to report to */
 			if (!o->json)
@@ -57,7 +63,7 @@ int tc_cmd_report(const struct tc_opts *o)
 		goto out;
 	}
 	m.duration_s = tc_now_s() - start;
-	if (emit(o, &m))
+	if (tc_survey(&t, o->netns_path, &m) || emit(o, &m))
 		ret = 1;
 out:
 	tc_tracer_stop(&t);

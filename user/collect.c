@@ -149,6 +149,7 @@ int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 	m->state_hook = t->state_hook;
 	m->owner_hook = t->owner_hook;
 	m->tw_hook = t->tw_hook;
+	m->port_hook = t->port_hook;
 	m->tw_snapshot = t->tw_snapshot;
 
 	vals = calloc((size_t)ncpu, PCPU_STRIDE(sizeof(struct tc_counts)));

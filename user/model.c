@@ -12,8 +12,11 @@ void tc_model_free(struct tc_model *m)
 {
 	free(m->procs);
 	free(m->peers);
+	free(m->netns);
 	m->procs = NULL;
 	m->peers = NULL;
+	m->netns = NULL;
+	m->nnetns = 0;
 	m->nprocs = m->npeers = m->cap_procs = m->cap_peers = 0;
 }
 
@@ -21,6 +24,9 @@ void tc_model_reset_rows(struct tc_model *m)
 {
 	m->nprocs = 0;
 	m->npeers = 0;
+	free(m->netns);
+	m->netns = NULL;
+	m->nnetns = 0;
 	memset(&m->totals, 0, sizeof(m->totals));
 	memset(&m->health, 0, sizeof(m->health));
 }
@@ -61,6 +67,7 @@ int tc_model_add_peer(struct tc_model *m, const struct tc_peer_key *k,
 		return -1;
 	m->peers[m->npeers].key = *k;
 	m->peers[m->npeers].c = *c;
+	memset(&m->peers[m->npeers].ports, 0, sizeof(m->peers[m->npeers].ports));
 	m->npeers++;
 	return 0;
 }
@@ -198,6 +205,19 @@ void tc_counts_add(struct tc_counts *dst, const struct tc_counts *src)
 	dst->fin_then_reset += src->fin_then_reset;
 	dst->timewait += src->timewait;
 	tc_twcounts_add(&dst->tw, &src->tw);
+	tc_conncounts_add(&dst->conn, &src->conn);
+}
+
+void tc_conncounts_add(struct tc_conncounts *dst, const struct tc_conncounts *src)
+{
+	dst->attempts += src->attempts;
+	dst->port_exhausted += src->port_exhausted;
+	dst->bind_conflict += src->bind_conflict;
+	dst->other_failed += src->other_failed;
+	dst->port_retries += src->port_retries;
+	dst->reuse_refused += src->reuse_refused;
+	for (int i = 0; i < TC_RETRY_HIST; i++)
+		dst->retry_hist[i] += src->retry_hist[i];
 }
 
 double tc_counts_avg_lifetime_ms(const struct tc_counts *c)

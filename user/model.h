@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include "tcpclose.h"
+#include "ports.h"
 
 struct tc_proc_row {
 	struct tc_proc_key key;
@@ -17,6 +18,21 @@ struct tc_proc_row {
 struct tc_peer_row {
 	struct tc_peer_key key;
 	struct tc_counts c;
+	struct tc_ports ports;	/* client rows, when their netns was surveyed */
+};
+
+/* What a netns's sysctls say about ports and TIME_WAIT (read inside it). */
+struct tc_netns_info {
+	__u32 ino;
+	int found;		/* entered and read; else the rest is unknown */
+	__u32 port_lo, port_hi;
+	__u32 usable;		/* tc_usable_ports() */
+	int tw_reuse;		/* net.ipv4.tcp_tw_reuse */
+	int max_tw_buckets;	/* net.ipv4.tcp_max_tw_buckets */
+	int fin_timeout;	/* net.ipv4.tcp_fin_timeout */
+	int tw_recycle;		/* net.ipv4.tcp_tw_recycle; -1: gone (4.12+) */
+	__u64 time_wait;	/* TIME_WAIT sockets in it now (all destinations) */
+	__u64 sockets;		/* sockets holding a local port now */
 };
 
 /* What the tracer itself saw go wrong or get dropped. */
@@ -43,6 +59,7 @@ struct tc_model {
 	const char *state_hook;		/* e.g. "tp_btf/inet_sock_set_state" */
 	const char *owner_hook;		/* NULL when accept() is not hooked */
 	const char *tw_hook;		/* NULL: TIME_WAIT ends and lengths unavailable */
+	const char *port_hook;		/* NULL: port-search retries unavailable */
 	int tw_snapshot;		/* pre-existing TIME_WAIT sockets counted */
 	double duration_s;
 	struct tc_counts totals;
@@ -54,6 +71,8 @@ struct tc_model {
 	size_t nprocs, cap_procs;
 	struct tc_peer_row *peers;
 	size_t npeers, cap_peers;
+	struct tc_netns_info *netns;	/* the netns of client rows, surveyed */
+	size_t nnetns;
 };
 
 void tc_model_init(struct tc_model *m);
@@ -70,6 +89,7 @@ void tc_model_finish_health(struct tc_model *m);
 
 void tc_counts_add(struct tc_counts *dst, const struct tc_counts *src);
 void tc_twcounts_add(struct tc_twcounts *dst, const struct tc_twcounts *src);
+void tc_conncounts_add(struct tc_conncounts *dst, const struct tc_conncounts *src);
 /* TIME_WAIT sockets alive now: entered + preexisting - ended. */
 __s64 tc_tw_active(const struct tc_twcounts *t);
 static inline __u64 tc_tw_min(const struct tc_twcounts *t)

@@ -107,7 +107,23 @@ static void add_counts(json_object *o, const struct tc_counts *c, const struct t
 	ADD(o, "timewait", U64(c->timewait));
 	ADD(o, "avg_lifetime_ms", jdouble(tc_counts_avg_lifetime_ms(c), 3));
 	ADD(o, "time_wait", time_wait_obj(&c->tw, m));
+	ADD(conn, "attempts", U64(c->conn.attempts));
 	ADD(conn, "tw_reuse_hits", OPT(m->tw_hook, U64(c->tw.reuse_hits)));
+	ADD(conn, "port_retries", OPT(m->port_hook, U64(c->conn.port_retries)));
+	ADD(conn, "tw_reuse_refused", OPT(m->port_hook, U64(c->conn.reuse_refused)));
+	if (m->port_hook) {
+		json_object *hist = json_object_new_array();
+
+		for (int i = 0; i < TC_RETRY_HIST; i++)
+			json_object_array_add(hist, U64(c->conn.retry_hist[i]));
+		ADD(conn, "retries_hist", hist);
+	} else {
+		ADD(conn, "retries_hist", NULL);
+	}
+	ADD(conn, "eaddrnotavail", U64(c->conn.port_exhausted + c->conn.bind_conflict));
+	ADD(conn, "port_exhausted", U64(c->conn.port_exhausted));
+	ADD(conn, "bind_conflict", U64(c->conn.bind_conflict));
+	ADD(conn, "other_failed", U64(c->conn.other_failed));
 	ADD(o, "connect", conn);
 }
 
@@ -158,6 +174,56 @@ static json_object *tracer_obj(const struct tc_model *m)
 	return o;
 }
 
+/* A client row's port budget; null where its netns could not be surveyed. */
+static json_object *ports_obj(const struct tc_ports *p)
+{
+	json_object *o;
+
+	if (!p->known)
+		return NULL;
+	o = json_object_new_object();
+	ADD(o, "range", U64(p->range));
+	ADD(o, "in_use", U64(p->in_use));
+	ADD(o, "time_wait", U64(p->time_wait));
+	ADD(o, "utilisation", jdouble(p->utilisation, 4));
+	ADD(o, "rate_per_s", jdouble(p->rate, 2));
+	ADD(o, "time_wait_len_s", jdouble(p->tw_len_s, 1));
+	ADD(o, "exhaustion_s", p->exhaustion_s < 0 ? NULL : jdouble(p->exhaustion_s, 1));
+	return o;
+}
+
+static json_object *jint_or_null(int v)
+{
+	return v < 0 ? NULL : json_object_new_int(v);
+}
+
+static json_object *netns_arr(const struct tc_model *m)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < m->nnetns; i++) {
+		const struct tc_netns_info *n = &m->netns[i];
+		json_object *o = json_object_new_object();
+
+		ADD(o, "netns", U64(n->ino));
+		ADD(o, "surveyed", json_object_new_boolean(n->found));
+		if (n->found) {
+			json_object *range = json_object_new_array();
+
+			json_object_array_add(range, U64(n->port_lo));
+			json_object_array_add(range, U64(n->port_hi));
+			ADD(o, "ip_local_port_range", range);
+			ADD(o, "usable_ports", U64(n->usable));
+			ADD(o, "tcp_tw_reuse", jint_or_null(n->tw_reuse));
+			ADD(o, "tcp_max_tw_buckets", jint_or_null(n->max_tw_buckets));
+			ADD(o, "tcp_fin_timeout", jint_or_null(n->fin_timeout));
+			ADD(o, "time_wait_now", U64(n->time_wait));
+		}
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
 int tc_render_json(FILE *f, const struct tc_model *m)
 {
 	json_object *root = json_object_new_object(), *hooks = json_object_new_object();
@@ -170,6 +236,7 @@ int tc_render_json(FILE *f, const struct tc_model *m)
 	ADD(hooks, "state", m->state_hook ? json_object_new_string(m->state_hook) : NULL);
 	ADD(hooks, "owner", m->owner_hook ? json_object_new_string(m->owner_hook) : NULL);
 	ADD(hooks, "time_wait", m->tw_hook ? json_object_new_string(m->tw_hook) : NULL);
+	ADD(hooks, "port_search", m->port_hook ? json_object_new_string(m->port_hook) : NULL);
 	ADD(root, "hooks", hooks);
 	ADD(root, "duration_s", jdouble(m->duration_s, 3));
 	add_counts(totals, &m->totals, m);
@@ -197,9 +264,12 @@ int tc_render_json(FILE *f, const struct tc_model *m)
 		ADD(o, "remote_addr", jaddr(k->tuple.family, k->tuple.raddr));
 		ADD(o, "remote_port", json_object_new_int(k->tuple.rport));
 		add_counts(o, &m->peers[i].c, m);
+		if (k->role == TC_ROLE_CLIENT)
+			ADD(o, "ports", ports_obj(&m->peers[i].ports));
 		json_object_array_add(peers, o);
 	}
 	ADD(root, "peers", peers);
+	ADD(root, "netns", netns_arr(m));
 	ADD(root, "tracer", tracer_obj(m));
 
 	ret = fprintf(f, "%s\n", json_object_to_json_string_ext(root,

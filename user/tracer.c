@@ -123,28 +123,27 @@ static bool have_bpf_privileges(void)
 struct hookset {
 	int attach;		/* the family: enum tc_attach */
 	const char *hook;
-	int nprogs;
-	const char *progs[9];
+	const char *progs[10];	/* NULL-terminated */
 };
 
 #define NELEM(a) (int)(sizeof(a) / sizeof((a)[0]))
 
 /* The state machine: required. tp_btf first, it is the cheapest. */
 static const struct hookset state_sets[] = {
-	{ TC_ATTACH_TRACEPOINT, "tp_btf/inet_sock_set_state", 1, { "tc_state_btf" } },
-	{ TC_ATTACH_TRACEPOINT, "tracepoint/sock/inet_sock_set_state", 1, { "tc_state_tp" } },
-	{ TC_ATTACH_FENTRY, "fentry/tcp_set_state+inet_sk_set_state", 2,
+	{ TC_ATTACH_TRACEPOINT, "tp_btf/inet_sock_set_state", { "tc_state_btf" } },
+	{ TC_ATTACH_TRACEPOINT, "tracepoint/sock/inet_sock_set_state", { "tc_state_tp" } },
+	{ TC_ATTACH_FENTRY, "fentry/tcp_set_state+inet_sk_set_state",
 	  { "tc_state_fentry", "tc_state_fentry_inet" } },
-	{ TC_ATTACH_KPROBE, "kprobe/tcp_set_state+inet_sk_set_state", 2,
+	{ TC_ATTACH_KPROBE, "kprobe/tcp_set_state+inet_sk_set_state",
 	  { "tc_state_kprobe", "tc_state_kprobe_inet" } },
 };
 
 /* Owner capture at accept(): optional. fexit and kretprobe run only on
  * accept; syscall tracepoints put every task's syscalls on the slow path. */
 static const struct hookset owner_sets[] = {
-	{ TC_ATTACH_FENTRY, "fexit/inet_csk_accept", 1, { "tc_accept_fexit" } },
-	{ TC_ATTACH_KPROBE, "kretprobe/inet_csk_accept", 1, { "tc_accept_kretprobe" } },
-	{ TC_ATTACH_TRACEPOINT, "tracepoint/syscalls/sys_exit_accept4+accept", 2,
+	{ TC_ATTACH_FENTRY, "fexit/inet_csk_accept", { "tc_accept_fexit" } },
+	{ TC_ATTACH_KPROBE, "kretprobe/inet_csk_accept", { "tc_accept_kretprobe" } },
+	{ TC_ATTACH_TRACEPOINT, "tracepoint/syscalls/sys_exit_accept4+accept",
 	  { "tc_exit_accept4", "tc_exit_accept" } },
 };
 
@@ -154,16 +153,31 @@ static const struct hookset owner_sets[] = {
 static const struct hookset tw_sets[] = {
 	{ TC_ATTACH_FENTRY,
 	  "fentry/inet_twsk_hashdance*+tw_timer_handler+inet_twsk_deschedule_put"
-	  "+fexit/tcp_twsk_unique+tcp_timewait_state_process", 7,
+	  "+fexit/tcp_twsk_unique+tcp_timewait_state_process",
 	  { "tc_twf_born", "tc_twf_born_old", "tc_twf_expire", "tc_twf_unique", "tc_twf_state",
 	    "tc_twf_gone", "tc_iter_tw" } },
 	{ TC_ATTACH_KPROBE,
 	  "kprobe/inet_twsk_hashdance*+tw_timer_handler+inet_twsk_deschedule_put"
-	  "+kretprobe/tcp_twsk_unique+tcp_timewait_state_process", 8,
+	  "+kretprobe/tcp_twsk_unique+tcp_timewait_state_process",
 	  { "tc_twk_born", "tc_twk_born_old", "tc_twk_expire", "tc_twk_unique_in", "tc_twk_unique",
 	    "tc_twk_state_in", "tc_twk_state", "tc_twk_gone", "tc_iter_tw" } },
-	{ TC_ATTACH_TRACEPOINT, "tp_btf/timer_start+timer_cancel+timer_expire_entry", 4,
+	{ TC_ATTACH_TRACEPOINT, "tp_btf/timer_start+timer_cancel+timer_expire_entry",
 	  { "tc_timer_start", "tc_timer_cancel", "tc_timer_expire", "tc_iter_tw" } },
+};
+
+/* connect()'s port search: optional, and only function hooks reach it. */
+static const struct hookset port_sets[] = {
+	{ TC_ATTACH_FENTRY, "fexit/__inet_check_established+__inet6_check_established+tcp_twsk_unique",
+	  { "tc_portf_check4", "tc_portf_check6", "tc_portf_twref" } },
+	{ TC_ATTACH_KPROBE,
+	  "kretprobe/__inet_check_established+__inet6_check_established+tcp_twsk_unique",
+	  { "tc_portk_check4_in", "tc_portk_check4", "tc_portk_check6_in", "tc_portk_check6",
+	    "tc_portk_twref_in", "tc_portk_twref" } },
+};
+
+/* The port survey of a netns (iter/tcp, run on demand): any kernel 5.9+. */
+static const struct hookset survey_sets[] = {
+	{ TC_ATTACH_AUTO, "iter/tcp", { "tc_iter_ports" } },
 };
 
 /*
@@ -187,7 +201,7 @@ static bool in_set(const char *name, const struct hookset *h)
 {
 	if (!h)
 		return false;
-	for (int i = 0; i < h->nprogs; i++)
+	for (int i = 0; i < NELEM(h->progs) && h->progs[i]; i++)
 		if (!strcmp(name, h->progs[i]))
 			return true;
 	return false;
@@ -207,17 +221,33 @@ static bool kernel_has_func(const char *name)
 	return btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC) > 0;
 }
 
+/* The optional concerns, each degrading on its own. */
+enum { OPT_OWNER = 0, OPT_TW, OPT_PORTS, OPT_SURVEY, N_OPT };
+
+static const struct {
+	const struct hookset *sets;
+	int n;
+	const char *what;	/* for -v when none loads */
+} optional[N_OPT] = {
+	[OPT_OWNER] = { owner_sets, NELEM(owner_sets), "no accept() hook" },
+	[OPT_TW] = { tw_sets, NELEM(tw_sets), "no timewait hooks" },
+	[OPT_PORTS] = { port_sets, NELEM(port_sets), "no port-search hooks" },
+	[OPT_SURVEY] = { survey_sets, NELEM(survey_sets), "no port survey" },
+};
+
 static int configure(struct tcpclose_bpf *skel, const struct tc_opts *o, __u32 netns,
-		     bool events, const struct hookset *c, const struct hookset *oc,
-		     const struct hookset *tc)
+		     bool events, const struct hookset *c, const struct hookset *const *opt)
 {
+	const struct hookset *oc = opt[OPT_OWNER], *tc = opt[OPT_TW], *pc = opt[OPT_PORTS];
+	const struct hookset *sc = opt[OPT_SURVEY];
 	struct bpf_program *p;
 	int err;
 
 	bpf_object__for_each_program(p, skel->obj) {
 		const char *name = bpf_program__name(p);
 
-		bpf_program__set_autoload(p, in_set(name, c) || in_set(name, oc) || in_set(name, tc));
+		bpf_program__set_autoload(p, in_set(name, c) || in_set(name, oc) || in_set(name, tc) ||
+					     in_set(name, pc) || in_set(name, sc));
 	}
 	/* inet_twsk_hashdance() became inet_twsk_hashdance_schedule() in 6.10. */
 	if (kernel_has_func("inet_twsk_hashdance_schedule")) {
@@ -229,11 +259,13 @@ static int configure(struct tcpclose_bpf *skel, const struct tc_opts *o, __u32 n
 	}
 	/* The iterator runs on demand (tc_tracer_snapshot), not as a hook. */
 	bpf_program__set_autoattach(skel->progs.tc_iter_tw, false);
+	bpf_program__set_autoattach(skel->progs.tc_iter_ports, false);
 	skel->rodata->target_netns = netns;
 	skel->rodata->target_tgid = o->pid;
 	memcpy((char *)skel->rodata->target_comm, o->comm, TC_COMM_LEN);
 	skel->rodata->emit_events = events;
 	skel->rodata->tw_hooks = tc != NULL;
+	skel->rodata->port_hooks = pc != NULL;
 	if ((err = bpf_map__set_max_entries(skel->maps.socks, o->max_sockets)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.peers, o->max_peers)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.procs, o->max_procs)))
@@ -247,7 +279,7 @@ static int configure(struct tcpclose_bpf *skel, const struct tc_opts *o, __u32 n
 }
 
 static int try_sets(struct tc_tracer *t, const struct tc_opts *o, bool events,
-		    const struct hookset *c, const struct hookset *oc, const struct hookset *tc)
+		    const struct hookset *c, const struct hookset *const *opt)
 {
 	struct tcpclose_bpf *skel;
 	int err;
@@ -256,24 +288,30 @@ static int try_sets(struct tc_tracer *t, const struct tc_opts *o, bool events,
 	skel = tcpclose_bpf__open();
 	if (!skel)
 		return -errno;
-	err = configure(skel, o, t->netns_ino, events, c, oc, tc);
+	err = configure(skel, o, t->netns_ino, events, c, opt);
 	if (!err)
 		err = tcpclose_bpf__load(skel);
 	if (!err)
 		err = tcpclose_bpf__attach(skel);
 	if (err) {
-		vlog("%s + %s + %s: %s%s%s", c->hook, oc ? oc->hook : "no accept() hook",
-		     tc ? tc->hook : "no timewait hooks", strerror(-err),
-		     failed_prog[0] ? " at " : "", failed_prog);
+		if (verbose) {
+			fprintf(stderr, "tcpclose: %s", c->hook);
+			for (int k = 0; k < N_OPT; k++)
+				fprintf(stderr, " + %s", opt[k] ? opt[k]->hook : optional[k].what);
+			fprintf(stderr, ": %s%s%s\n", strerror(-err), failed_prog[0] ? " at " : "",
+				failed_prog);
+		}
 		tcpclose_bpf__destroy(skel);
 		return err;
 	}
 	t->skel = skel;
 	t->attach = c->attach;
 	t->state_hook = c->hook;
-	t->owner_hook = oc ? oc->hook : NULL;
-	t->tw_hook = tc ? tc->hook : NULL;
-	t->tw_attach = tc ? tc->attach : TC_ATTACH_AUTO;
+	t->owner_hook = opt[OPT_OWNER] ? opt[OPT_OWNER]->hook : NULL;
+	t->tw_hook = opt[OPT_TW] ? opt[OPT_TW]->hook : NULL;
+	t->tw_attach = opt[OPT_TW] ? opt[OPT_TW]->attach : TC_ATTACH_AUTO;
+	t->port_hook = opt[OPT_PORTS] ? opt[OPT_PORTS]->hook : NULL;
+	t->survey = opt[OPT_SURVEY] != NULL;
 	return 0;
 }
 
@@ -295,35 +333,45 @@ static const struct hookset *next_set(const struct hookset *sets, const int *ord
  */
 static int attach_best(struct tc_tracer *t, const struct tc_opts *o, bool events)
 {
-	int oorder[NELEM(owner_sets)], torder[NELEM(tw_sets)], last = -EINVAL;
-	int no = set_order(owner_sets, NELEM(owner_sets), o->attach, oorder);
-	int nt = set_order(tw_sets, NELEM(tw_sets), o->attach, torder);
-	bool ofail[NELEM(owner_sets)] = { 0 }, tfail[NELEM(tw_sets)] = { 0 };
+	int order[N_OPT][8], n[N_OPT], last = -EINVAL, max_tries = 1;
+	bool failed[N_OPT][8] = { { 0 } };
 
+	for (int k = 0; k < N_OPT; k++) {
+		n[k] = set_order(optional[k].sets, optional[k].n, o->attach, order[k]);
+		max_tries += optional[k].n;
+	}
 	for (int i = 0; i < NELEM(state_sets); i++) {
 		const struct hookset *c = &state_sets[i];
 
 		if (o->attach != TC_ATTACH_AUTO && o->attach != c->attach)
 			continue;
-		for (int tries = 0; tries < NELEM(owner_sets) + NELEM(tw_sets) + 1; tries++) {
-			const struct hookset *oc = next_set(owner_sets, oorder, no, ofail);
-			const struct hookset *tc = next_set(tw_sets, torder, nt, tfail);
+		for (int tries = 0; tries < max_tries; tries++) {
+			const struct hookset *opt[N_OPT];
+			int shed = -1;
 
-			last = try_sets(t, o, events, c, oc, tc);
+			for (int k = 0; k < N_OPT; k++)
+				opt[k] = next_set(optional[k].sets, order[k], n[k], failed[k]);
+			last = try_sets(t, o, events, c, opt);
 			if (!last)
 				return 0;
 			if (in_set(failed_prog, c))
 				break;
-			if (in_set(failed_prog, oc))
-				ofail[oc - owner_sets] = true;
-			else if (in_set(failed_prog, tc))
-				tfail[tc - tw_sets] = true;
-			else if (oc)	/* not told which: shed the optional ones */
-				ofail[oc - owner_sets] = true;
-			else if (tc)
-				tfail[tc - tw_sets] = true;
-			else
+			for (int k = 0; k < N_OPT && shed < 0; k++)
+				if (in_set(failed_prog, opt[k]))
+					shed = k;
+			for (int k = 0; k < N_OPT && shed < 0; k++)
+				if (opt[k])	/* not told which: shed the optional ones in order */
+					shed = k;
+			if (shed < 0)
 				break;
+			failed[shed][opt[shed] - optional[shed].sets] = true;
+			/* A refused program type (lockdown, no trampolines) is the
+			 * kernel's answer for the whole family, not just this set. */
+			if (last == -EPERM)
+				for (int k = 0; k < N_OPT; k++)
+					for (int j = 0; j < optional[k].n; j++)
+						if (optional[k].sets[j].attach == opt[shed]->attach)
+							failed[k][j] = true;
 		}
 	}
 	return last;
@@ -432,10 +480,11 @@ int tc_tracer_start(struct tc_tracer *t, const struct tc_opts *o, bool events,
 		} else {
 			t->tw_snapshot = t->tw_hook != NULL;
 		}
-		vlog("attached %s (mode %s), accept() owner capture %s, timewait %s",
+		vlog("attached %s (mode %s), accept() owner capture %s, timewait %s, port search %s",
 		     t->state_hook, tc_attach_name(t->attach),
 		     t->owner_hook ? t->owner_hook : "unavailable",
-		     t->tw_hook ? t->tw_hook : "unavailable");
+		     t->tw_hook ? t->tw_hook : "unavailable",
+		     t->port_hook ? t->port_hook : "unavailable");
 		return 0;
 	}
 	if (last == -EPERM || last == -EACCES)

@@ -15,6 +15,8 @@ struct tc_tracer {
 	const char *state_hook;		/* "tp_btf/inet_sock_set_state", ... */
 	const char *owner_hook;		/* NULL if accept() could not be hooked */
 	const char *tw_hook;		/* NULL if timewait timers could not be hooked */
+	const char *port_hook;		/* NULL: connect()'s port search not hooked */
+	bool survey;			/* the port survey iterator loaded */
 	int tw_attach;			/* family of the timewait hooks (enum tc_attach) */
 	bool tw_snapshot;		/* pre-existing timewait sockets were counted */
 	__u32 netns_ino;

@@ -77,13 +77,41 @@ check "overflow: entered + overflow == closes that sent FIN first" 30 \
 # --- killed: deleting the namespace purges its TIME_WAIT sockets.
 ns=$(netns_new twkill) || exit 1
 out=$WORK/kill.json
-tracer_start "$out" report --json --netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
+tracer_start "$out" report --json -i 0.5 --netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
 in_ns "$ns" "$SCEN/closer" client-first 6 9500 8 >/dev/null
 ip netns del "$ns"
-sleep 1	# the netns is torn down by a kworker
+# A kworker tears the netns down after RCU grace periods: seconds under TCG.
+for _ in $(seq 60); do
+	[ "$(jq -s 'last | .totals.time_wait.ended.killed' "$out" 2>/dev/null)" = 8 ] && break
+	sleep 0.5
+done
 tracer_stop
+out1=$out; out=$WORK/kill-last.json
+jq -s last "$out1" >"$out"
 check "netns teardown: all 8 stays killed, none left" "8 0" \
 	"$(tw '"\(.totals.time_wait.ended.killed) \(.totals.time_wait.active)"')"
+
+# --- expiry, quickly, in every attach mode: orphans parked in the FIN_WAIT2
+# substate (the server keeps its end open) live for tcp_fin_timeout only.
+ns=$(netns_new twfw2) || exit 1
+in_ns "$ns" sysctl -qw net.ipv4.tcp_fin_timeout=1
+out=$WORK/fw2.json
+tracer_start "$out" report --json --netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
+r=$(in_ns "$ns" "$SCEN/closer" half-close 4 9650 6)
+for _ in $(seq 50); do
+	[ "$(in_ns "$ns" ss -Htan state fin-wait-2 | wc -l)" = 0 ] && break
+	sleep 0.2
+done
+tracer_stop
+check "fin_wait2: scenario ok" true "$(jq .ok <<<"$r")"
+check "fin_wait2: 6 entered in the FIN_WAIT2 substate, 6 expired, none left" "6 6 6 0" \
+	"$(tw '"\(.totals.time_wait.entered) \(.totals.time_wait.fin_wait2) \(.totals.time_wait.ended.expired) \(.totals.time_wait.active)"')"
+check "fin_wait2: entered == nstat TW+TWKilled" $(( $(nst TcpExtTW) + $(nst TcpExtTWKilled) )) \
+	"$(tw .totals.time_wait.entered)"
+check "fin_wait2: every length is tcp_fin_timeout (1 s) plus timer slack (p50, max in 1-2.5 s)" "1 1" \
+	"$(tw '.totals.time_wait.duration_ms | "\(if .p50 >= 1000 and .p50 <= 2500 then 1 else 0 end) \(if .max >= 1000 and .max <= 2500 then 1 else 0 end)"')"
+check "fin_wait2: charged to the client process" 6 \
+	"$(jq --argjson p "$(jq .client_pid <<<"$r")" '.processes[] | select(.pid==$p) | .time_wait.ended.expired' "$out")"
 
 if [ "${TCPCLOSE_QUICK:-0}" != 1 ]; then
 	# --- a real TIME_WAIT, waited out (60 s plus timer-wheel slack).

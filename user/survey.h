@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The port survey: each client row's netns entered, its sysctls and sockets
+ * read, the port budget of each destination computed (ports.h). */
+#ifndef TCPCLOSE_SURVEY_H
+#define TCPCLOSE_SURVEY_H
+
+#include "model.h"
+#include "tracer.h"
+
+/* Fills m->netns and the ports of client peer rows; 0, or -ENOMEM. A netns
+ * that cannot be entered leaves its rows' ports unknown. */
+int tc_survey(const struct tc_tracer *t, const char *netns_path, struct tc_model *m);
+
+#endif
