@@ -19,6 +19,9 @@ static const char usage[] =
 "  report    trace for -d SECONDS (or until Ctrl-C), then print totals,\n"
 "            a per-process and a per-peer table (default; bare tcpclose = report -i 5)\n"
 "  trace     one line per closed socket as it happens\n"
+"  doctor    watch for -d SECONDS (default 10), then a verdict ranked by\n"
+"            severity, each finding with its numbers and a fix. Exit status:\n"
+"            0 nothing wrong, 2 warnings, 3 something critical, 1 could not run\n"
 "  help      this text\n"
 "\n"
 "OPTIONS\n"
@@ -42,7 +45,8 @@ static const char usage[] =
 "EXAMPLES\n"
 "  sudo tcpclose report -d 30              who closed first, per process and peer\n"
 "  sudo tcpclose report -d 10 --json -c nginx\n"
-"  sudo tcpclose trace --netns /var/run/netns/web\n";
+"  sudo tcpclose trace --netns /var/run/netns/web\n"
+"  sudo tcpclose doctor -d 30              what is wrong, and what to change\n";
 
 const char *tc_usage(void)
 {
@@ -129,6 +133,8 @@ int tc_parse_args(int argc, char **argv, struct tc_opts *o, char *err, size_t er
 			o->cmd = TC_CMD_REPORT;
 		else if (!strcmp(cmd, "trace"))
 			o->cmd = TC_CMD_TRACE;
+		else if (!strcmp(cmd, "doctor"))
+			o->cmd = TC_CMD_DOCTOR;
 		else if (!strcmp(cmd, "help"))
 			o->cmd = TC_CMD_HELP;
 		else if (!strcmp(cmd, "version"))
@@ -218,5 +224,7 @@ int tc_parse_args(int argc, char **argv, struct tc_opts *o, char *err, size_t er
 		return fail(err, errlen, "unexpected argument '%s'", argv[first - 1 + optind]);
 	if (o->cmd == TC_CMD_TRACE && o->interval_s > 0)
 		return fail(err, errlen, "--interval is for report, not trace");
+	if (o->cmd == TC_CMD_DOCTOR && o->interval_s > 0)
+		return fail(err, errlen, "--interval is for report, not doctor");
 	return 0;
 }

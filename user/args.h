@@ -10,6 +10,7 @@
 enum tc_cmd {
 	TC_CMD_REPORT = 0,
 	TC_CMD_TRACE,
+	TC_CMD_DOCTOR,
 	TC_CMD_HELP,
 	TC_CMD_VERSION,
 };

@@ -15,5 +15,6 @@ void tc_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int tc_cmd_report(const struct tc_opts *o);
 int tc_cmd_trace(const struct tc_opts *o);
+int tc_cmd_doctor(const struct tc_opts *o);
 
 #endif

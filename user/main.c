@@ -50,6 +50,7 @@ static const struct {
 } commands[] = {
 	{ TC_CMD_REPORT, tc_cmd_report },
 	{ TC_CMD_TRACE, tc_cmd_trace },
+	{ TC_CMD_DOCTOR, tc_cmd_doctor },
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* doctor: watch for -d seconds (10 by default), then a ranked verdict. */
+#include <stdio.h>
+#include "cmds.h"
+#include "collect.h"
+#include "diagnose.h"
+#include "survey.h"
+#include "tracer.h"
+
+#define TC_DOC_MAX_FINDINGS 64
+
+int tc_cmd_doctor(const struct tc_opts *o)
+{
+	static struct tc_finding f[TC_DOC_MAX_FINDINGS];
+	struct tc_tracer t;
+	struct tc_model m;
+	char err[512];
+	double start, dur = o->duration_s > 0 ? o->duration_s : 10;
+	int n, ret;
+
+	if (tc_tracer_start(&t, o, false, err, sizeof(err))) {
+		tc_err("%s", err);
+		return 1;
+	}
+	tc_model_init(&m);
+	start = tc_now_s();
+	fprintf(stderr, "tcpclose: doctor watching for %.0f s with %s (Ctrl-C for the verdict now)\n",
+		dur, t.state_hook);
+	while (!tc_stop && tc_now_s() - start < dur)
+		tc_nap(0.2);
+	if (tc_collect(&t, &m)) {
+		tc_err("reading the BPF maps failed");
+		ret = 1;
+		goto out;
+	}
+	m.duration_s = tc_now_s() - start;
+	if (tc_survey(&t, o->netns_path, &m)) {
+		tc_err("out of memory");
+		ret = 1;
+		goto out;
+	}
+	n = tc_diagnose(&m, f, TC_DOC_MAX_FINDINGS);
+	if (o->json)
+		ret = tc_render_doctor_json(stdout, &m, f, n) ? 1 : tc_doctor_status(f, n);
+	else {
+		tc_render_doctor_text(stdout, &m, f, n);
+		ret = ferror(stdout) ? 1 : tc_doctor_status(f, n);
+	}
+out:
+	tc_tracer_stop(&t);
+	tc_model_free(&m);
+	return ret;
+}
