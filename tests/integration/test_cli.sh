@@ -16,6 +16,7 @@ expect_error "unknown flag" 2 "unknown option '--frob'" "$TCPCLOSE" report --fro
 expect_error "bad number" 2 "invalid duration 'soon'" "$TCPCLOSE" report -d soon
 expect_error "bad pid" 2 "invalid pid" "$TCPCLOSE" report -p -3
 expect_error "bad attach" 2 "invalid attach mode" "$TCPCLOSE" report --attach magic
+expect_error "doctor takes no interval" 2 "--interval is for report, not doctor" "$TCPCLOSE" doctor -i 1
 expect_error "missing netns" 1 "--netns /var/run/netns/nope-$$: No such file" \
 	"$TCPCLOSE" report -d 1 --netns /var/run/netns/nope-$$
 # a namespace file, but of another type
@@ -28,6 +29,16 @@ expect_error "no BTF" 1 "exposes no BTF" \
 
 "$TCPCLOSE" help >"$WORK/o"; check "help exits 0" 0 $?
 check_match "help has usage and examples" "EXAMPLES" "$(cat "$WORK/o")"
+check_match "help documents doctor's exit status" "0 nothing wrong, 2 warnings, 3 something critical" \
+	"$(cat "$WORK/o")"
+
+# --prog-stats: the tracer's own cost, counted only while it runs.
+"$TCPCLOSE" report -d 0.5 --json --prog-stats >"$WORK/ps.json" 2>/dev/null
+check "--prog-stats: every loaded hook listed with runs and ns" 1 \
+	"$(jq '[.tracer.programs[] | select(.runs >= 0 and .run_ns >= 0)] | if length >= 2 then 1 else 0 end' "$WORK/ps.json")"
+check "--prog-stats: the host-wide kernel.bpf_stats_enabled was not flipped" 0 "$(sysctl -n kernel.bpf_stats_enabled)"
+"$TCPCLOSE" report -d 0.5 --json >"$WORK/nops.json" 2>/dev/null
+check "without --prog-stats: programs null (unmeasured, not zero)" null "$(jq .tracer.programs "$WORK/nops.json")"
 
 # Forced attach modes: each either works and counts exactly, or says in one
 # line why this kernel cannot do it.

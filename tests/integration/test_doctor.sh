@@ -1,0 +1,110 @@
+#!/bin/bash
+# doctor names the cause in each seed situation, reproduced with real
+# programs, and stays quiet on a healthy keepalive setup; its exit status
+# says how bad it is (0 nothing wrong, 2 warning, 3 critical).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/nginx.sh"
+DOC_S=${DOC_S:-4}
+
+# doctor_run NS OUT: doctor in the background for DOC_S seconds.
+doctor_run() {
+	"$TCPCLOSE" doctor --json -d "$DOC_S" --netns "/var/run/netns/$1" >"$2" 2>"$2.err" &
+	DOC_PID=$!
+	for _ in $(seq 200); do
+		grep -q "doctor watching" "$2.err" 2>/dev/null && return 0
+		kill -0 $DOC_PID 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$2.err"; return 1
+}
+doctor_wait() { wait "$DOC_PID"; DOC_RC=$?; }
+has() { jq -r --arg id "$2" '[.findings[] | select(.id==$id)] | length' "$1"; }
+field() { jq -r --arg id "$2" "[.findings[] | select(.id==\$id)][0].$3" "$1"; }
+
+# --- a client churning toward port exhaustion: 50 ports, no tcp_tw_reuse
+ns=$(netns_new docchurn) || exit 1
+in_ns "$ns" sysctl -qw net.ipv4.ip_local_port_range="40000 40049"
+in_ns "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=0
+out=$WORK/churn.json
+doctor_run "$ns" "$out" || { FAIL=1; finish; exit; }
+r=$(in_ns "$ns" "$SCEN/closer" client-first 4 9970 30)
+doctor_wait
+cpid=$(jq .client_pid <<<"$r")
+check "churn: port exhaustion found" 1 "$(has "$out" port_exhaustion)"
+check_match "churn: it names the client process and the destination" \
+	"tc-client \\(pid $cpid\\).*" "$(field "$out" port_exhaustion evidence)"
+check_match "churn: ... toward 127.0.0.1:9970, with the budget" "127.0.0.1:9970.*" \
+	"$(field "$out" port_exhaustion title) $(field "$out" port_exhaustion evidence | grep -o 'of 50 in use')"
+check_match "churn: the fix includes tcp_tw_reuse (TIME_WAIT is on the client)" ".*tcp_tw_reuse=1.*" \
+	"$(field "$out" port_exhaustion fix)"
+check "churn: exit status 3 (critical: runs out within a minute), JSON agrees" "3 3" \
+	"$DOC_RC $(jq .exit_status "$out")"
+
+# --- EADDRNOTAVAIL happening: porthog takes all 8 ports
+ns=$(netns_new docfail) || exit 1
+in_ns "$ns" sysctl -qw net.ipv4.ip_local_port_range="40000 40007"
+in_ns "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=0
+out=$WORK/fail.json
+doctor_run "$ns" "$out" || { FAIL=1; finish; exit; }
+r=$(in_ns "$ns" "$SCEN/porthog" range 9971 8 4)
+doctor_wait
+check "eaddrnotavail: critical, first, exit 3" "eaddrnotavail critical 3" \
+	"$(jq -r '.findings[0] | "\(.id) \(.severity)"' "$out") $DOC_RC"
+check_match "eaddrnotavail: counts what tc-late saw (4), names it" \
+	".*failed 4 times.* tc-late \\(pid $(jq .late_pid <<<"$r")\\).*" \
+	"$(field "$out" eaddrnotavail title) $(field "$out" eaddrnotavail evidence)"
+
+# --- resets instead of FIN (SO_LINGER 0)
+ns=$(netns_new docrst) || exit 1
+out=$WORK/rst.json
+doctor_run "$ns" "$out" || { FAIL=1; finish; exit; }
+r=$(in_ns "$ns" "$SCEN/closer" client-reset 4 9972 25)
+doctor_wait
+check_match "resets: the lingering client is named" ".*tc-client \\(pid $(jq .client_pid <<<"$r")\\).*" \
+	"$(field "$out" linger_resets title)"
+check "resets: a warning (exit 2)" 2 "$DOC_RC"
+
+# --- seed 000: keepalive defeated by Connection: close toward the upstream
+command -v nginx >/dev/null && command -v wrk >/dev/null || {
+	echo "nginx/wrk missing (make test-deps)"; FAIL=1; finish; exit; }
+ns=$(netns_new docngx) || exit 1
+in_ns "$ns" sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
+nginx_conf up1 'listen 127.0.0.1:8181; location / { return 200 "ok\n"; }'
+nginx_conf px1 'listen 127.0.0.1:8180;
+	location / { proxy_pass http://backend; proxy_http_version 1.1;
+		proxy_set_header Upgrade $http_upgrade;
+		proxy_set_header Connection $connection_upgrade; }' \
+	'map $http_upgrade $connection_upgrade { default upgrade; "" close; }
+	upstream backend { server 127.0.0.1:8181; keepalive 500; }'
+up=$(nginx_start "$ns" up1) || { check "upstream nginx starts" 0 1; finish; exit; }
+px=$(nginx_start "$ns" px1) || { check "proxy nginx starts" 0 1; finish; exit; }
+out=$WORK/ngx.json
+doctor_run "$ns" "$out" || { FAIL=1; finish; exit; }
+in_ns "$ns" wrk -t1 -c8 -d1s --timeout 2s http://127.0.0.1:8180/ >/dev/null
+doctor_wait
+nginx_stop "$ns" px1; nginx_stop "$ns" up1
+check "seed 000: keepalive_defeated found" 1 "$(has "$out" keepalive_defeated)"
+check_match "seed 000: the upstream worker is named as the closer" ".*nginx \\(pid $up\\) closes first.*" \
+	"$(field "$out" keepalive_defeated title)"
+check_match "seed 000: the proxy worker is named as the client" ".*nginx \\(pid $px\\).*" \
+	"$(field "$out" keepalive_defeated evidence)"
+check_match "seed 000: the fix names the nginx settings" ".*proxy_set_header Connection.*" \
+	"$(field "$out" keepalive_defeated fix)"
+
+# --- healthy: the same proxy with keepalive done right
+ns=$(netns_new docok) || exit 1
+nginx_conf up2 'listen 127.0.0.1:8281; keepalive_requests 100000; location / { return 200 "ok\n"; }'
+nginx_conf px2 'listen 127.0.0.1:8280; keepalive_requests 100000;
+	location / { proxy_pass http://backend2; proxy_http_version 1.1;
+		proxy_set_header Connection ""; }' \
+	'upstream backend2 { server 127.0.0.1:8281; keepalive 64; }'
+nginx_start "$ns" up2 >/dev/null || { check "upstream nginx starts" 0 1; finish; exit; }
+nginx_start "$ns" px2 >/dev/null || { check "proxy nginx starts" 0 1; finish; exit; }
+out=$WORK/ok.json
+doctor_run "$ns" "$out" || { FAIL=1; finish; exit; }
+in_ns "$ns" wrk -t1 -c8 -d1s --timeout 2s http://127.0.0.1:8280/ >/dev/null
+doctor_wait
+nginx_stop "$ns" px2; nginx_stop "$ns" up2
+check "healthy keepalive: verdict healthy, exit 0, no warning or worse" "healthy 0 0" \
+	"$(jq -r '.verdict' "$out") $DOC_RC $(jq '[.findings[] | select(.severity != "info")] | length' "$out")"
+finish
