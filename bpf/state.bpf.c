@@ -111,7 +111,8 @@ static __always_inline void tc_finish(const struct sock *sk, struct tc_sock *s, 
 	/* Its timewait socket inherits the rows; the timer hooks end the stay.
 	 * The orphan FIN_WAIT2 substate is the one without the peer's FIN. */
 	if (s->flags & TC_SF_TIMEWAIT) {
-		struct tc_tw tw = { .row = rk, .start_ns = now };
+		struct tc_tw tw = { .row = rk, .start_ns = now,
+				    .net = (__u64)BPF_CORE_READ(sk, __sk_common.skc_net.net) };
 		struct tc_tw_key tk = { .tuple = s->tuple, .netns = s->netns };
 
 		if (bpf_map_update_elem(&tws, &tk, &tw, BPF_ANY))

@@ -215,6 +215,7 @@ struct tc_tw_key {
 struct tc_tw {
 	struct tc_peer_key row;	/* where its counts go: the closing socket's rows */
 	__u64 start_ns;		/* 0: found at start, length unknown */
+	__u64 net;		/* its struct net: tells a netns teardown (twfunc.bpf.c) */
 };
 
 /* A timewait timer cancelled in softirq: re-arm, SYN recycle or kill is

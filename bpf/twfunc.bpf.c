@@ -17,7 +17,12 @@
  *   inet_twsk_deschedule_put()     the end of every stay that is not an
  *                                  expiry: reused or syn_recycled when one of
  *                                  the two marks above names this socket,
- *                                  killed (RST, netns teardown) otherwise
+ *                                  killed (RST) otherwise
+ *   inet_twsk_purge() returns      netns teardown: killed, every stay whose
+ *                                  netns is dying. Purge calls
+ *                                  inet_twsk_deschedule_put() from the same
+ *                                  file, where the compiler inlines it: the
+ *                                  hook above never sees those.
  *
  * Both the reuse (connect, bottom halves off) and the SYN (softirq) run to
  * their deschedule on the CPU that set the mark, so a per-CPU mark is enough;
@@ -120,6 +125,45 @@ static __always_inline void tc_state_process_ret(__u64 tw, long ret)
 		tc_mark(tw, 0, TC_TWE_SYN_RECYCLED);
 }
 
+/* net->ns's reference count was renamed in 6.18 (count -> __ns_ref). */
+struct ns_common___old {
+	refcount_t count;
+} __attribute__((preserve_access_index));
+
+struct net___old {
+	struct ns_common___old ns;
+} __attribute__((preserve_access_index));
+
+static __always_inline int tc_net_refs(const struct net *net)
+{
+	if (bpf_core_field_exists(net->ns.__ns_ref))
+		return BPF_CORE_READ(net, ns.__ns_ref.refs.counter);
+	return BPF_CORE_READ((const struct net___old *)net, ns.count.refs.counter);
+}
+
+/* After a purge: the stays of every netns without references are over. */
+static long tc_purged(struct bpf_map *map, struct tc_tw_key *k, struct tc_tw *r, void *now)
+{
+	struct tc_peer_key row;
+	__s64 dur = -1;
+
+	if (!r->net || tc_net_refs((const struct net *)r->net) != 0)
+		return 0;
+	row = r->row;
+	if (r->start_ns)
+		dur = (*(__u64 *)now - r->start_ns) / 1000000;
+	bpf_map_delete_elem(map, k);
+	tc_tw_bump(&row, TC_TWV_END, TC_TWE_KILLED, dur);
+	return 0;
+}
+
+static __always_inline void tc_purge_done(void)
+{
+	__u64 now = bpf_ktime_get_ns();
+
+	bpf_for_each_map_elem(&tws, tc_purged, &now, 0);
+}
+
 /* fentry / fexit. Returns are read with bpf_get_func_ret(): the argument
  * lists of tcp_timewait_state_process() grew in 6.10. */
 
@@ -176,6 +220,13 @@ SEC("fentry/inet_twsk_deschedule_put")
 int BPF_PROG(tc_twf_gone, struct inet_timewait_sock *tw)
 {
 	tc_gone(tw);
+	return 0;
+}
+
+SEC("fexit/inet_twsk_purge")
+int BPF_PROG(tc_twf_purge)
+{
+	tc_purge_done();
 	return 0;
 }
 
@@ -263,5 +314,12 @@ SEC("kprobe/inet_twsk_deschedule_put")
 int BPF_KPROBE(tc_twk_gone, struct inet_timewait_sock *tw)
 {
 	tc_gone(tw);
+	return 0;
+}
+
+SEC("kretprobe/inet_twsk_purge")
+int BPF_KRETPROBE(tc_twk_purge)
+{
+	tc_purge_done();
 	return 0;
 }

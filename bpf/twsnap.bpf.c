@@ -34,6 +34,7 @@ int tc_iter_tw(struct bpf_iter__tcp *ctx)
 	tc_tw_key_of(skc, &k);
 	if (bpf_map_lookup_elem(&tws, &k))
 		return 0;	/* already followed live */
+	rec.net = (__u64)BPF_CORE_READ(skc, skc_net.net);
 	rec.row.tuple = k.tuple;
 	rec.row.netns = k.netns;
 	if (tc_ephemeral(k.tuple.lport) && !tc_ephemeral(k.tuple.rport)) {

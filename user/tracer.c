@@ -123,7 +123,7 @@ static bool have_bpf_privileges(void)
 struct hookset {
 	int attach;		/* the family: enum tc_attach */
 	const char *hook;
-	const char *progs[10];	/* NULL-terminated */
+	const char *progs[12];	/* NULL-terminated */
 };
 
 #define NELEM(a) (int)(sizeof(a) / sizeof((a)[0]))
@@ -153,14 +153,14 @@ static const struct hookset owner_sets[] = {
 static const struct hookset tw_sets[] = {
 	{ TC_ATTACH_FENTRY,
 	  "fentry/inet_twsk_hashdance*+tw_timer_handler+inet_twsk_deschedule_put"
-	  "+fexit/tcp_twsk_unique+tcp_timewait_state_process",
+	  "+fexit/tcp_twsk_unique+tcp_timewait_state_process+inet_twsk_purge",
 	  { "tc_twf_born", "tc_twf_born_old", "tc_twf_expire", "tc_twf_unique", "tc_twf_state",
-	    "tc_twf_gone", "tc_iter_tw" } },
+	    "tc_twf_gone", "tc_twf_purge", "tc_iter_tw" } },
 	{ TC_ATTACH_KPROBE,
 	  "kprobe/inet_twsk_hashdance*+tw_timer_handler+inet_twsk_deschedule_put"
-	  "+kretprobe/tcp_twsk_unique+tcp_timewait_state_process",
+	  "+kretprobe/tcp_twsk_unique+tcp_timewait_state_process+inet_twsk_purge",
 	  { "tc_twk_born", "tc_twk_born_old", "tc_twk_expire", "tc_twk_unique_in", "tc_twk_unique",
-	    "tc_twk_state_in", "tc_twk_state", "tc_twk_gone", "tc_iter_tw" } },
+	    "tc_twk_state_in", "tc_twk_state", "tc_twk_gone", "tc_twk_purge", "tc_iter_tw" } },
 	{ TC_ATTACH_TRACEPOINT, "tp_btf/timer_start+timer_cancel+timer_expire_entry",
 	  { "tc_timer_start", "tc_timer_cancel", "tc_timer_expire", "tc_iter_tw" } },
 };
