@@ -138,6 +138,48 @@ static void render_time_wait(FILE *f, const struct tc_model *m, unsigned top)
 	tw_histogram(f, &m->totals.tw);
 }
 
+/* The connecting side: failures, rejected ports, each destination's budget. */
+static void render_connect(FILE *f, const struct tc_model *m, unsigned top)
+{
+	const struct tc_conncounts *t = &m->totals.conn;
+	char comm[COMM_BUF], ep[200], retries[24], budget[40], util[16], rate[16], exh[16];
+	unsigned shown = 0;
+
+	snprintf(retries, sizeof(retries), m->port_hook ? "%" PRIu64 : "-", (uint64_t)t->port_retries);
+	fprintf(f, "\nCONNECT: %" PRIu64 " attempts, %" PRIu64 " EADDRNOTAVAIL (%" PRIu64
+		" no free port, %" PRIu64 " bind() conflicts), %s ports rejected%s\n",
+		(uint64_t)t->attempts, (uint64_t)(t->port_exhausted + t->bind_conflict),
+		(uint64_t)t->port_exhausted, (uint64_t)t->bind_conflict, retries,
+		m->port_hook ? "" : " (port search not hooked on this kernel/mode)");
+	for (size_t i = 0; i < m->npeers && shown < top; i++) {
+		const struct tc_peer_row *r = &m->peers[i];
+		const struct tc_ports *p = &r->ports;
+
+		if (r->key.role != TC_ROLE_CLIENT || !r->c.conn.attempts)
+			continue;
+		if (!shown++)
+			fprintf(f, "%-7s %-15s %-40s %8s %8s %8s %8s %13s %6s %8s %9s\n", "PID", "COMM",
+				"LOCAL -> REMOTE", "ATTEMPTS", "ADDRFAIL", "RETRIES", "REUSED",
+				"PORTS/RANGE", "UTIL", "RATE/s", "EXHAUST_S");
+		tc_printable(comm, r->key.proc.comm, TC_COMM_LEN);
+		peer_endpoint(&r->key, ep, sizeof(ep));
+		snprintf(retries, sizeof(retries), m->port_hook ? "%" PRIu64 : "-",
+			 (uint64_t)r->c.conn.port_retries);
+		snprintf(budget, sizeof(budget), p->known ? "%u/%u" : "-", p->in_use, p->range);
+		snprintf(util, sizeof(util), p->known ? "%.0f%%" : "-", 100 * p->utilisation);
+		snprintf(rate, sizeof(rate), p->known ? "%.1f" : "-", p->rate);
+		if (!p->known || p->exhaustion_s < 0)
+			snprintf(exh, sizeof(exh), "-");
+		else
+			snprintf(exh, sizeof(exh), "%.0f", p->exhaustion_s);
+		fprintf(f, "%-7u %-15s %-40s %8" PRIu64 " %8" PRIu64 " %8s %8" PRIu64
+			" %13s %6s %8s %9s\n", r->key.proc.tgid, comm, ep,
+			(uint64_t)r->c.conn.attempts,
+			(uint64_t)(r->c.conn.port_exhausted + r->c.conn.bind_conflict), retries,
+			(uint64_t)r->c.tw.reuse_hits, budget, util, rate, exh);
+	}
+}
+
 /* tcpclose's own cost, --prog-stats: what each hook ran and took. */
 static void render_progs(FILE *f, const struct tc_model *m)
 {
@@ -204,6 +246,8 @@ void tc_render_text(FILE *f, const struct tc_model *m, unsigned top)
 
 	if (tw_any(&m->totals.tw))
 		render_time_wait(f, m, top);
+	if (m->totals.conn.attempts)
+		render_connect(f, m, top);
 
 	if (m->prog_stats)
 		render_progs(f, m);
