@@ -57,7 +57,7 @@ JSONC_CFLAGS = $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
 # A failed step must not leave a half-written target that looks up to date.
 .DELETE_ON_ERROR:
 
-.PHONY: all deps test-deps run test unit integration vmtest clean vmlinux
+.PHONY: all deps test-deps run test unit integration vmtest bench clean vmlinux
 all: tcpclose
 
 deps: $(DEPS_STAMP)
@@ -106,6 +106,11 @@ $(OUT)/scenario/%: tests/scenario/%.c | $(DEPS_STAMP)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $< -lpthread -o $@
 
+$(OUT)/bench/%: tools/bench/%.c | $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< -lpthread -o $@
+
 run: tcpclose
 	./tcpclose report -i 5
 
@@ -121,10 +126,14 @@ vmtest: tcpclose $(SCEN_BINS) $(TDEPS_STAMP)
 
 test: unit integration vmtest
 
+# Overhead, measured side by side (tracer off vs on); not part of test.
+bench: tcpclose $(OUT)/bench/churn $(SCEN_BINS) $(TDEPS_STAMP)
+	$(Q)tools/bench/run
+
 vmlinux:
 	tools/gen-vmlinux vmlinux/$(ARCH)/vmlinux.h
 
 clean:
 	rm -rf $(OUT) tcpclose
 
--include $(wildcard $(OUT)/bpf/*.d $(OUT)/user/*.d $(OUT)/tests/*.d $(OUT)/scenario/*.d)
+-include $(wildcard $(OUT)/bpf/*.d $(OUT)/user/*.d $(OUT)/tests/*.d $(OUT)/scenario/*.d $(OUT)/bench/*.d)
