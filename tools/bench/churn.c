@@ -7,7 +7,8 @@
  * on the server side). Runs for SECONDS and prints one JSON line:
  *   {"threads":T,"seconds":S,"connections":N,"per_s":F,"errors":E}
  *
- *   churn [-t THREADS] [-d SECONDS] [-p PORT] [-s]   (-s: server closes first)
+ *   churn [-t THREADS] [-d SECONDS] [-p PORT] [-n COUNT] [-s]
+ *         (-s: the server closes first; -n: stop after COUNT connections)
  *
  * Meant for its own netns with a wide ip_local_port_range and tcp_tw_reuse
  * (loopback default 2), so ports never run out at ~20k connections/s.
@@ -31,7 +32,8 @@
 static int port = 9990, server_first;
 static double seconds = 3;
 static atomic_int stop, clients_done;
-static atomic_ulong done, errors;
+static atomic_ulong done, errors, total;
+static unsigned long limit;	/* -n: stop after this many connections (0: none) */
 static int lfd;
 
 static double now_s(void)
@@ -84,6 +86,8 @@ static void *client(void *arg)
 			(void)!read(fd, &c, 1);	/* the server's FIN */
 		close(fd);
 		n++;
+		if (limit && atomic_fetch_add(&total, 1) + 1 >= limit)
+			atomic_store(&stop, 1);
 	}
 	atomic_fetch_add(&done, n);
 	atomic_fetch_add(&errors, e);
@@ -97,14 +101,15 @@ int main(int argc, char **argv)
 	int threads = 8, one = 1, opt;
 	double t0, t1;
 
-	while ((opt = getopt(argc, argv, "t:d:p:s")) != -1) {
+	while ((opt = getopt(argc, argv, "t:d:p:n:s")) != -1) {
 		switch (opt) {
 		case 't': threads = atoi(optarg); break;
 		case 'd': seconds = atof(optarg); break;
 		case 'p': port = atoi(optarg); break;
+		case 'n': limit = strtoul(optarg, NULL, 10); break;
 		case 's': server_first = 1; break;
 		default:
-			fprintf(stderr, "usage: churn [-t THREADS] [-d SECONDS] [-p PORT] [-s]\n");
+			fprintf(stderr, "usage: churn [-t THREADS] [-d SECONDS] [-p PORT] [-n COUNT] [-s]\n");
 			return 2;
 		}
 	}
@@ -127,7 +132,7 @@ int main(int argc, char **argv)
 	t0 = now_s();
 	for (int i = 0; i < threads; i++)
 		pthread_create(&cl[i], NULL, client, NULL);
-	while (now_s() - t0 < seconds)
+	while (now_s() - t0 < seconds && !atomic_load(&stop))
 		usleep(10000);
 	atomic_store(&stop, 1);
 	for (int i = 0; i < threads; i++)
