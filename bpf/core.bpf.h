@@ -15,47 +15,73 @@
 #define TC_AF_INET6  10
 #define TC_IPPROTO_TCP 6
 
+/*
+ * One field: a plain load where ptr is a BTF pointer (tp_btf and fentry
+ * arguments: the verifier makes such loads safe, and they cost a
+ * nanosecond), a bpf_probe_read_kernel() elsewhere (classic tracepoints,
+ * kprobes). `direct` is a constant at every call site, so each program keeps
+ * only its own kind of read. Both relocate with CO-RE.
+ */
+#define TC_R(direct, ptr, field) ((direct) ? (ptr)->field : BPF_CORE_READ(ptr, field))
+
+/* The tcp_sock around a full socket. For a BTF pointer the verifier must
+ * be told (bpf_skc_to_tcp_sock, NULL if not one) before it allows direct
+ * loads past struct sock; a probe read just needs the address. */
+static __always_inline const struct tcp_sock *tc_tcp_sk(const struct sock *sk, bool direct)
+{
+	if (direct)
+		return bpf_skc_to_tcp_sock((void *)sk);
+	return (const struct tcp_sock *)sk;
+}
+
 /* Kernels before 5.15 have sock_cgroup_data as a union without ->cgroup. */
 struct sock_cgroup_data___new {
 	struct cgroup *cgroup;
-};
+} __attribute__((preserve_access_index));
 
 /* sk_flags lived in struct sock until it moved into sock_common (6.x). */
 struct sock___flags_old {
 	unsigned long sk_flags;
 } __attribute__((preserve_access_index));
 
-static __always_inline unsigned long tc_sk_flags(const struct sock *sk)
+static __always_inline unsigned long tc_sk_flags(const struct sock *sk, bool direct)
 {
 	const struct sock_common *skc = (const void *)sk;
 
 	if (bpf_core_field_exists(skc->skc_flags))
-		return BPF_CORE_READ(skc, skc_flags);
-	return BPF_CORE_READ((const struct sock___flags_old *)sk, sk_flags);
+		return TC_R(direct, skc, skc_flags);
+	return TC_R(direct, (const struct sock___flags_old *)sk, sk_flags);
 }
 
-static __always_inline __u32 tc_sk_netns(const struct sock *sk)
+static __always_inline __u32 tc_sk_netns(const struct sock *sk, bool direct)
 {
-	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	struct net *net = TC_R(direct, sk, __sk_common.skc_net.net);
+
+	return TC_R(direct, net, ns.inum);
 }
 
-static __always_inline int tc_sk_is_tcp(const struct sock *sk)
+static __always_inline int tc_sk_is_tcp(const struct sock *sk, bool direct)
 {
-	/* A bitfield before 5.6, a plain u16 since: the probed reader fits both. */
+	/* A bitfield before 5.6, a plain u16 since: both readers fit both. */
+	if (direct)
+		return BPF_CORE_READ_BITFIELD(sk, sk_protocol) == TC_IPPROTO_TCP;
 	return BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) == TC_IPPROTO_TCP;
 }
 
 /* The cgroup the socket was charged to, right in any context; in process
  * context on kernels that lack the field, the current task's. */
-static __always_inline __u64 tc_sk_cgroup(const struct sock *sk)
+static __always_inline __u64 tc_sk_cgroup(const struct sock *sk, bool direct)
 {
 	struct sock_cgroup_data___new *scd = (void *)&sk->sk_cgrp_data;
 
 	if (bpf_core_field_exists(scd->cgroup)) {
-		struct cgroup *cg = BPF_CORE_READ(scd, cgroup);
+		struct cgroup *cg = TC_R(direct, scd, cgroup);
 
-		if (cg)
-			return BPF_CORE_READ(cg, kn, id);
+		if (cg) {
+			struct kernfs_node *kn = TC_R(direct, cg, kn);
+
+			return TC_R(direct, kn, id);
+		}
 	}
 	return bpf_get_current_cgroup_id();
 }
@@ -76,16 +102,24 @@ static __always_inline void tc_v4mapped_fold(struct tc_tuple *t)
 
 /* Addresses and remote port from the sock_common every socket kind has. */
 static __always_inline void tc_read_tuple_skc(const struct sock_common *skc, __u16 lport,
-					      struct tc_tuple *t)
+					      struct tc_tuple *t, bool direct)
 {
-	__u16 family = BPF_CORE_READ(skc, skc_family);
+	__u16 family = TC_R(direct, skc, skc_family);
 
 	t->family = family;
 	t->lport = lport;
-	t->rport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
+	t->rport = bpf_ntohs(TC_R(direct, skc, skc_dport));
 	if (family == TC_AF_INET) {
-		BPF_CORE_READ_INTO((__u32 *)t->laddr, skc, skc_rcv_saddr);
-		BPF_CORE_READ_INTO((__u32 *)t->raddr, skc, skc_daddr);
+		*(__u32 *)t->laddr = TC_R(direct, skc, skc_rcv_saddr);
+		*(__u32 *)t->raddr = TC_R(direct, skc, skc_daddr);
+	} else if (direct) {
+		const __u32 *l = skc->skc_v6_rcv_saddr.in6_u.u6_addr32;
+		const __u32 *r = skc->skc_v6_daddr.in6_u.u6_addr32;
+		__u32 *lt = (__u32 *)t->laddr, *rt = (__u32 *)t->raddr;
+
+		lt[0] = l[0], lt[1] = l[1], lt[2] = l[2], lt[3] = l[3];
+		rt[0] = r[0], rt[1] = r[1], rt[2] = r[2], rt[3] = r[3];
+		tc_v4mapped_fold(t);
 	} else {
 		BPF_CORE_READ_INTO(&t->laddr, skc, skc_v6_rcv_saddr.in6_u.u6_addr8);
 		BPF_CORE_READ_INTO(&t->raddr, skc, skc_v6_daddr.in6_u.u6_addr8);
@@ -95,22 +129,22 @@ static __always_inline void tc_read_tuple_skc(const struct sock_common *skc, __u
 
 /* Full sockets: skc_num reads 0 at ->CLOSE and before the port is chosen;
  * inet_sport is set by inet_hash_connect() and kept until the socket is freed. */
-static __always_inline void tc_read_tuple(const struct sock *sk, struct tc_tuple *t)
+static __always_inline void tc_read_tuple(const struct sock *sk, const struct tcp_sock *tp,
+					  struct tc_tuple *t, bool direct)
 {
-	const struct inet_sock *inet = (const void *)sk;
-
-	tc_read_tuple_skc(&sk->__sk_common, bpf_ntohs(BPF_CORE_READ(inet, inet_sport)), t);
+	tc_read_tuple_skc(&sk->__sk_common,
+			  bpf_ntohs(TC_R(direct, tp, inet_conn.icsk_inet.inet_sport)), t, direct);
 }
 
 /* Timewait and request sockets keep the local port in skc_num. */
 static __always_inline void tc_read_tuple_num(const struct sock_common *skc, struct tc_tuple *t)
 {
-	tc_read_tuple_skc(skc, BPF_CORE_READ(skc, skc_num), t);
+	tc_read_tuple_skc(skc, BPF_CORE_READ(skc, skc_num), t, false);
 }
 
-static __always_inline bool tc_sk_flag(const struct sock *sk, int bit)
+static __always_inline bool tc_sk_flag(const struct sock *sk, int bit, bool direct)
 {
-	return tc_sk_flags(sk) & (1UL << bit);
+	return tc_sk_flags(sk, direct) & (1UL << bit);
 }
 
 /*
@@ -121,27 +155,29 @@ static __always_inline bool tc_sk_flag(const struct sock *sk, int bit)
  */
 /* Without the timer hooks only; it cannot tell a tcp_max_tw_buckets overflow
  * (on 6.18 that socket reads unhashed too). */
-static __always_inline int tc_sk_unhashed(const struct sock *sk)
+static __always_inline int tc_sk_unhashed(const struct sock *sk, bool direct)
 {
-	return BPF_CORE_READ(sk, __sk_common.skc_nulls_node.pprev) == NULL;
+	return TC_R(direct, sk, __sk_common.skc_nulls_node.pprev) == NULL;
 }
 
-static __always_inline __u32 tc_sk_segs_out(const struct sock *sk)
+static __always_inline __u32 tc_sk_segs_out(const struct tcp_sock *tp, bool direct)
 {
-	return BPF_CORE_READ((const struct tcp_sock *)sk, segs_out);
+	return TC_R(direct, tp, segs_out);
 }
 
 /* bind() fixed the local port (SOCK_BINDPORT_LOCK). sk_userlocks is a u8
- * now and was a 4-bit bitfield before 5.x: the probed read handles both. */
+ * now and was a 4-bit bitfield before 5.x: the bitfield readers handle both. */
 #define TC_SOCK_BINDPORT_LOCK 8
-static __always_inline int tc_sk_port_bound(const struct sock *sk)
+static __always_inline int tc_sk_port_bound(const struct sock *sk, bool direct)
 {
+	if (direct)
+		return BPF_CORE_READ_BITFIELD(sk, sk_userlocks) & TC_SOCK_BINDPORT_LOCK;
 	return BPF_CORE_READ_BITFIELD_PROBED(sk, sk_userlocks) & TC_SOCK_BINDPORT_LOCK;
 }
 
-static __always_inline int tc_sk_err(const struct sock *sk)
+static __always_inline int tc_sk_err(const struct sock *sk, bool direct)
 {
-	return BPF_CORE_READ(sk, sk_err);
+	return TC_R(direct, sk, sk_err);
 }
 
 /*
@@ -150,34 +186,33 @@ static __always_inline int tc_sk_err(const struct sock *sk)
  * the socket can reach CLOSE, so the FIN is taken off when it arrived.
  * bytes_sent (4.19+) counts payload only, retransmissions included.
  */
-static __always_inline __u64 tc_payload_in(const struct sock *sk)
+static __always_inline __u64 tc_payload_in(const struct sock *sk, const struct tcp_sock *tp,
+					    bool direct)
 {
-	const struct tcp_sock *tp = (const void *)sk;
-	__u64 n = BPF_CORE_READ(tp, bytes_received);
-	if (n && tc_sk_flag(sk, bpf_core_enum_value(enum sock_flags, SOCK_DONE)))
+	__u64 n = TC_R(direct, tp, bytes_received);
+
+	if (n && tc_sk_flag(sk, bpf_core_enum_value(enum sock_flags, SOCK_DONE), direct))
 		n--;
 	return n;
 }
 
-static __always_inline __u64 tc_payload_out(const struct sock *sk)
+static __always_inline __u64 tc_payload_out(const struct tcp_sock *tp, bool direct)
 {
-	const struct tcp_sock *tp = (const void *)sk;
-
 	if (bpf_core_field_exists(tp->bytes_sent) && bpf_core_field_exists(tp->bytes_retrans)) {
-		__u64 sent = BPF_CORE_READ(tp, bytes_sent);
-		__u64 retrans = BPF_CORE_READ(tp, bytes_retrans);
+		__u64 sent = TC_R(direct, tp, bytes_sent);
+		__u64 retrans = TC_R(direct, tp, bytes_retrans);
 
 		return sent > retrans ? sent - retrans : 0;
 	}
-	return BPF_CORE_READ(tp, bytes_acked);
+	return TC_R(direct, tp, bytes_acked);
 }
 
 /* Only call in process context, where current owns the socket. */
-static __always_inline void tc_take_owner(struct tc_sock *s, const struct sock *sk)
+static __always_inline void tc_take_owner(struct tc_sock *s, const struct sock *sk, bool direct)
 {
 	s->owner.tgid = bpf_get_current_pid_tgid() >> 32;
 	bpf_get_current_comm(s->owner.comm, sizeof(s->owner.comm));
-	s->owner.cgroup_id = tc_sk_cgroup(sk);
+	s->owner.cgroup_id = tc_sk_cgroup(sk, direct);
 	s->flags |= TC_SF_OWNER;
 }
 

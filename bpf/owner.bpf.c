@@ -23,7 +23,7 @@ static __always_inline int tc_accepted_sk(struct sock *sk)
 	s = bpf_map_lookup_elem(&socks, &key);
 	if (!s)
 		return 0;	/* not followed (filtered netns, or already closed) */
-	tc_take_owner(s, sk);
+	tc_take_owner(s, sk, false);
 	tc_stat_inc(TC_STAT_OWNER_ACCEPT);
 	return 0;
 }

@@ -20,6 +20,9 @@ const volatile char target_comm[TC_COMM_LEN] = {};
 const volatile bool emit_events = false;
 /* A timewait path is loaded (timers or functions): tw_born is filled. */
 const volatile bool tw_hooks = false;
+/* TIME_WAIT through the timer tracepoints: a reuse is told by the thread's
+ * connecting socket, which only that path needs recorded. */
+const volatile bool tw_timer_path = false;
 /* The port search is hooked (ports.bpf.c): retries are counted. */
 const volatile bool port_hooks = false;
 /* Wake the reader only when this much is queued; it polls on a timer too,
@@ -34,10 +37,9 @@ static __always_inline int tc_process_context_state(int newstate)
 	       newstate == TC_LAST_ACK;
 }
 
-static __always_inline void tc_finish(const struct sock *sk, struct tc_sock *s, __u64 now,
-				      int oldstate)
+static __always_inline void tc_finish(const struct sock *sk, const struct tcp_sock *tp,
+				      struct tc_sock *s, __u64 now, int oldstate, bool direct)
 {
-	const struct tcp_sock *tp = (const void *)sk;
 	struct tc_delta d = {};
 	struct tc_proc_key pk;
 	struct tc_peer_key rk;
@@ -52,10 +54,10 @@ static __always_inline void tc_finish(const struct sock *sk, struct tc_sock *s, 
 		return;
 	}
 
-	segs_in = BPF_CORE_READ(tp, data_segs_in);
-	segs_out = BPF_CORE_READ(tp, data_segs_out);
-	d.bytes_in = tc_payload_in(sk);
-	d.bytes_out = tc_payload_out(sk);
+	segs_in = TC_R(direct, tp, data_segs_in);
+	segs_out = TC_R(direct, tp, data_segs_out);
+	d.bytes_in = tc_payload_in(sk, tp, direct);
+	d.bytes_out = tc_payload_out(tp, direct);
 	d.segs_in = segs_in;
 	d.segs_out = segs_out;
 	d.lifetime_ns = now - s->start_ns;
@@ -112,7 +114,7 @@ static __always_inline void tc_finish(const struct sock *sk, struct tc_sock *s, 
 	 * The orphan FIN_WAIT2 substate is the one without the peer's FIN. */
 	if (s->flags & TC_SF_TIMEWAIT) {
 		struct tc_tw tw = { .row = rk, .start_ns = now,
-				    .net = (__u64)BPF_CORE_READ(sk, __sk_common.skc_net.net) };
+				    .net = (__u64)TC_R(direct, sk, __sk_common.skc_net.net) };
 		struct tc_tw_key tk = { .tuple = s->tuple, .netns = s->netns };
 
 		if (bpf_map_update_elem(&tws, &tk, &tw, BPF_ANY))
@@ -159,19 +161,23 @@ static __always_inline int tc_is_birth(int oldstate, int newstate)
 	       oldstate == TC_SYN_RECV;	/* fentry/kprobe: clone not seen */
 }
 
-static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, int newstate)
+static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, int newstate,
+					   bool direct)
 {
-	__u64 key = (__u64)sk, now;
+	__u64 key = (__u64)sk, now = 0;
+	const struct tcp_sock *tp;
 	struct tc_sock *s;
 	__u32 netns;
 
 	if (!tc_is_lifecycle(oldstate, newstate))
 		return 0;
-	netns = tc_sk_netns(sk);
+	netns = tc_sk_netns(sk, direct);
 	if (target_netns && netns != target_netns)
 		return 0;
+	tp = tc_tcp_sk(sk, direct);
+	if (!tp)
+		return 0;
 	tc_stat_inc(TC_STAT_STATE_EVENTS);
-	now = bpf_ktime_get_ns();
 
 	s = bpf_map_lookup_elem(&socks, &key);
 	if (!s) {
@@ -180,7 +186,7 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 		if (oldstate == TC_CLOSE && newstate != TC_SYN_SENT)
 			return 0;	/* nothing to follow */
 		init.kind = TC_CK_NONE;
-		init.start_ns = now;
+		init.start_ns = now = bpf_ktime_get_ns();
 		init.netns = netns;
 		if (!tc_is_birth(oldstate, newstate)) {
 			init.flags |= TC_SF_UNTRACKED;
@@ -199,24 +205,24 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 
 	tc_path_push(&s->path, &s->path_len, newstate);
 	if (tc_process_context_state(newstate))
-		tc_take_owner(s, sk);
+		tc_take_owner(s, sk, direct);
 	if (!(s->flags & TC_SF_TUPLE)) {
-		tc_read_tuple(sk, &s->tuple);
+		tc_read_tuple(sk, tp, &s->tuple, direct);
 		if (s->tuple.lport && s->tuple.rport)
 			s->flags |= TC_SF_TUPLE;
 	}
 
-	if (newstate == TC_SYN_SENT) {
+	if (tw_timer_path && newstate == TC_SYN_SENT) {
 		__u64 tid = bpf_get_current_pid_tgid();
 
 		bpf_map_update_elem(&connecting, &tid, &key, BPF_ANY);
 	}
 	if (newstate == TC_CLOSE) {
-		s->err = tc_sk_err(sk);
+		s->err = tc_sk_err(sk, direct);
 		if (oldstate == TC_SYN_SENT)
-			s->connfail = tc_connect_failure(oldstate, newstate, tc_sk_segs_out(sk),
-							 s->tuple.lport, tc_sk_port_bound(sk));
-		if (tc_sk_flag(sk, bpf_core_enum_value(enum sock_flags, SOCK_DONE)))
+			s->connfail = tc_connect_failure(oldstate, newstate, tc_sk_segs_out(tp, direct),
+							 s->tuple.lport, tc_sk_port_bound(sk, direct));
+		if (tc_sk_flag(sk, bpf_core_enum_value(enum sock_flags, SOCK_DONE), direct))
 			s->flags |= TC_SF_FIN_IN;
 		if (tc_timewait_candidate(oldstate)) {
 			int took_over;
@@ -230,19 +236,20 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 				if (took_over)
 					bpf_map_delete_elem(&tw_born, &tk);
 			} else {
-				took_over = tc_sk_unhashed(sk);
+				took_over = tc_sk_unhashed(sk, direct);
 			}
 			if (took_over)
 				s->flags |= TC_SF_TIMEWAIT;
 			else if (tc_is_tw_overflow(oldstate, 0, s->err,
-						   tc_sk_flag(sk, bpf_core_enum_value(enum sock_flags, SOCK_DEAD))))
+						   tc_sk_flag(sk, bpf_core_enum_value(enum sock_flags, SOCK_DEAD),
+							      direct)))
 				s->flags |= TC_SF_OVERFLOW;
 		}
 	}
 	if (!tc_classify(&s->role, &s->kind, oldstate, newstate, s->err))
 		return 0;
 
-	tc_finish(sk, s, now, oldstate);
+	tc_finish(sk, tp, s, now ? now : bpf_ktime_get_ns(), oldstate, direct);
 	bpf_map_delete_elem(&socks, &key);
 	tc_stat_inc(TC_STAT_SOCK_DELETES);
 	return 0;
@@ -251,9 +258,9 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tc_state_btf, const struct sock *sk, int oldstate, int newstate)
 {
-	if (!tc_sk_is_tcp(sk))
+	if (!tc_sk_is_tcp(sk, true))
 		return 0;
-	return tc_handle_state(sk, oldstate, newstate);
+	return tc_handle_state(sk, oldstate, newstate, true);
 }
 
 SEC("tracepoint/sock/inet_sock_set_state")
@@ -261,7 +268,7 @@ int tc_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
 {
 	if (ctx->protocol != TC_IPPROTO_TCP)
 		return 0;
-	return tc_handle_state(ctx->skaddr, ctx->oldstate, ctx->newstate);
+	return tc_handle_state(ctx->skaddr, ctx->oldstate, ctx->newstate, false);
 }
 
 /*
@@ -269,33 +276,33 @@ int tc_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
  * LISTEN->SYN_RECV of a new child, which inet_sk_set_state() makes. The
  * state still held at entry is the old one.
  */
-static __always_inline int tc_state_fn(const struct sock *sk, int newstate)
+static __always_inline int tc_state_fn(const struct sock *sk, int newstate, bool direct)
 {
-	if (!tc_sk_is_tcp(sk))
+	if (!tc_sk_is_tcp(sk, direct))
 		return 0;
-	return tc_handle_state(sk, BPF_CORE_READ(sk, __sk_common.skc_state), newstate);
+	return tc_handle_state(sk, TC_R(direct, sk, __sk_common.skc_state), newstate, direct);
 }
 
 SEC("fentry/tcp_set_state")
 int BPF_PROG(tc_state_fentry, struct sock *sk, int state)
 {
-	return tc_state_fn(sk, state);
+	return tc_state_fn(sk, state, true);
 }
 
 SEC("fentry/inet_sk_set_state")
 int BPF_PROG(tc_state_fentry_inet, struct sock *sk, int state)
 {
-	return tc_state_fn(sk, state);
+	return tc_state_fn(sk, state, true);
 }
 
 SEC("kprobe/tcp_set_state")
 int BPF_KPROBE(tc_state_kprobe, struct sock *sk, int state)
 {
-	return tc_state_fn(sk, state);
+	return tc_state_fn(sk, state, false);
 }
 
 SEC("kprobe/inet_sk_set_state")
 int BPF_KPROBE(tc_state_kprobe_inet, struct sock *sk, int state)
 {
-	return tc_state_fn(sk, state);
+	return tc_state_fn(sk, state, false);
 }

@@ -28,9 +28,10 @@ extern const void reqsk_timer_handler __ksym __weak;
 /* A SYN recycle's request timer follows its cancel within microseconds. */
 #define TC_RECYCLE_WINDOW_NS 2000000ULL
 
+/* timer is a tp_btf argument: a plain load, the cheapest filter there is. */
 static __always_inline struct inet_timewait_sock *tc_tw_of(struct timer_list *timer)
 {
-	if (!&tw_timer_handler || BPF_CORE_READ(timer, function) != (void *)&tw_timer_handler)
+	if (!&tw_timer_handler || timer->function != (void *)&tw_timer_handler)
 		return NULL;
 	return tc_tw_of_timer(timer);
 }
@@ -61,8 +62,8 @@ static __always_inline __u64 tc_reused_by_current(const struct tc_tw_key *k)
 	if (BPF_CORE_READ(sk, __sk_common.skc_state) != TC_SYN_SENT)
 		return 0;
 	__builtin_memset(&ck, 0, sizeof(ck));
-	tc_read_tuple(sk, &ck.tuple);
-	ck.netns = tc_sk_netns(sk);
+	tc_read_tuple(sk, (const struct tcp_sock *)sk, &ck.tuple, false);
+	ck.netns = tc_sk_netns(sk, false);
 	return tc_key_eq(&ck, k) ? *skp : 0;
 }
 
@@ -91,7 +92,7 @@ int BPF_PROG(tc_timer_start, struct timer_list *timer)
 	}
 	if (!p->tw)
 		return 0;	/* the common case: nothing pending */
-	fn = BPF_CORE_READ(timer, function);
+	fn = timer->function;
 	if (&reqsk_timer_handler && fn == (void *)&reqsk_timer_handler &&
 	    bpf_ktime_get_ns() - p->ts_ns < TC_RECYCLE_WINDOW_NS) {
 		struct request_sock *req = tc_container(timer,

@@ -40,13 +40,16 @@ static void note_failed_prog(const char *msg)
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char msg[512];
+	va_list copy;
 
 	if (level == LIBBPF_DEBUG)
 		return 0;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_copy(copy, ap);
+	vsnprintf(msg, sizeof(msg), fmt, copy);	/* the start names the program */
+	va_end(copy);
 	if (level == LIBBPF_WARN)
 		note_failed_prog(msg);
-	return verbose ? fputs(msg, stderr) : 0;
+	return verbose ? vfprintf(stderr, fmt, ap) : 0;
 }
 
 static void vlog(const char *fmt, ...)
@@ -265,6 +268,7 @@ static int configure(struct tcpclose_bpf *skel, const struct tc_opts *o, __u32 n
 	memcpy((char *)skel->rodata->target_comm, o->comm, TC_COMM_LEN);
 	skel->rodata->emit_events = events;
 	skel->rodata->tw_hooks = tc != NULL;
+	skel->rodata->tw_timer_path = tc && tc->attach == TC_ATTACH_TRACEPOINT;
 	skel->rodata->port_hooks = pc != NULL;
 	if ((err = bpf_map__set_max_entries(skel->maps.socks, o->max_sockets)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.peers, o->max_peers)) ||
