@@ -91,6 +91,40 @@ check_match "seed 000: the proxy worker is named as the client" ".*nginx \\(pid 
 check_match "seed 000: the fix names the nginx settings" ".*proxy_set_header Connection.*" \
 	"$(field "$out" keepalive_defeated fix)"
 
+# --- seed 001: wrk against a server that closes after every response
+# (keepalive off, a 404): the server is the closer, wrk the client
+ns=$(netns_new docwrk) || exit 1
+in_ns "$ns" sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
+nginx_conf web1 'listen 127.0.0.1:8380; keepalive_timeout 0; location / { return 404; }'
+web=$(nginx_start "$ns" web1) || { check "web nginx starts" 0 1; finish; exit; }
+out=$WORK/wrk.json
+doctor_run "$ns" "$out" || { FAIL=1; finish; exit; }
+in_ns "$ns" wrk -t1 -c4 -d1s --timeout 2s http://127.0.0.1:8380/missing >/dev/null
+doctor_wait
+nginx_stop "$ns" web1
+check_match "seed 001: the web server is named as the closer, wrk as the client" \
+	".*nginx \\(pid $web\\) closes first.*wrk \\(pid [0-9]+\\).*" \
+	"$(field "$out" keepalive_defeated title) $(field "$out" keepalive_defeated evidence)"
+
+# --- seed 002: a proxy speaking HTTP/1.0 to its upstream (nginx's default),
+# and a tcp_max_tw_buckets that overflows on the upstream's TIME_WAIT
+ns=$(netns_new doch10) || exit 1
+in_ns "$ns" sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
+in_ns "$ns" sysctl -qw net.ipv4.tcp_max_tw_buckets=50
+nginx_conf up3 'listen 127.0.0.1:8481; location / { return 200 "ok\n"; }'
+nginx_conf px3 'listen 127.0.0.1:8480; location / { proxy_pass http://127.0.0.1:8481; }'
+nginx_start "$ns" up3 >/dev/null || { check "upstream nginx starts" 0 1; finish; exit; }
+nginx_start "$ns" px3 >/dev/null || { check "proxy nginx starts" 0 1; finish; exit; }
+out=$WORK/h10.json
+doctor_run "$ns" "$out" || { FAIL=1; finish; exit; }
+in_ns "$ns" wrk -t1 -c4 -d1s --timeout 2s http://127.0.0.1:8480/ >/dev/null
+doctor_wait
+nginx_stop "$ns" px3; nginx_stop "$ns" up3
+check "seed 002: keepalive to the upstream defeated (HTTP/1.0)" 1 "$(has "$out" keepalive_defeated)"
+check "seed 002: TIME_WAIT overflow found" 1 "$(has "$out" tw_overflow)"
+check_match "seed 002: ... with the netns's limit as evidence" ".*tcp_max_tw_buckets 50.*" \
+	"$(field "$out" tw_overflow evidence)"
+
 # --- healthy: the same proxy with keepalive done right
 ns=$(netns_new docok) || exit 1
 nginx_conf up2 'listen 127.0.0.1:8281; keepalive_requests 100000; location / { return 200 "ok\n"; }'
