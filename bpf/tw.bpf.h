@@ -42,8 +42,9 @@ static __always_inline bool tc_key_eq(const struct tc_tw_key *a, const struct tc
 }
 
 /* End the stay keyed k, once: the first end seen wins, later ones (a kill
- * racing the expiry on another CPU) find no record and are counted apart. */
-static __always_inline void tc_tw_end(const struct tc_tw_key *k, int how, __u64 now)
+ * racing the expiry on another CPU) find no record and are counted apart,
+ * as are stays never followed (another netns, a filtered process): false. */
+static __always_inline bool tc_tw_end(const struct tc_tw_key *k, int how, __u64 now)
 {
 	struct tc_tw *r = bpf_map_lookup_elem(&tws, k);
 	struct tc_peer_key row;
@@ -51,13 +52,14 @@ static __always_inline void tc_tw_end(const struct tc_tw_key *k, int how, __u64 
 
 	if (!r) {
 		tc_stat_inc(TC_STAT_TW_UNKNOWN);
-		return;
+		return false;
 	}
 	row = r->row;
 	if (r->start_ns)
 		dur = (now - r->start_ns) / 1000000;
 	bpf_map_delete_elem(&tws, k);
 	tc_tw_bump(&row, TC_TWV_END, how, dur);
+	return true;
 }
 
 /*

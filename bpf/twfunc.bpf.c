@@ -106,8 +106,8 @@ static __always_inline void tc_gone(struct inet_timewait_sock *tw)
 	if (m)
 		m->tw = 0;
 	tc_tw_key_of(&tw->__tw_common, &k);
-	tc_tw_end(&k, how, now);
-	if (how == TC_TWE_REUSED)
+	/* a hit counts where its stay was followed, as on the timer path */
+	if (tc_tw_end(&k, how, now) && how == TC_TWE_REUSED)
 		tc_tw_reuse_hit(&k, conn_sk);
 }
 
