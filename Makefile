@@ -24,8 +24,10 @@ endif
 BUILD_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjson-c-dev \
 	      libcmocka-dev pkg-config
 TEST_PKGS  := iproute2 jq nginx-light wrk qemu-system-x86 busybox-static
+BENCH_PKGS := bpftrace
 DEPS_STAMP := $(OUT)/.deps-build
 TDEPS_STAMP := $(OUT)/.deps-test
+BDEPS_STAMP := $(OUT)/.deps-bench
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
@@ -69,6 +71,9 @@ $(DEPS_STAMP): Makefile
 	$(Q)mkdir -p $(@D) && touch $@
 $(TDEPS_STAMP): Makefile
 	$(Q)tools/install-deps $(TEST_PKGS)
+	$(Q)mkdir -p $(@D) && touch $@
+$(BDEPS_STAMP): Makefile
+	$(Q)tools/install-deps $(BENCH_PKGS)
 	$(Q)mkdir -p $(@D) && touch $@
 
 $(OUT)/bpf/%.bpf.o: bpf/%.bpf.c | $(DEPS_STAMP)
@@ -127,7 +132,7 @@ vmtest: tcpclose $(SCEN_BINS) $(TDEPS_STAMP)
 test: unit integration vmtest
 
 # Overhead, measured side by side (tracer off vs on); not part of test.
-bench: tcpclose $(OUT)/bench/churn $(SCEN_BINS) $(TDEPS_STAMP)
+bench: tcpclose $(OUT)/bench/churn $(SCEN_BINS) $(TDEPS_STAMP) $(BDEPS_STAMP)
 	$(Q)tools/bench/run
 
 vmlinux:
