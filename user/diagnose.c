@@ -16,14 +16,6 @@ struct dest {
 	int nprocs;
 };
 
-static bool same_dest(const struct tc_peer_key *a, const struct tc_peer_key *b)
-{
-	return a->role == TC_ROLE_CLIENT && b->role == TC_ROLE_CLIENT && a->netns == b->netns &&
-	       a->tuple.family == b->tuple.family && a->tuple.rport == b->tuple.rport &&
-	       !memcmp(a->tuple.laddr, b->tuple.laddr, TC_ADDR_LEN) &&
-	       !memcmp(a->tuple.raddr, b->tuple.raddr, TC_ADDR_LEN);
-}
-
 static void gather(const struct tc_model *m, size_t first, struct dest *d)
 {
 	memset(d, 0, sizeof(*d));
@@ -31,7 +23,7 @@ static void gather(const struct tc_model *m, size_t first, struct dest *d)
 	for (size_t i = first; i < m->npeers; i++) {
 		const struct tc_peer_row *r = &m->peers[i];
 
-		if (!same_dest(&r->key, &d->first->key))
+		if (!tc_same_dest(&r->key, &d->first->key))
 			continue;
 		d->closed += r->c.closed;
 		d->local_first += r->c.kind[TC_CK_LOCAL_FIRST];
@@ -50,7 +42,7 @@ static void gather(const struct tc_model *m, size_t first, struct dest *d)
 static bool seen_before(const struct tc_model *m, size_t i)
 {
 	for (size_t k = 0; k < i; k++)
-		if (same_dest(&m->peers[k].key, &m->peers[i].key))
+		if (tc_same_dest(&m->peers[k].key, &m->peers[i].key))
 			return true;
 	return false;
 }

@@ -191,6 +191,14 @@ double tc_hist_quantile(const __u64 *hist, int n, double q, __u64 min, __u64 max
 	return (double)max;
 }
 
+bool tc_same_dest(const struct tc_peer_key *a, const struct tc_peer_key *b)
+{
+	return a->role == TC_ROLE_CLIENT && b->role == TC_ROLE_CLIENT && a->netns == b->netns &&
+	       a->tuple.family == b->tuple.family && a->tuple.rport == b->tuple.rport &&
+	       !memcmp(a->tuple.laddr, b->tuple.laddr, TC_ADDR_LEN) &&
+	       !memcmp(a->tuple.raddr, b->tuple.raddr, TC_ADDR_LEN);
+}
+
 void tc_counts_add(struct tc_counts *dst, const struct tc_counts *src)
 {
 	dst->closed += src->closed;

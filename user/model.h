@@ -6,6 +6,7 @@
 #ifndef TCPCLOSE_MODEL_H
 #define TCPCLOSE_MODEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "tcpclose.h"
 #include "ports.h"
@@ -84,6 +85,9 @@ int tc_model_add_peer(struct tc_model *m, const struct tc_peer_key *k,
 		      const struct tc_counts *c);
 /* Busiest first (closed desc), ties broken by a stable key order. */
 void tc_model_sort(struct tc_model *m);
+/* Two client rows toward the same destination (netns, local address,
+ * remote address:port): one port budget, whichever process connects. */
+bool tc_same_dest(const struct tc_peer_key *a, const struct tc_peer_key *b);
 /* Derive the eviction counts from inserts, deletes and live rows. */
 void tc_model_finish_health(struct tc_model *m);
 

@@ -182,14 +182,6 @@ static struct tc_netns_info *netns_slot(struct tc_model *m, __u32 ino)
 	return n;
 }
 
-static bool same_dest(const struct tc_peer_key *a, const struct tc_peer_key *b)
-{
-	return a->role == TC_ROLE_CLIENT && b->role == TC_ROLE_CLIENT && a->netns == b->netns &&
-	       a->tuple.family == b->tuple.family && a->tuple.rport == b->tuple.rport &&
-	       !memcmp(a->tuple.laddr, b->tuple.laddr, TC_ADDR_LEN) &&
-	       !memcmp(a->tuple.raddr, b->tuple.raddr, TC_ADDR_LEN);
-}
-
 /* The budget is the destination's, whoever connects: every process's
  * connects toward it spend it. */
 static __u64 dest_attempts(const struct tc_model *m, const struct tc_peer_key *k)
@@ -197,7 +189,7 @@ static __u64 dest_attempts(const struct tc_model *m, const struct tc_peer_key *k
 	__u64 n = 0;
 
 	for (size_t i = 0; i < m->npeers; i++)
-		if (same_dest(&m->peers[i].key, k))
+		if (tc_same_dest(&m->peers[i].key, k))
 			n += m->peers[i].c.conn.attempts;
 	return n;
 }
