@@ -56,8 +56,18 @@ for mode in tracepoint fentry kprobe; do
 	r=$(in_ns "$ns" "$SCEN/closer" client-first 4 5001 10)
 	tracer_stop
 	check "--attach $mode reports its mode" "$mode" "$(jq -r .attach "$out")"
-	check "--attach $mode: exact counts" "20 10 10" \
-		"$(jq -r '"\(.totals.closed) \(.totals.close.local_first) \(.totals.close.remote_first)"' "$out")"
+	# PREEMPT_RT runs fentry/kprobe programs preemptible and the kernel
+	# skips re-entered runs: then the counts may be short, but never
+	# silently (tracer.missed_runs). Without skipped runs: exact.
+	missed=$(jq .tracer.missed_runs "$out")
+	if [ "$missed" = 0 ]; then
+		check "--attach $mode: exact counts" "20 10 10" \
+			"$(jq -r '"\(.totals.closed) \(.totals.close.local_first) \(.totals.close.remote_first)"' "$out")"
+	else
+		note "--attach $mode: the kernel skipped $missed program runs"
+		check "--attach $mode: skipped runs reported, counts short, never over" 1 \
+			"$(jq '[.totals.closed <= 20, .totals.close.local_first <= 10, .totals.close.remote_first <= 10] | all | if . then 1 else 0 end' "$out")"
+	fi
 done
 
 # SIGKILL: the kernel drops the programs with the last fd.
