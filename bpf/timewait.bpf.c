@@ -144,11 +144,8 @@ SEC("tp_btf/timer_expire_entry")
 int BPF_PROG(tc_timer_expire, struct timer_list *timer)
 {
 	struct inet_timewait_sock *tw = tc_tw_of(timer);
-	struct tc_tw_key k;
 
-	if (!tw)
-		return 0;
-	tc_tw_key_of(&tw->__tw_common, &k);
-	tc_tw_end(&k, TC_TWE_EXPIRED, bpf_ktime_get_ns());
+	if (tw)
+		tc_tw_expired(tw);
 	return 0;
 }

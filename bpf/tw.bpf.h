@@ -62,6 +62,15 @@ static __always_inline bool tc_tw_end(const struct tc_tw_key *k, int how, __u64 
 	return true;
 }
 
+/* Its timer ran out: tw_timer_handler, however it is hooked. */
+static __always_inline void tc_tw_expired(struct inet_timewait_sock *tw)
+{
+	struct tc_tw_key k;
+
+	tc_tw_key_of(&tw->__tw_common, &k);
+	tc_tw_end(&k, TC_TWE_EXPIRED, bpf_ktime_get_ns());
+}
+
 /*
  * A tw_reuse hit, seen from the connecting side: the connecting socket's
  * process and the destination (the 4-tuple it took over, port folded as

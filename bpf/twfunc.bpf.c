@@ -185,11 +185,7 @@ int BPF_PROG(tc_twf_born_old, struct inet_timewait_sock *tw)
 SEC("fentry/tw_timer_handler")
 int BPF_PROG(tc_twf_expire, struct timer_list *t)
 {
-	struct inet_timewait_sock *tw = tc_tw_of_timer(t);
-	struct tc_tw_key k;
-
-	tc_tw_key_of(&tw->__tw_common, &k);
-	tc_tw_end(&k, TC_TWE_EXPIRED, bpf_ktime_get_ns());
+	tc_tw_expired(tc_tw_of_timer(t));
 	return 0;
 }
 
@@ -264,11 +260,7 @@ int BPF_KPROBE(tc_twk_born_old, struct inet_timewait_sock *tw)
 SEC("kprobe/tw_timer_handler")
 int BPF_KPROBE(tc_twk_expire, struct timer_list *t)
 {
-	struct inet_timewait_sock *tw = tc_tw_of_timer(t);
-	struct tc_tw_key k;
-
-	tc_tw_key_of(&tw->__tw_common, &k);
-	tc_tw_end(&k, TC_TWE_EXPIRED, bpf_ktime_get_ns());
+	tc_tw_expired(tc_tw_of_timer(t));
 	return 0;
 }
 
