@@ -164,21 +164,37 @@ static __always_inline void tc_tw_apply(struct tc_twcounts *t, int ev, int arg, 
 
 /* Account a timewait event to totals and to the rows of rk (the closing
  * socket's, or the connecting one's for a reuse hit). */
-static __always_inline void tc_tw_bump(const struct tc_peer_key *rk, int ev, int arg,
-				       __s64 dur_ms)
+static __always_inline void tc_tw_bump2(const struct tc_peer_key *rk, int ev, int arg,
+					__s64 dur_ms, int ev2)
 {
 	struct tc_counts *c;
 	__u32 zero = 0;
 
 	c = bpf_map_lookup_elem(&totals, &zero);
-	if (c)
+	if (c) {
 		tc_tw_apply(&c->tw, ev, arg, dur_ms, false);
+		if (ev2 >= 0)
+			tc_tw_apply(&c->tw, ev2, 0, -1, false);
+	}
 	c = tc_row(&procs, &rk->proc, TC_STAT_PROC_INSERTS);
-	if (c)
+	if (c) {
 		tc_tw_apply(&c->tw, ev, arg, dur_ms, true);
+		if (ev2 >= 0)
+			tc_tw_apply(&c->tw, ev2, 0, -1, true);
+	}
 	c = tc_row(&peers, rk, TC_STAT_PEER_INSERTS);
-	if (c)
+	if (c) {
 		tc_tw_apply(&c->tw, ev, arg, dur_ms, true);
+		if (ev2 >= 0)
+			tc_tw_apply(&c->tw, ev2, 0, -1, true);
+	}
+}
+
+/* ev2: a second event for the same rows (one lookup each), or -1. */
+static __always_inline void tc_tw_bump(const struct tc_peer_key *rk, int ev, int arg,
+				       __s64 dur_ms)
+{
+	tc_tw_bump2(rk, ev, arg, dur_ms, -1);
 }
 
 #endif /* TCPCLOSE_AGG_BPF_H */

@@ -43,9 +43,10 @@ static __always_inline void tc_finish(const struct sock *sk, const struct tcp_so
 	struct tc_delta d = {};
 	struct tc_proc_key pk;
 	struct tc_peer_key rk;
-	struct tc_counts *c;
+	struct tc_counts *c, *ct, *cp, *cr;
 	__u32 zero = 0;
 	__u32 segs_in, segs_out;
+	int twev = -1;
 
 	if (!(s->flags & TC_SF_OWNER))
 		tc_stat_inc(TC_STAT_OWNER_MISSING);
@@ -66,7 +67,7 @@ static __always_inline void tc_finish(const struct sock *sk, const struct tcp_so
 	d.fin_then_reset = tc_fin_then_reset(s->kind, oldstate, s->err);
 	d.timewait = !!(s->flags & TC_SF_TIMEWAIT);
 
-	c = bpf_map_lookup_elem(&totals, &zero);
+	ct = c = bpf_map_lookup_elem(&totals, &zero);
 	if (c) {	/* per-CPU: plain adds */
 		c->closed++;
 		if (s->kind < TC_CK_MAX)
@@ -87,7 +88,7 @@ static __always_inline void tc_finish(const struct sock *sk, const struct tcp_so
 	pk.cgroup_id = s->owner.cgroup_id;
 	pk.tgid = s->owner.tgid;
 	__builtin_memcpy(pk.comm, s->owner.comm, TC_COMM_LEN);
-	c = tc_row(&procs, &pk, TC_STAT_PROC_INSERTS);
+	cp = c = tc_row(&procs, &pk, TC_STAT_PROC_INSERTS);
 	if (c) {
 		tc_add(c, &d, s->kind);
 		if (s->role == TC_ROLE_CLIENT)
@@ -103,7 +104,7 @@ static __always_inline void tc_finish(const struct sock *sk, const struct tcp_so
 		rk.tuple.lport = 0;	/* ephemeral */
 	else if (s->role == TC_ROLE_SERVER)
 		rk.tuple.rport = 0;
-	c = tc_row(&peers, &rk, TC_STAT_PEER_INSERTS);
+	cr = c = tc_row(&peers, &rk, TC_STAT_PEER_INSERTS);
 	if (c) {
 		tc_add(c, &d, s->kind);
 		if (s->role == TC_ROLE_CLIENT)
@@ -119,9 +120,20 @@ static __always_inline void tc_finish(const struct sock *sk, const struct tcp_so
 
 		if (bpf_map_update_elem(&tws, &tk, &tw, BPF_ANY))
 			tc_stat_inc(TC_STAT_TW_INSERT_FAIL);
-		tc_tw_bump(&rk, TC_TWV_ENTER, !(s->flags & TC_SF_FIN_IN), 0);
+		twev = TC_TWV_ENTER;
 	} else if (s->flags & TC_SF_OVERFLOW) {
-		tc_tw_bump(&rk, TC_TWV_OVERFLOW, 0, 0);
+		twev = TC_TWV_OVERFLOW;
+	}
+	/* The rows are at hand: no second lookup of each (tc_tw_bump). */
+	if (twev >= 0) {
+		int fw2 = twev == TC_TWV_ENTER && !(s->flags & TC_SF_FIN_IN);
+
+		if (ct)
+			tc_tw_apply(&ct->tw, twev, fw2, 0, false);
+		if (cp)
+			tc_tw_apply(&cp->tw, twev, fw2, 0, true);
+		if (cr)
+			tc_tw_apply(&cr->tw, twev, fw2, 0, true);
 	}
 
 	if (emit_events) {
@@ -165,7 +177,7 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 					   bool direct)
 {
 	__u64 key = (__u64)sk, now = 0;
-	const struct tcp_sock *tp;
+	const struct tcp_sock *tp = NULL;
 	struct tc_sock *s;
 	__u32 netns;
 
@@ -173,9 +185,6 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 		return 0;
 	netns = tc_sk_netns(sk, direct);
 	if (target_netns && netns != target_netns)
-		return 0;
-	tp = tc_tcp_sk(sk, direct);
-	if (!tp)
 		return 0;
 	tc_stat_inc(TC_STAT_STATE_EVENTS);
 
@@ -206,7 +215,12 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 	tc_path_push(&s->path, &s->path_len, newstate);
 	if (tc_process_context_state(newstate))
 		tc_take_owner(s, sk, direct);
+	/* tcp_sock fields are needed only until the ports are known, and at
+	 * CLOSE: the cast (a helper call on BTF pointers) waits until then. */
 	if (!(s->flags & TC_SF_TUPLE)) {
+		tp = tc_tcp_sk(sk, direct);
+		if (!tp)
+			return 0;
 		tc_read_tuple(sk, tp, &s->tuple, direct);
 		if (s->tuple.lport && s->tuple.rport)
 			s->flags |= TC_SF_TUPLE;
@@ -218,6 +232,10 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 		bpf_map_update_elem(&connecting, &tid, &key, BPF_ANY);
 	}
 	if (newstate == TC_CLOSE) {
+		if (!tp)
+			tp = tc_tcp_sk(sk, direct);
+		if (!tp)
+			return 0;
 		s->err = tc_sk_err(sk, direct);
 		if (oldstate == TC_SYN_SENT)
 			s->connfail = tc_connect_failure(oldstate, newstate, tc_sk_segs_out(tp, direct),
@@ -246,8 +264,8 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 				s->flags |= TC_SF_OVERFLOW;
 		}
 	}
-	if (!tc_classify(&s->role, &s->kind, oldstate, newstate, s->err))
-		return 0;
+	if (!tc_classify(&s->role, &s->kind, oldstate, newstate, s->err) || !tp)
+		return 0;	/* tp: always set at CLOSE, the only end */
 
 	tc_finish(sk, tp, s, now ? now : bpf_ktime_get_ns(), oldstate, direct);
 	bpf_map_delete_elem(&socks, &key);

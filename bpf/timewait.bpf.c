@@ -72,9 +72,12 @@ int BPF_PROG(tc_timer_start, struct timer_list *timer)
 {
 	struct inet_timewait_sock *tw = tc_tw_of(timer);
 	struct tc_tw_pending *p;
+	void *fn = timer->function;
 	__u32 zero = 0;
-	void *fn;
 
+	/* Most timers are neither kind this needs: leave before any lookup. */
+	if (!tw && (!&reqsk_timer_handler || fn != (void *)&reqsk_timer_handler))
+		return 0;
 	p = bpf_map_lookup_elem(&tw_pending, &zero);
 	if (!p)
 		return 0;
@@ -92,9 +95,7 @@ int BPF_PROG(tc_timer_start, struct timer_list *timer)
 	}
 	if (!p->tw)
 		return 0;	/* the common case: nothing pending */
-	fn = timer->function;
-	if (&reqsk_timer_handler && fn == (void *)&reqsk_timer_handler &&
-	    bpf_ktime_get_ns() - p->ts_ns < TC_RECYCLE_WINDOW_NS) {
+	if (bpf_ktime_get_ns() - p->ts_ns < TC_RECYCLE_WINDOW_NS) {	/* a request timer */
 		struct request_sock *req = tc_container(timer,
 			bpf_core_field_offset(struct request_sock, rsk_timer));
 		struct tc_tw_key k;
@@ -130,8 +131,7 @@ int BPF_PROG(tc_timer_cancel, struct timer_list *timer)
 	}
 	conn_sk = tc_reused_by_current(&k);
 	if (conn_sk) {
-		tc_tw_end(&k, TC_TWE_REUSED, bpf_ktime_get_ns());
-		tc_tw_reuse_hit(&k, conn_sk);
+		tc_tw_end_reused(&k, conn_sk, bpf_ktime_get_ns());
 		return 0;
 	}
 	p->tw = (__u64)tw;

@@ -74,26 +74,70 @@ static __always_inline void tc_tw_expired(struct inet_timewait_sock *tw)
 /*
  * A tw_reuse hit, seen from the connecting side: the connecting socket's
  * process and the destination (the 4-tuple it took over, port folded as
- * on every client row).
+ * on every client row). False when that process is filtered out.
  */
-static __always_inline void tc_tw_reuse_hit(const struct tc_tw_key *k, __u64 connecting_sk)
+static __always_inline bool tc_reuse_row(struct tc_peer_key *row, const struct tc_tw_key *k,
+					 __u64 connecting_sk)
 {
-	struct tc_peer_key row;
 	struct tc_sock *s;
 
-	__builtin_memset(&row, 0, sizeof(row));
+	__builtin_memset(row, 0, sizeof(*row));
 	s = bpf_map_lookup_elem(&socks, &connecting_sk);
 	if (s) {
-		row.proc.cgroup_id = s->owner.cgroup_id;
-		row.proc.tgid = s->owner.tgid;
-		__builtin_memcpy(row.proc.comm, s->owner.comm, TC_COMM_LEN);
+		row->proc.cgroup_id = s->owner.cgroup_id;
+		row->proc.tgid = s->owner.tgid;
+		__builtin_memcpy(row->proc.comm, s->owner.comm, TC_COMM_LEN);
 	}
-	row.tuple = k->tuple;
-	row.tuple.lport = 0;
-	row.netns = k->netns;
-	row.role = TC_ROLE_CLIENT;
-	if (tc_owner_matches(row.proc.tgid, row.proc.comm))
-		tc_tw_bump(&row, TC_TWV_REUSE_HIT, 0, -1);
+	row->tuple = k->tuple;
+	row->tuple.lport = 0;
+	row->netns = k->netns;
+	row->role = TC_ROLE_CLIENT;
+	return tc_owner_matches(row->proc.tgid, row->proc.comm);
+}
+
+static __always_inline bool tc_row_eq(const struct tc_peer_key *a, const struct tc_peer_key *b)
+{
+	const __u64 *x = (const void *)a, *y = (const void *)b;
+
+	_Static_assert(sizeof(*a) % 8 == 0, "tc_peer_key is compared in words");
+#pragma unroll
+	for (int i = 0; i < (int)(sizeof(*a) / 8); i++)
+		if (x[i] != y[i])
+			return false;
+	return true;
+}
+
+/*
+ * The stay keyed k ended because connecting_sk took its 4-tuple: a reused
+ * end for the closing socket's rows and a reuse hit for the connecting
+ * one's. A client reconnecting to the same destination (the usual case)
+ * owns both, and then each row is looked up once.
+ */
+static __always_inline bool tc_tw_end_reused(const struct tc_tw_key *k, __u64 connecting_sk,
+					     __u64 now)
+{
+	struct tc_tw *r = bpf_map_lookup_elem(&tws, k);
+	struct tc_peer_key row, hit;
+	bool hit_ok;
+	__s64 dur = -1;
+
+	if (!r) {
+		tc_stat_inc(TC_STAT_TW_UNKNOWN);
+		return false;
+	}
+	row = r->row;
+	if (r->start_ns)
+		dur = (now - r->start_ns) / 1000000;
+	bpf_map_delete_elem(&tws, k);
+	hit_ok = tc_reuse_row(&hit, k, connecting_sk);
+	if (hit_ok && tc_row_eq(&row, &hit)) {
+		tc_tw_bump2(&row, TC_TWV_END, TC_TWE_REUSED, dur, TC_TWV_REUSE_HIT);
+		return true;
+	}
+	tc_tw_bump(&row, TC_TWV_END, TC_TWE_REUSED, dur);
+	if (hit_ok)
+		tc_tw_bump(&hit, TC_TWV_REUSE_HIT, 0, -1);
+	return true;
 }
 
 #endif /* TCPCLOSE_TW_BPF_H */

@@ -107,8 +107,10 @@ static __always_inline void tc_gone(struct inet_timewait_sock *tw)
 		m->tw = 0;
 	tc_tw_key_of(&tw->__tw_common, &k);
 	/* a hit counts where its stay was followed, as on the timer path */
-	if (tc_tw_end(&k, how, now) && how == TC_TWE_REUSED)
-		tc_tw_reuse_hit(&k, conn_sk);
+	if (how == TC_TWE_REUSED)
+		tc_tw_end_reused(&k, conn_sk, now);
+	else
+		tc_tw_end(&k, how, now);
 }
 
 static __always_inline void tc_unique_ret(__u64 sk, __u64 sktw, long ret)
