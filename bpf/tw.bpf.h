@@ -29,16 +29,27 @@ static __always_inline void tc_tw_key_of(const struct sock_common *skc, struct t
 	k->netns = BPF_CORE_READ(skc, skc_net.net, ns.inum);
 }
 
-static __always_inline bool tc_key_eq(const struct tc_tw_key *a, const struct tc_tw_key *b)
+/* Equal keys, compared a word at a time (n: a constant multiple of 8). */
+static __always_inline bool tc_words_eq(const void *a, const void *b, const int n)
 {
-	const __u64 *x = (const void *)a, *y = (const void *)b;
+	const __u64 *x = a, *y = b;
 
-	_Static_assert(sizeof(*a) % 8 == 0, "tc_tw_key is compared in words");
-#pragma unroll
-	for (int i = 0; i < (int)(sizeof(*a) / 8); i++)
+	for (int i = 0; i < n / 8; i++)
 		if (x[i] != y[i])
 			return false;
 	return true;
+}
+
+static __always_inline bool tc_key_eq(const struct tc_tw_key *a, const struct tc_tw_key *b)
+{
+	_Static_assert(sizeof(*a) % 8 == 0, "tc_tw_key is compared in words");
+	return tc_words_eq(a, b, sizeof(*a));
+}
+
+static __always_inline bool tc_row_eq(const struct tc_peer_key *a, const struct tc_peer_key *b)
+{
+	_Static_assert(sizeof(*a) % 8 == 0, "tc_peer_key is compared in words");
+	return tc_words_eq(a, b, sizeof(*a));
 }
 
 /* End the stay keyed k, once: the first end seen wins, later ones (a kill
@@ -93,18 +104,6 @@ static __always_inline bool tc_reuse_row(struct tc_peer_key *row, const struct t
 	row->netns = k->netns;
 	row->role = TC_ROLE_CLIENT;
 	return tc_owner_matches(row->proc.tgid, row->proc.comm);
-}
-
-static __always_inline bool tc_row_eq(const struct tc_peer_key *a, const struct tc_peer_key *b)
-{
-	const __u64 *x = (const void *)a, *y = (const void *)b;
-
-	_Static_assert(sizeof(*a) % 8 == 0, "tc_peer_key is compared in words");
-#pragma unroll
-	for (int i = 0; i < (int)(sizeof(*a) / 8); i++)
-		if (x[i] != y[i])
-			return false;
-	return true;
 }
 
 /*
