@@ -29,27 +29,26 @@ static __always_inline void tc_tw_key_of(const struct sock_common *skc, struct t
 	k->netns = BPF_CORE_READ(skc, skc_net.net, ns.inum);
 }
 
-/* Equal keys, compared a word at a time (n: a constant multiple of 8). */
-static __always_inline bool tc_words_eq(const void *a, const void *b, const int n)
-{
-	const __u64 *x = a, *y = b;
-
-	for (int i = 0; i < n / 8; i++)
-		if (x[i] != y[i])
-			return false;
-	return true;
-}
+/* Equal keys, compared a word at a time (unrolled: the size is a constant). */
+#define TC_WORDS_EQ(a, b) ({							\
+	const __u64 *__x = (const void *)(a), *__y = (const void *)(b);		\
+	bool __eq = true;							\
+	_Static_assert(sizeof(*(a)) % 8 == 0, "keys are compared in words");	\
+	_Pragma("unroll")							\
+	for (int __i = 0; __i < (int)(sizeof(*(a)) / 8); __i++)			\
+		if (__x[__i] != __y[__i])					\
+			__eq = false;						\
+	__eq;									\
+})
 
 static __always_inline bool tc_key_eq(const struct tc_tw_key *a, const struct tc_tw_key *b)
 {
-	_Static_assert(sizeof(*a) % 8 == 0, "tc_tw_key is compared in words");
-	return tc_words_eq(a, b, sizeof(*a));
+	return TC_WORDS_EQ(a, b);
 }
 
 static __always_inline bool tc_row_eq(const struct tc_peer_key *a, const struct tc_peer_key *b)
 {
-	_Static_assert(sizeof(*a) % 8 == 0, "tc_peer_key is compared in words");
-	return tc_words_eq(a, b, sizeof(*a));
+	return TC_WORDS_EQ(a, b);
 }
 
 /* End the stay keyed k, once: the first end seen wins, later ones (a kill
