@@ -77,11 +77,12 @@ TC_MAP struct {
 	__type(value, __u64);
 } tw_born SEC(".maps");
 
-/* The socket each thread last connect()ed: tells a tw_reuse apart. */
+/* The socket each thread last connect()ed: tells a tw_reuse apart. Task
+ * storage: found through the task itself, and gone with it. */
 TC_MAP struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, __u64);
 } connecting SEC(".maps");
 

@@ -227,9 +227,11 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 	}
 
 	if (tw_timer_path && newstate == TC_SYN_SENT) {
-		__u64 tid = bpf_get_current_pid_tgid();
+		__u64 *c = bpf_task_storage_get(&connecting, bpf_get_current_task_btf(), NULL,
+						BPF_LOCAL_STORAGE_GET_F_CREATE);
 
-		bpf_map_update_elem(&connecting, &tid, &key, BPF_ANY);
+		if (c)
+			*c = key;
 	}
 	if (newstate == TC_CLOSE) {
 		if (!tp)

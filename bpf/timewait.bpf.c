@@ -48,8 +48,7 @@ static __always_inline void tc_flush_pending(struct tc_tw_pending *p)
 /* The socket the current thread is connecting, if it just took this 4-tuple. */
 static __always_inline __u64 tc_reused_by_current(const struct tc_tw_key *k)
 {
-	__u64 tid = bpf_get_current_pid_tgid();
-	__u64 *skp = bpf_map_lookup_elem(&connecting, &tid);
+	__u64 *skp = bpf_task_storage_get(&connecting, bpf_get_current_task_btf(), NULL, 0);
 	struct tc_tw_key ck;
 	struct sock *sk;
 
