@@ -59,7 +59,7 @@ JSONC_CFLAGS = $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
 # A failed step must not leave a half-written target that looks up to date.
 .DELETE_ON_ERROR:
 
-.PHONY: all deps test-deps run test unit integration vmtest bench clean vmlinux
+.PHONY: all deps test-deps run test unit integration vmtest bench scale clean vmlinux
 all: tcpclose
 
 deps: $(DEPS_STAMP)
@@ -134,6 +134,10 @@ test: unit integration vmtest
 # Overhead, measured side by side (tracer off vs on); not part of test.
 bench: tcpclose $(OUT)/bench/churn $(SCEN_BINS) $(TDEPS_STAMP) $(BDEPS_STAMP)
 	$(Q)tools/bench/run
+
+# Scale: a million live sockets, 100k peers; memory and evictions (minutes, GiBs).
+scale: tcpclose $(OUT)/bench/hold $(TDEPS_STAMP)
+	$(Q)tools/bench/scale
 
 vmlinux:
 	tools/gen-vmlinux vmlinux/$(ARCH)/vmlinux.h
