@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "collect.h"
@@ -99,6 +101,33 @@ static int flush_pending(const struct tc_tracer *t, struct tc_model *m, int ncpu
 	return 0;
 }
 
+/* What tracing costs in memory: the peak RSS, and each map's memlock line
+ * in /proc/self/fdinfo (what the kernel charges for it). */
+static void memory(const struct tc_tracer *t, struct tc_model *m)
+{
+	struct bpf_map *map;
+	struct rusage ru;
+
+	if (!getrusage(RUSAGE_SELF, &ru))
+		m->health.rss_max_kib = (__u64)ru.ru_maxrss;
+	m->health.maps_kib = 0;
+	bpf_object__for_each_map(map, t->skel->obj) {
+		unsigned long long memlock = 0;
+		char path[64], line[128];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", bpf_map__fd(map));
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "memlock: %llu", &memlock) == 1)
+				break;
+		fclose(f);
+		m->health.maps_kib += memlock / 1024;
+	}
+}
+
 /*
  * Runs the kernel skipped: a program already active on this CPU is not
  * entered again (on PREEMPT_RT, where programs run preemptible, this loses
@@ -181,6 +210,7 @@ int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 	if (t->tw_hook && flush_pending(t, m, ncpu))
 		return -ENOMEM;
 	m->health.socks_live = count_keys(bpf_map__fd(s->maps.socks), sizeof(__u64));
+	memory(t, m);
 	prog_info(t, m);
 	tc_model_finish_health(m);
 	tc_model_sort(m);

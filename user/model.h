@@ -45,6 +45,8 @@ struct tc_health {
 	__u64 peers_evicted;
 	__u64 events_lost;	/* ring buffer full (trace only) */
 	__u64 missed_runs;	/* program runs the kernel skipped (recursion guard) */
+	__u64 rss_max_kib;	/* tcpclose's own peak RSS, at collection */
+	__u64 maps_kib;		/* memory of its BPF maps (the kernel's memlock figures) */
 };
 
 /* One of tcpclose's own BPF programs, with --prog-stats. */

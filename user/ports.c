@@ -109,3 +109,53 @@ void tc_count_dest(const struct tc_portrec *recs, size_t n, const struct tc_tupl
 			(*time_wait)++;
 	}
 }
+
+/* Destination order: family, remote port, remote and local address (only
+ * the family's bytes: the rest is not part of an IPv4 tuple). */
+static int dest_cmp(const struct tc_tuple *a, const struct tc_tuple *b)
+{
+	size_t alen = a->family == AF_INET ? 4 : 16;
+	int c;
+
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	if (a->rport != b->rport)
+		return a->rport < b->rport ? -1 : 1;
+	if ((c = memcmp(a->raddr, b->raddr, alen)))
+		return c;
+	return memcmp(a->laddr, b->laddr, alen);
+}
+
+static int rec_cmp(const void *a, const void *b)
+{
+	return dest_cmp(&((const struct tc_portrec *)a)->tuple, &((const struct tc_portrec *)b)->tuple);
+}
+
+void tc_sort_recs(struct tc_portrec *recs, size_t n)
+{
+	if (n > 1)
+		qsort(recs, n, sizeof(*recs), rec_cmp);
+}
+
+void tc_count_dest_sorted(const struct tc_portrec *recs, size_t n, const struct tc_tuple *dest,
+			  __u32 lo, __u32 hi, __u32 *in_use, __u32 *time_wait)
+{
+	size_t l = 0, h = n;
+
+	*in_use = *time_wait = 0;
+	while (l < h) {	/* the first rec not before dest */
+		size_t mid = l + (h - l) / 2;
+
+		if (dest_cmp(&recs[mid].tuple, dest) < 0)
+			l = mid + 1;
+		else
+			h = mid;
+	}
+	for (; l < n && !dest_cmp(&recs[l].tuple, dest); l++) {
+		if (recs[l].tuple.lport < lo || recs[l].tuple.lport > hi)
+			continue;
+		(*in_use)++;
+		if (recs[l].state == TC_TIME_WAIT)
+			(*time_wait)++;
+	}
+}

@@ -155,6 +155,13 @@ static json_object *tracer_obj(const struct tc_model *m)
 	ADD(o, "evicted", ev);
 	ADD(o, "events_lost", U64(h->events_lost));
 	ADD(o, "missed_runs", U64(h->missed_runs));
+	{
+		json_object *mem = json_object_new_object();
+
+		ADD(mem, "rss_max_kib", U64(h->rss_max_kib));
+		ADD(mem, "maps_kib", U64(h->maps_kib));
+		ADD(o, "memory", mem);
+	}
 	/* null without --prog-stats: the kernel counts nothing then */
 	if (m->prog_stats) {
 		json_object *progs = json_object_new_array();

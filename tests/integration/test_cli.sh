@@ -39,6 +39,12 @@ check "--prog-stats: every loaded hook listed with runs and ns" 1 \
 check "--prog-stats: the host-wide kernel.bpf_stats_enabled was not flipped" 0 "$(sysctl -n kernel.bpf_stats_enabled)"
 "$TCPCLOSE" report -d 0.5 --json >"$WORK/nops.json" 2>/dev/null
 check "without --prog-stats: programs null (unmeasured, not zero)" null "$(jq .tracer.programs "$WORK/nops.json")"
+# memory: peak RSS, and map memory that follows the map sizes asked for
+# (131072 socket records of ~100 bytes: over 10 MiB more than 1024 of them)
+"$TCPCLOSE" report -d 0.3 --json --max-sockets 1024 >"$WORK/small.json" 2>/dev/null
+check "memory: RSS reported (1 MiB .. 1 GiB), map memory grows with --max-sockets" "1 1" \
+	"$(jq -r --slurpfile s "$WORK/small.json" '.tracer.memory |
+	"\(if .rss_max_kib > 1024 and .rss_max_kib < 1048576 then 1 else 0 end) \(if .maps_kib - $s[0].tracer.memory.maps_kib > 10240 then 1 else 0 end)"' "$WORK/nops.json")"
 
 # Forced attach modes: each either works and counts exactly, or says in one
 # line why this kernel cannot do it.

@@ -67,6 +67,50 @@ static void test_port_arithmetic(void **state)
 	assert_false(tc_tw_reusable(0, AF_INET, lb));
 }
 
+/* The sorted count is the linear one, on a mix of families, destinations,
+ * states and local ports in and out of the range. */
+static void test_count_dest_sorted(void **state)
+{
+	enum { N = 3000 };
+	static struct tc_portrec recs[N];
+	unsigned int seed = 7;
+
+	for (int i = 0; i < N; i++) {
+		struct tc_tuple *t = &recs[i].tuple;
+
+		memset(&recs[i], 0, sizeof(recs[i]));
+		t->family = rand_r(&seed) % 3 ? AF_INET : AF_INET6;
+		t->laddr[0] = 127;
+		t->laddr[3] = 1 + rand_r(&seed) % 2;
+		t->raddr[0] = 127;
+		t->raddr[3] = 1 + rand_r(&seed) % 20;
+		t->rport = 80 + rand_r(&seed) % 3;
+		t->lport = 39990 + rand_r(&seed) % 30;
+		recs[i].state = rand_r(&seed) % 2 ? TC_TIME_WAIT : TC_ESTABLISHED;
+	}
+	struct tc_portrec probe[N];
+
+	__u64 seen = 0, tw = 0;
+
+	memcpy(probe, recs, sizeof(probe));
+	tc_sort_recs(recs, N);
+	for (int i = 0; i < N; i += 7) {
+		__u32 a, b, c, d;
+
+		tc_count_dest(probe, N, &probe[i].tuple, 40000, 40010, &a, &b);
+		tc_count_dest_sorted(recs, N, &probe[i].tuple, 40000, 40010, &c, &d);
+		assert_true(a == c && b == d);
+		seen += a;
+		tw += b;
+	}
+	assert_true(seen > 0 && tw > 0 && tw < seen);	/* not vacuous */
+	struct tc_tuple none = { .family = AF_INET, .rport = 9 };
+	__u32 a, b;
+
+	tc_count_dest_sorted(recs, N, &none, 1, 65535, &a, &b);
+	assert_true(a == 0 && b == 0);
+}
+
 static void test_exhaustion(void **state)
 {
 	/* 28232 / 60 = 470.5 per second is sustainable, 500 is not: from
@@ -223,6 +267,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_port_arithmetic),
 		cmocka_unit_test(test_exhaustion),
+		cmocka_unit_test(test_count_dest_sorted),
 		cmocka_unit_test(test_healthy),
 		cmocka_unit_test(test_keepalive_defeated),
 		cmocka_unit_test(test_exhaustion_and_eaddrnotavail),

@@ -119,8 +119,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (conns < 1 || conns > MAX_CONNS || addrs < 1 || addrs > 65536 || port <= 0 || port > 65535) {
-		fprintf(stderr, "hold: bad arguments (1 <= CONNS <= %d, 1 <= ADDRS <= 65536)\n", MAX_CONNS);
+	if (conns < 1 || conns > MAX_CONNS || addrs < 1 || addrs > 16000000 || port <= 0 || port > 65535) {
+		fprintf(stderr, "hold: bad arguments (1 <= CONNS <= %d, 1 <= ADDRS <= 16000000)\n", MAX_CONNS);
 		return 2;
 	}
 	chunk = fd_budget() - 64;
