@@ -233,32 +233,42 @@ static json_object *netns_arr(const struct tc_model *m)
 
 int tc_render_json(FILE *f, const struct tc_model *m)
 {
-	json_object *root = json_object_new_object(), *hooks = json_object_new_object();
-	json_object *totals = json_object_new_object();
-	json_object *procs = json_object_new_array(), *peers = json_object_new_array();
-	int ret;
+	json_object *head = json_object_new_object(), *hooks = json_object_new_object();
+	json_object *totals = json_object_new_object(), *tail = json_object_new_object();
+	const int fl = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
+	const char *txt;
+	int bad = 0;
 
-	ADD(root, "version", json_object_new_int(TC_JSON_VERSION));
-	ADD(root, "attach", json_object_new_string(m->attach ? m->attach : "none"));
+	/*
+	 * Streamed: the rows are built, printed and freed one at a time, so a
+	 * report of 200k peers costs one row of memory, not gigabytes of json-c
+	 * objects. The bytes are those of one json-c object printed whole.
+	 */
+	ADD(head, "version", json_object_new_int(TC_JSON_VERSION));
+	ADD(head, "attach", json_object_new_string(m->attach ? m->attach : "none"));
 	ADD(hooks, "state", m->state_hook ? json_object_new_string(m->state_hook) : NULL);
 	ADD(hooks, "owner", m->owner_hook ? json_object_new_string(m->owner_hook) : NULL);
 	ADD(hooks, "time_wait", m->tw_hook ? json_object_new_string(m->tw_hook) : NULL);
 	ADD(hooks, "port_search", m->port_hook ? json_object_new_string(m->port_hook) : NULL);
-	ADD(root, "hooks", hooks);
-	ADD(root, "duration_s", jdouble(m->duration_s, 3));
+	ADD(head, "hooks", hooks);
+	ADD(head, "duration_s", jdouble(m->duration_s, 3));
 	add_counts(totals, &m->totals, m);
-	ADD(root, "totals", totals);
+	ADD(head, "totals", totals);
+	txt = json_object_to_json_string_ext(head, fl);
+	bad |= fprintf(f, "%.*s,\"processes\":[", (int)strlen(txt) - 1, txt) < 0;
+	json_object_put(head);
 
-	for (size_t i = 0; i < m->nprocs; i++) {
+	for (size_t i = 0; i < m->nprocs && !bad; i++) {
 		json_object *o = json_object_new_object();
 
 		add_proc(o, &m->procs[i].key);
 		add_counts(o, &m->procs[i].c, m);
-		json_object_array_add(procs, o);
+		bad |= fprintf(f, "%s%s", i ? "," : "", json_object_to_json_string_ext(o, fl)) < 0;
+		json_object_put(o);
 	}
-	ADD(root, "processes", procs);
+	bad |= fputs("],\"peers\":[", f) < 0;
 
-	for (size_t i = 0; i < m->npeers; i++) {
+	for (size_t i = 0; i < m->npeers && !bad; i++) {
 		const struct tc_peer_key *k = &m->peers[i].key;
 		json_object *o = json_object_new_object();
 
@@ -273,17 +283,17 @@ int tc_render_json(FILE *f, const struct tc_model *m)
 		add_counts(o, &m->peers[i].c, m);
 		if (k->role == TC_ROLE_CLIENT)
 			ADD(o, "ports", ports_obj(&m->peers[i].ports));
-		json_object_array_add(peers, o);
+		bad |= fprintf(f, "%s%s", i ? "," : "", json_object_to_json_string_ext(o, fl)) < 0;
+		json_object_put(o);
 	}
-	ADD(root, "peers", peers);
-	ADD(root, "netns", netns_arr(m));
-	ADD(root, "tracer", tracer_obj(m));
 
-	ret = fprintf(f, "%s\n", json_object_to_json_string_ext(root,
-		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)) < 0 ? -1 : 0;
+	ADD(tail, "netns", netns_arr(m));
+	ADD(tail, "tracer", tracer_obj(m));
+	txt = json_object_to_json_string_ext(tail, fl);
+	bad |= fprintf(f, "],%s\n", txt + 1) < 0;
+	json_object_put(tail);
 	fflush(f);
-	json_object_put(root);
-	return ret;
+	return bad ? -1 : 0;
 }
 
 int tc_event_json(FILE *f, const struct tc_event *e, double ts_s)
