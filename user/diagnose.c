@@ -272,6 +272,32 @@ static void rule_resets(const struct tc_model *m, struct out *o)
 	}
 }
 
+/*
+ * A FIN_WAIT socket aborted because data came after close() (TcpExtTCPAbortOnData)
+ * also goes to CLOSE orphaned, error-free and without a timewait socket:
+ * the tracer cannot tell it from an overflow. The kernel's own counter can:
+ * when every netns with overflow rows was read and its counter is 0, none
+ * happened.
+ */
+static bool overflow_disproved(const struct tc_model *m)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < m->npeers; i++) {
+		const struct tc_netns_info *n = NULL;
+
+		if (!m->peers[i].c.tw.overflow)
+			continue;
+		for (size_t k = 0; k < m->nnetns; k++)
+			if (m->netns[k].ino == m->peers[i].key.netns)
+				n = &m->netns[k];
+		if (!n || !n->found || n->tw_overflow_mib != 0)
+			return false;
+		any = true;
+	}
+	return any;
+}
+
 static void rule_overflow(const struct tc_model *m, struct out *o)
 {
 	const struct tc_twcounts *t = &m->totals.tw;
@@ -279,7 +305,7 @@ static void rule_overflow(const struct tc_model *m, struct out *o)
 	char lim[200] = "";
 	size_t off = 0;
 
-	if (!t->overflow || !(f = add(o, TC_SEV_WARNING, "tw_overflow")))
+	if (!t->overflow || overflow_disproved(m) || !(f = add(o, TC_SEV_WARNING, "tw_overflow")))
 		return;
 	for (size_t i = 0; i < m->nnetns && off < sizeof(lim); i++)
 		if (m->netns[i].found)

@@ -32,6 +32,7 @@ struct tc_netns_info {
 	int max_tw_buckets;	/* net.ipv4.tcp_max_tw_buckets */
 	int fin_timeout;	/* net.ipv4.tcp_fin_timeout */
 	int tw_recycle;		/* net.ipv4.tcp_tw_recycle; -1: gone (4.12+) */
+	long long tw_overflow_mib; /* TcpExtTCPTimeWaitOverflow since the netns began; -1 unread */
 	__u64 time_wait;	/* TIME_WAIT sockets in it now (all destinations) */
 	__u64 sockets;		/* sockets holding a local port now */
 };

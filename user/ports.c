@@ -159,3 +159,47 @@ void tc_count_dest_sorted(const struct tc_portrec *recs, size_t n, const struct 
 			(*time_wait)++;
 	}
 }
+
+long long tc_netstat_value(const char *text, const char *group, const char *name)
+{
+	size_t glen = strlen(group), nlen = strlen(name);
+	const char *l = text;
+
+	while (l && *l) {
+		const char *next = strchr(l, '\n'), *v, *n;
+		int idx = 0, found = -1;
+
+		if (strncmp(l, group, glen) || l[glen] != ':' || !next) {
+			l = next ? next + 1 : NULL;
+			continue;
+		}
+		/* names on this line, values on the next one with the same prefix */
+		for (n = l + glen + 1; n < next; idx++) {
+			while (*n == ' ')
+				n++;
+			if (n >= next)
+				break;
+			if (!strncmp(n, name, nlen) && (n[nlen] == ' ' || n + nlen == next))
+				found = idx;
+			while (n < next && *n != ' ')
+				n++;
+		}
+		v = next + 1;
+		if (found < 0 || strncmp(v, group, glen) || v[glen] != ':')
+			return -1;
+		v += glen + 1;
+		for (idx = 0; idx < found; idx++) {
+			while (*v == ' ')
+				v++;
+			while (*v && *v != ' ' && *v != '\n')
+				v++;
+		}
+		{
+			char *end;
+			long long x = strtoll(v, &end, 10);
+
+			return end == v ? -1 : x;
+		}
+	}
+	return -1;
+}

@@ -59,6 +59,10 @@ void tc_count_dest(const struct tc_portrec *recs, size_t n, const struct tc_tupl
 /* The same count over recs sorted by tc_sort_recs(): a binary search and
  * the run of that destination, so 100k destinations over 200k sockets
  * take a moment instead of minutes. */
+/* One counter of /proc/net/netstat text ("TcpExt: names" then "TcpExt:
+ * values"): its value, or -1 when absent or malformed. */
+long long tc_netstat_value(const char *text, const char *group, const char *name);
+
 void tc_sort_recs(struct tc_portrec *recs, size_t n);
 void tc_count_dest_sorted(const struct tc_portrec *recs, size_t n, const struct tc_tuple *dest,
 			  __u32 lo, __u32 hi, __u32 *in_use, __u32 *time_wait);

@@ -225,6 +225,8 @@ static json_object *netns_arr(const struct tc_model *m)
 			ADD(o, "tcp_max_tw_buckets", jint_or_null(n->max_tw_buckets));
 			ADD(o, "tcp_fin_timeout", jint_or_null(n->fin_timeout));
 			ADD(o, "time_wait_now", U64(n->time_wait));
+			ADD(o, "tw_overflow_kernel", n->tw_overflow_mib < 0 ? NULL :
+			    json_object_new_int64(n->tw_overflow_mib));
 		}
 		json_object_array_add(a, o);
 	}

@@ -82,6 +82,21 @@ static int sysctl_int(const char *name, int dflt)
 }
 
 /* Everything read inside the netns: sysctls, then the sockets. */
+/* The kernel's own counter, of the netns this thread is in now. */
+static long long netstat_value(const char *group, const char *name)
+{
+	static char buf[16384];
+	FILE *f = fopen("/proc/self/net/netstat", "re");
+	size_t n;
+
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return tc_netstat_value(buf, group, name);
+}
+
 static int survey_here(const struct tc_tracer *t, struct tc_netns_info *ni,
 		       struct tc_portrec **recs, size_t *nrecs)
 {
@@ -101,6 +116,7 @@ static int survey_here(const struct tc_tracer *t, struct tc_netns_info *ni,
 	ni->max_tw_buckets = sysctl_int("tcp_max_tw_buckets", -1);
 	ni->fin_timeout = sysctl_int("tcp_fin_timeout", -1);
 	ni->tw_recycle = sysctl_int("tcp_tw_recycle", -1);
+	ni->tw_overflow_mib = netstat_value("TcpExt", "TCPTimeWaitOverflow");
 	ni->found = 1;
 
 	if (!t->survey)

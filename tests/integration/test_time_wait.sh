@@ -73,6 +73,8 @@ check "overflow per client process" "$(nst TcpExtTCPTimeWaitOverflow)" \
 	"$(jq --argjson p "$(jq .client_pid <<<"$r")" '.processes[] | select(.pid==$p) | .time_wait.overflow' "$out")"
 check "overflow: entered + overflow == closes that sent FIN first" 30 \
 	"$(tw '.totals.time_wait.entered + .totals.time_wait.overflow')"
+check "the netns's kernel counter, read by the survey, == TcpExtTCPTimeWaitOverflow" \
+	"$(nst TcpExtTCPTimeWaitOverflow)" "$(jq '[.netns[] | .tw_overflow_kernel] | add' "$out")"
 
 # --- killed: deleting the namespace purges its TIME_WAIT sockets.
 ns=$(netns_new twkill) || exit 1
