@@ -106,7 +106,8 @@ doctor_wait
 nginx_stop "$ns" web1
 check_match "seed 001: the web server is named as the closer, wrk as the client" \
 	".*nginx \\(pid $web\\) closes first.*wrk \\(pid [0-9]+\\).*" \
-	"$(field "$out" keepalive_defeated title) $(field "$out" keepalive_defeated evidence)"
+	"$(field "$out" keepalive_defeated title) $(field "$out" keepalive_defeated evidence) \
+	$(jq -c '{summary, findings: [.findings[] | "\(.id): \(.evidence)"]}' "$out")"
 
 # --- seed 002: a proxy speaking HTTP/1.0 to its upstream (nginx's default),
 # and a tcp_max_tw_buckets that overflows on the upstream's TIME_WAIT
