@@ -212,7 +212,7 @@ static void rule_dest(const struct tc_model *m, const struct dest *d, struct out
 	}
 
 	if (d->closed >= TC_DOC_MIN_CLOSES &&
-	    pct(d->remote_first, d->closed) >= 100 * TC_DOC_PATTERN_SHARE &&
+	    pct(d->remote_first, d->closed) > 100 * TC_DOC_CLOSER_SHARE &&
 	    pct(d->one_exchange, d->closed) >= 100 * TC_DOC_PATTERN_SHARE &&
 	    (f = add(o, TC_SEV_WARNING, "keepalive_defeated"))) {
 		const struct tc_peer_row *s = server_of(m, &d->first->key);
@@ -236,7 +236,7 @@ static void rule_dest(const struct tc_model *m, const struct dest *d, struct out
 
 	/* the port finding says it already, with the same fix first */
 	if (!ports_found && d->closed >= TC_DOC_MIN_CLOSES &&
-	    pct(d->local_first, d->closed) >= 100 * TC_DOC_PATTERN_SHARE &&
+	    pct(d->local_first, d->closed) > 100 * TC_DOC_CLOSER_SHARE &&
 	    pct(d->one_exchange, d->closed) >= 100 * TC_DOC_PATTERN_SHARE &&
 	    (f = add(o, TC_SEV_INFO, "short_connections"))) {
 		snprintf(f->title, sizeof(f->title), "one connection per request to %s, closed first "

@@ -28,6 +28,10 @@ struct tc_finding {
 /* The thresholds, in one place (README "doctor"). */
 #define TC_DOC_MIN_CLOSES	20	/* fewer closes than this: too few to judge a pattern */
 #define TC_DOC_PATTERN_SHARE	0.8	/* "nearly every connection" */
+/* Who closes first in most one-exchange connections owns the pattern: a
+ * client that sees "Connection: close" and closes as soon as it has read
+ * the reply wins that race now and then (a quarter of them in a TCG VM). */
+#define TC_DOC_CLOSER_SHARE	0.5
 #define TC_DOC_UTIL_WARN	0.5	/* ports in use toward one destination */
 #define TC_DOC_UTIL_CRIT	0.9
 #define TC_DOC_HORIZON_S	600.0	/* exhaustion sooner than this is a warning */
