@@ -51,23 +51,33 @@ static __always_inline bool tc_row_eq(const struct tc_peer_key *a, const struct 
 	return TC_WORDS_EQ(a, b);
 }
 
-/* End the stay keyed k, once: the first end seen wins, later ones (a kill
- * racing the expiry on another CPU) find no record and are counted apart,
- * as are stays never followed (another netns, a filtered process): false. */
-static __always_inline bool tc_tw_end(const struct tc_tw_key *k, int how, __u64 now)
+/* Take the stay keyed k out of tws: the rows it is charged to and its
+ * length in ms (-1 unknown). False, counted, when it is not followed. */
+static __always_inline bool tc_tw_take(const struct tc_tw_key *k, __u64 now,
+				       struct tc_peer_key *row, __s64 *dur)
 {
 	struct tc_tw *r = bpf_map_lookup_elem(&tws, k);
-	struct tc_peer_key row;
-	__s64 dur = -1;
 
 	if (!r) {
 		tc_stat_inc(TC_STAT_TW_UNKNOWN);
 		return false;
 	}
-	row = r->row;
-	if (r->start_ns)
-		dur = (now - r->start_ns) / 1000000;
+	*row = r->row;
+	*dur = r->start_ns ? (__s64)((now - r->start_ns) / 1000000) : -1;
 	bpf_map_delete_elem(&tws, k);
+	return true;
+}
+
+/* End the stay keyed k, once: the first end seen wins, later ones (a kill
+ * racing the expiry on another CPU) find no record and are counted apart,
+ * as are stays never followed (another netns, a filtered process): false. */
+static __always_inline bool tc_tw_end(const struct tc_tw_key *k, int how, __u64 now)
+{
+	struct tc_peer_key row;
+	__s64 dur;
+
+	if (!tc_tw_take(k, now, &row, &dur))
+		return false;
 	tc_tw_bump(&row, TC_TWV_END, how, dur);
 	return true;
 }
@@ -114,19 +124,12 @@ static __always_inline bool tc_reuse_row(struct tc_peer_key *row, const struct t
 static __always_inline bool tc_tw_end_reused(const struct tc_tw_key *k, __u64 connecting_sk,
 					     __u64 now)
 {
-	struct tc_tw *r = bpf_map_lookup_elem(&tws, k);
 	struct tc_peer_key row, hit;
 	bool hit_ok;
-	__s64 dur = -1;
+	__s64 dur;
 
-	if (!r) {
-		tc_stat_inc(TC_STAT_TW_UNKNOWN);
+	if (!tc_tw_take(k, now, &row, &dur))
 		return false;
-	}
-	row = r->row;
-	if (r->start_ns)
-		dur = (now - r->start_ns) / 1000000;
-	bpf_map_delete_elem(&tws, k);
 	hit_ok = tc_reuse_row(&hit, k, connecting_sk);
 	if (hit_ok && tc_row_eq(&row, &hit)) {
 		tc_tw_bump2(&row, TC_TWV_END, TC_TWE_REUSED, dur, TC_TWV_REUSE_HIT);
