@@ -22,8 +22,8 @@ endif
 # missing; every build target depends on its stamp so a fresh machine needs
 # no manual step.
 BUILD_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjson-c-dev \
-	      libcmocka-dev pkg-config
-TEST_PKGS  := iproute2 jq nginx-light wrk qemu-system-x86 busybox-static
+	      libmicrohttpd-dev libcap-ng-dev libcmocka-dev pkg-config
+TEST_PKGS  := iproute2 jq nginx-light wrk qemu-system-x86 busybox-static prometheus curl
 BENCH_PKGS := bpftrace
 DEPS_STAMP := $(OUT)/.deps-build
 TDEPS_STAMP := $(OUT)/.deps-test
@@ -35,9 +35,10 @@ SKEL      := $(OUT)/tcpclose.skel.h
 
 # Pure code (no libbpf calls): linked into the unit tests as well.
 PURE_SRCS := user/model.c user/args.c user/names.c user/render_text.c \
-	     user/render_json.c user/utf8.c user/ports.c user/diagnose.c user/render_doctor.c
+	     user/render_json.c user/utf8.c user/ports.c user/diagnose.c user/render_doctor.c \
+	     user/render_prom.c user/top.c
 BPF_USER_SRCS := user/tracer.c user/collect.c user/survey.c user/cmd_report.c user/cmd_trace.c \
-		 user/cmd_doctor.c
+		 user/cmd_doctor.c user/cmd_top.c user/cmd_export.c user/privs.c user/cgroups.c
 MAIN_SRC  := user/main.c
 PURE_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(PURE_SRCS))
 BPF_USER_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(BPF_USER_SRCS))
@@ -54,6 +55,9 @@ CFLAGS   += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -MMD -MP \
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function \
 	    -Ivmlinux/$(ARCH) -Ibpf -MMD -MP
 LIBS     = $(shell $(PKG_CONFIG) --libs libbpf json-c 2>/dev/null || echo -lbpf -lelf -lz -ljson-c)
+# Only the tracer serves HTTP and drops capabilities; the unit tests need neither.
+TRACER_LIBS = $(shell $(PKG_CONFIG) --libs libmicrohttpd libcap-ng 2>/dev/null || \
+	      echo -lmicrohttpd -lcap-ng) -lpthread
 JSONC_CFLAGS = $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
 
 # A failed step must not leave a half-written target that looks up to date.
@@ -99,7 +103,7 @@ $(OUT)/user/%.o: user/%.c | $(DEPS_STAMP)
 
 tcpclose: $(MAIN_OBJ) $(BPF_USER_OBJS) $(PURE_OBJS)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) $(TRACER_LIBS) -o $@
 
 $(OUT)/tests/%: tests/unit/%.c $(PURE_OBJS) | $(DEPS_STAMP)
 	$(call msg,CC,$@)

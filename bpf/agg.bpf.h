@@ -12,18 +12,21 @@
 /* Filters, defined (and set by user space) in state.bpf.c. */
 extern const volatile __u32 target_tgid;
 extern const volatile char target_comm[TC_COMM_LEN];
+extern const volatile __u64 target_cgroup;
 
-/* -p / -c: is this owner one we report? */
-static __always_inline int tc_owner_matches(__u32 tgid, const char *comm)
+/* -p / -c / --cgroup: is this owner one we report? */
+static __always_inline int tc_owner_matches(const struct tc_owner *o)
 {
-	if (target_tgid && tgid != target_tgid)
+	if (target_tgid && o->tgid != target_tgid)
+		return 0;
+	if (target_cgroup && !o->in_cgroup)
 		return 0;
 	if (!target_comm[0])
 		return 1;
 	for (int i = 0; i < TC_COMM_LEN; i++) {
-		if (comm[i] != target_comm[i])
+		if (o->comm[i] != target_comm[i])
 			return 0;
-		if (!comm[i])
+		if (!o->comm[i])
 			return 1;
 	}
 	return 1;
@@ -140,6 +143,7 @@ static __always_inline void tc_tw_apply(struct tc_twcounts *t, int ev, int arg, 
 			__u32 slot = tc_log2_slot(dur_ms);
 
 			TW_ADD(t->dur_count, 1);
+			TW_ADD(t->dur_sum_ms, dur_ms);
 			if (slot < TC_TW_HIST)
 				TW_ADD(t->hist[slot], 1);
 			/* a lost race only under-reports max by one concurrent stay */

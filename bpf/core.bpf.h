@@ -207,12 +207,20 @@ static __always_inline __u64 tc_payload_out(const struct tcp_sock *tp, bool dire
 	return TC_R(direct, tp, bytes_acked);
 }
 
+extern const volatile __u64 target_cgroup;
+extern const volatile __u32 target_cgroup_level;
+
 /* Only call in process context, where current owns the socket. */
 static __always_inline void tc_take_owner(struct tc_sock *s, const struct sock *sk, bool direct)
 {
 	s->owner.tgid = bpf_get_current_pid_tgid() >> 32;
 	bpf_get_current_comm(s->owner.comm, sizeof(s->owner.comm));
 	s->owner.cgroup_id = tc_sk_cgroup(sk, direct);
+	/* The task's ancestor at that depth is the cgroup itself exactly when
+	 * the task is in it or below it (containers nest). */
+	if (target_cgroup)
+		s->owner.in_cgroup =
+			bpf_get_current_ancestor_cgroup_id(target_cgroup_level) == target_cgroup;
 	s->flags |= TC_SF_OWNER;
 }
 

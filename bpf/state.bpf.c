@@ -17,6 +17,9 @@
 const volatile __u32 target_netns = 0;	/* 0: every netns */
 const volatile __u32 target_tgid = 0;	/* 0: every process */
 const volatile char target_comm[TC_COMM_LEN] = {};
+/* --cgroup: its id and depth; the owner's task must be at or below it. */
+const volatile __u64 target_cgroup = 0;
+const volatile __u32 target_cgroup_level = 0;
 const volatile bool emit_events = false;
 /* A timewait path is loaded (timers or functions): tw_born is filled. */
 const volatile bool tw_hooks = false;
@@ -50,7 +53,7 @@ static __always_inline void tc_finish(const struct sock *sk, const struct tcp_so
 
 	if (!(s->flags & TC_SF_OWNER))
 		tc_stat_inc(TC_STAT_OWNER_MISSING);
-	if (!tc_owner_matches(s->owner.tgid, s->owner.comm)) {
+	if (!tc_owner_matches(&s->owner)) {
 		tc_stat_inc(TC_STAT_FILTERED);
 		return;
 	}

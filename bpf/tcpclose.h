@@ -73,7 +73,7 @@ enum tc_stat {
 	TC_STAT_RB_LOST,		/* trace events dropped: ring buffer full */
 	TC_STAT_OWNER_ACCEPT,		/* owners captured at accept() */
 	TC_STAT_OWNER_MISSING,		/* closed with no process-context owner seen */
-	TC_STAT_FILTERED,		/* closed sockets dropped by -p/-c filters */
+	TC_STAT_FILTERED,		/* closed sockets dropped by -p/-c/--cgroup filters */
 	TC_STAT_TW_UNKNOWN,		/* timewait timer events for sockets not followed */
 	TC_STAT_TW_INSERT_FAIL,		/* could not create a timewait record */
 	TC_STAT_MAX,
@@ -92,7 +92,7 @@ struct tc_tuple {
 struct tc_owner {
 	__u64 cgroup_id;
 	__u32 tgid;
-	__u32 pad;
+	__u32 in_cgroup;	/* --cgroup: taken in a task at or below it */
 	char comm[TC_COMM_LEN];
 };
 
@@ -164,6 +164,7 @@ struct tc_twcounts {
 	__u64 preexisting;	/* already in TIME_WAIT when tracing started */
 	__u64 reuse_hits;	/* connect side: this row's connect()s took a timewait 4-tuple */
 	__u64 dur_count;	/* stays whose start we saw, ended */
+	__u64 dur_sum_ms;	/* ... their lengths added (Prometheus _sum) */
 	__u64 dur_max_ms;
 	__u64 dur_min_ms1;	/* shortest stay + 1 (0: none yet) */
 	__u64 hist[TC_TW_HIST];

@@ -99,6 +99,7 @@ static __always_inline void tc_tw_expired(struct inet_timewait_sock *tw)
 static __always_inline bool tc_reuse_row(struct tc_peer_key *row, const struct tc_tw_key *k,
 					 __u64 connecting_sk)
 {
+	struct tc_owner nobody = {};	/* on the stack: a static const here breaks the BPF linker's .rodata */
 	struct tc_sock *s;
 
 	__builtin_memset(row, 0, sizeof(*row));
@@ -112,7 +113,7 @@ static __always_inline bool tc_reuse_row(struct tc_peer_key *row, const struct t
 	row->tuple.lport = 0;
 	row->netns = k->netns;
 	row->role = TC_ROLE_CLIENT;
-	return tc_owner_matches(row->proc.tgid, row->proc.comm);
+	return tc_owner_matches(s ? &s->owner : &nobody);
 }
 
 /*

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <getopt.h>
+#include <arpa/inet.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,37 +17,114 @@ static const char usage[] =
 "  tcpclose [COMMAND] [OPTIONS]\n"
 "\n"
 "COMMANDS\n"
+"  top       live table of processes and peers, redrawn every -i SECONDS\n"
+"            (default 2; bare tcpclose). Keys: s/S sort column, q quit\n"
 "  report    trace for -d SECONDS (or until Ctrl-C), then print totals,\n"
-"            a per-process and a per-peer table (default; bare tcpclose = report -i 5)\n"
+"            a per-process and a per-peer table\n"
 "  trace     one line per closed socket as it happens\n"
 "  doctor    watch for -d SECONDS (default 10), then a verdict ranked by\n"
 "            severity, each finding with its numbers and a fix. Exit status:\n"
 "            0 nothing wrong, 2 warnings, 3 something critical, 1 could not run\n"
+"  export    Prometheus metrics: serve /metrics (--listen) and/or write a\n"
+"            node_exporter textfile every -i SECONDS (--textfile)\n"
 "  help      this text\n"
 "\n"
 "OPTIONS\n"
-"  -d, --duration SECONDS   stop after SECONDS (report; trace too)\n"
-"  -i, --interval SECONDS   report: also print the tables every SECONDS\n"
+"  -d, --duration SECONDS   stop after SECONDS\n"
+"  -i, --interval SECONDS   report: also print the tables every SECONDS;\n"
+"                           top: refresh; export: textfile rewrite (default 15)\n"
 "  -j, --json               JSON (report) or JSON Lines (trace)\n"
 "  -p, --pid PID            only sockets owned by process PID\n"
 "  -c, --comm COMM          only sockets owned by processes named COMM\n"
+"      --cgroup PATH        only sockets of tasks in cgroup PATH or below it\n"
+"                           (/sys/fs/cgroup/... or /system.slice/...)\n"
 "      --netns PATH         only sockets in that network namespace\n"
 "                           (e.g. /var/run/netns/NAME, /proc/PID/ns/net)\n"
+"  -s, --sort COLUMN        top: closed|local|remote|reset|tw|tw_rate|reuse|\n"
+"                           retries|eaddrnotavail|ports (default closed)\n"
+"      --listen ADDR:PORT   export: serve /metrics there (default address 127.0.0.1)\n"
+"      --textfile PATH      export: write PATH (*.prom) atomically every -i\n"
 "      --attach MODE        auto|fentry|kprobe|tracepoint (default auto)\n"
-"  -n, --top N              text rows per table (default 20)\n"
+"  -n, --top N              rows per table (text, top) and series per table\n"
+"                           (export; the rest fold into \"other\") (default 20)\n"
 "      --max-sockets N      live sockets followed at once (default 131072)\n"
 "      --max-peers N        per-peer rows kept (default 16384)\n"
 "      --max-procs N        per-process rows kept (default 4096)\n"
 "      --prog-stats         measure tcpclose's own BPF programs while it runs\n"
 "                           (runs and ns per run; kernel.bpf_stats for this run only)\n"
+"      --keep-caps          keep every capability after attaching (default: drop\n"
+"                           all the command no longer needs)\n"
 "  -v, --verbose            say which hooks were tried and chosen\n"
 "  -h, --help\n"
 "\n"
 "EXAMPLES\n"
+"  sudo tcpclose                           live view, busiest first\n"
+"  sudo tcpclose top -s tw -i 5            sorted by TIME_WAIT sockets now\n"
 "  sudo tcpclose report -d 30              who closed first, per process and peer\n"
 "  sudo tcpclose report -d 10 --json -c nginx\n"
 "  sudo tcpclose trace --netns /var/run/netns/web\n"
-"  sudo tcpclose doctor -d 30              what is wrong, and what to change\n";
+"  sudo tcpclose doctor -d 30              what is wrong, and what to change\n"
+"  sudo tcpclose export --listen :9862     Prometheus scrapes 127.0.0.1:9862/metrics\n"
+"  sudo tcpclose export --textfile /var/lib/prometheus/node-exporter/tcpclose.prom\n"
+"  sudo tcpclose report --cgroup /system.slice/nginx.service\n";
+
+static const char *const sort_names[TC_SORT_MAX] = {
+	"closed", "local", "remote", "reset", "tw", "tw_rate", "reuse", "retries",
+	"eaddrnotavail", "ports",
+};
+
+const char *tc_sort_name(int sort)
+{
+	return sort >= 0 && sort < TC_SORT_MAX ? sort_names[sort] : "?";
+}
+
+int tc_sort_parse(const char *s)
+{
+	for (int i = 0; i < TC_SORT_MAX; i++)
+		if (!strcmp(s, sort_names[i]))
+			return i;
+	return -1;
+}
+
+static int parse_uint(const char *s, unsigned long min, unsigned long max,
+		      unsigned long *out);
+
+int tc_parse_listen(const char *s, char *addr, size_t addrlen, unsigned *port)
+{
+	unsigned char bin[16];
+	char a[64];
+	const char *colon = strrchr(s, ':');
+	unsigned long p;
+	size_t n;
+
+	if (!colon || parse_uint(colon + 1, 1, 65535, &p))
+		return -1;
+	n = (size_t)(colon - s);
+	if (n && s[0] == '[') {		/* [v6]:port */
+		if (n < 3 || s[n - 1] != ']')
+			return -1;
+		s++;
+		n -= 2;
+	}
+	if (n >= sizeof(a))
+		return -1;
+	memcpy(a, s, n);
+	a[n] = '\0';
+	if (n && inet_pton(AF_INET, a, bin) != 1 && inet_pton(AF_INET6, a, bin) != 1)
+		return -1;	/* a numeric address: no resolver in a tracer */
+	if (addr) {
+		if (n + 1 > addrlen)
+			return -1;
+		if (n)
+			memcpy(addr, s, n);
+		else
+			strcpy(addr, "127.0.0.1"), n = 9;	/* never every interface unasked */
+		addr[n] = '\0';
+	}
+	if (port)
+		*port = (unsigned)p;
+	return 0;
+}
 
 const char *tc_usage(void)
 {
@@ -93,7 +171,7 @@ static int parse_uint(const char *s, unsigned long min, unsigned long max,
 }
 
 enum { OPT_NETNS = 256, OPT_ATTACH, OPT_MAX_SOCKETS, OPT_MAX_PEERS, OPT_MAX_PROCS,
-       OPT_PROG_STATS };
+       OPT_PROG_STATS, OPT_CGROUP, OPT_LISTEN, OPT_TEXTFILE, OPT_KEEP_CAPS };
 
 static const struct option long_opts[] = {
 	{ "duration", required_argument, NULL, 'd' },
@@ -108,6 +186,11 @@ static const struct option long_opts[] = {
 	{ "max-peers", required_argument, NULL, OPT_MAX_PEERS },
 	{ "max-procs", required_argument, NULL, OPT_MAX_PROCS },
 	{ "prog-stats", no_argument, NULL, OPT_PROG_STATS },
+	{ "cgroup", required_argument, NULL, OPT_CGROUP },
+	{ "sort", required_argument, NULL, 's' },
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "textfile", required_argument, NULL, OPT_TEXTFILE },
+	{ "keep-caps", no_argument, NULL, OPT_KEEP_CAPS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -135,6 +218,10 @@ int tc_parse_args(int argc, char **argv, struct tc_opts *o, char *err, size_t er
 			o->cmd = TC_CMD_TRACE;
 		else if (!strcmp(cmd, "doctor"))
 			o->cmd = TC_CMD_DOCTOR;
+		else if (!strcmp(cmd, "top"))
+			o->cmd = TC_CMD_TOP;
+		else if (!strcmp(cmd, "export"))
+			o->cmd = TC_CMD_EXPORT;
 		else if (!strcmp(cmd, "help"))
 			o->cmd = TC_CMD_HELP;
 		else if (!strcmp(cmd, "version"))
@@ -142,13 +229,13 @@ int tc_parse_args(int argc, char **argv, struct tc_opts *o, char *err, size_t er
 		else
 			return fail(err, errlen, "unknown command '%s' (try 'tcpclose help')", cmd);
 		first = 2;
-	} else if (argc == 1) {
-		o->interval_s = 5;	/* the default view: a live report */
+	} else {
+		o->cmd = TC_CMD_TOP;	/* the default view: live */
 	}
 
 	optind = 0;	/* full re-initialisation, so tests may parse repeatedly */
 	opterr = 0;
-	while ((c = getopt_long(argc - first + 1, argv + first - 1, ":d:i:jp:c:n:vh",
+	while ((c = getopt_long(argc - first + 1, argv + first - 1, ":d:i:jp:c:n:s:vh",
 				long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -204,6 +291,33 @@ int tc_parse_args(int argc, char **argv, struct tc_opts *o, char *err, size_t er
 				return fail(err, errlen, "invalid --max-procs '%s': 64..4194304", optarg);
 			o->max_procs = (__u32)u;
 			break;
+		case 's':
+			o->sort = tc_sort_parse(optarg);
+			if (o->sort < 0)
+				return fail(err, errlen, "invalid sort column '%s' (see tcpclose help)", optarg);
+			break;
+		case OPT_CGROUP:
+			if (!*optarg)
+				return fail(err, errlen, "empty --cgroup path");
+			o->cgroup_path = optarg;
+			break;
+		case OPT_LISTEN:
+			if (tc_parse_listen(optarg, NULL, 0, NULL))
+				return fail(err, errlen, "invalid --listen '%s': want [ADDR]:PORT", optarg);
+			o->listen = optarg;
+			break;
+		case OPT_TEXTFILE: {
+			size_t n = strlen(optarg);
+
+			if (n < 6 || strcmp(optarg + n - 5, ".prom"))
+				return fail(err, errlen, "invalid --textfile '%s': node_exporter reads only *.prom",
+					    optarg);
+			o->textfile = optarg;
+			break;
+		}
+		case OPT_KEEP_CAPS:
+			o->keep_caps = true;
+			break;
 		case OPT_PROG_STATS:
 			o->prog_stats = true;
 			break;
@@ -222,6 +336,18 @@ int tc_parse_args(int argc, char **argv, struct tc_opts *o, char *err, size_t er
 	}
 	if (optind < argc - first + 1)
 		return fail(err, errlen, "unexpected argument '%s'", argv[first - 1 + optind]);
+	if (o->cmd == TC_CMD_TOP && o->interval_s == 0)
+		o->interval_s = 2;
+	if (o->cmd == TC_CMD_EXPORT) {
+		if (!o->listen && !o->textfile)
+			return fail(err, errlen, "export needs --listen ADDR:PORT and/or --textfile PATH");
+		if (o->interval_s == 0)
+			o->interval_s = 15;
+	} else if (o->listen || o->textfile) {
+		return fail(err, errlen, "--listen and --textfile are for export");
+	}
+	if (o->sort && o->cmd != TC_CMD_TOP)
+		return fail(err, errlen, "--sort is for top");
 	if (o->cmd == TC_CMD_TRACE && o->interval_s > 0)
 		return fail(err, errlen, "--interval is for report, not trace");
 	if (o->cmd == TC_CMD_DOCTOR && o->interval_s > 0)

@@ -11,6 +11,8 @@ enum tc_cmd {
 	TC_CMD_REPORT = 0,
 	TC_CMD_TRACE,
 	TC_CMD_DOCTOR,
+	TC_CMD_TOP,
+	TC_CMD_EXPORT,
 	TC_CMD_HELP,
 	TC_CMD_VERSION,
 };
@@ -30,7 +32,29 @@ struct tc_opts {
 	__u32 max_peers;
 	__u32 max_procs;
 	bool prog_stats;	/* measure the tracer's own BPF programs (run time) */
+	const char *cgroup_path;	/* --cgroup: NULL for every cgroup */
+	int sort;		/* top: enum tc_top_sort */
+	const char *listen;	/* export: "ADDR:PORT" to serve /metrics on, or NULL */
+	const char *textfile;	/* export: node_exporter textfile path, or NULL */
+	bool keep_caps;		/* --keep-caps: do not drop privileges after attaching */
 };
+
+/* top's sort columns, also its column order. */
+enum tc_top_sort {
+	TC_SORT_CLOSED = 0,
+	TC_SORT_LOCAL,		/* local-first closes */
+	TC_SORT_REMOTE,
+	TC_SORT_RESET,
+	TC_SORT_TW_NOW,
+	TC_SORT_TW_RATE,
+	TC_SORT_REUSE,
+	TC_SORT_RETRIES,
+	TC_SORT_EADDRNOTAVAIL,
+	TC_SORT_PORTS,		/* port utilisation (peers) */
+	TC_SORT_MAX,
+};
+const char *tc_sort_name(int sort);
+int tc_sort_parse(const char *s);	/* -1 when unknown */
 
 /*
  * Returns 0 on success, -1 on a usage error with a one-line message in err.
@@ -38,5 +62,8 @@ struct tc_opts {
  */
 int tc_parse_args(int argc, char **argv, struct tc_opts *o, char *err, size_t errlen);
 const char *tc_usage(void);
+/* "[ADDR]:PORT", "[v6addr]:PORT": the address (127.0.0.1 when empty) and
+ * port; -1 when malformed. addr may be NULL to only check. */
+int tc_parse_listen(const char *s, char *addr, size_t addrlen, unsigned *port);
 
 #endif

@@ -4,6 +4,7 @@
 #include "cmds.h"
 #include "collect.h"
 #include "diagnose.h"
+#include "privs.h"
 #include "survey.h"
 #include "tracer.h"
 
@@ -14,14 +15,11 @@ int tc_cmd_doctor(const struct tc_opts *o)
 	static struct tc_finding f[TC_DOC_MAX_FINDINGS];
 	struct tc_tracer t;
 	struct tc_model m;
-	char err[512];
 	double start, dur = o->duration_s > 0 ? o->duration_s : 10;
 	int n, ret;
 
-	if (tc_tracer_start(&t, o, false, err, sizeof(err))) {
-		tc_err("%s", err);
+	if (tc_start_attached(&t, o, TC_NEED_SURVEY))
 		return 1;
-	}
 	tc_model_init(&m);
 	start = tc_now_s();
 	fprintf(stderr, "tcpclose: doctor watching for %.0f s with %s (Ctrl-C for the verdict now)\n",

@@ -4,6 +4,7 @@
 #include "cmds.h"
 #include "collect.h"
 #include "render.h"
+#include "privs.h"
 #include "survey.h"
 #include "tracer.h"
 
@@ -19,14 +20,11 @@ int tc_cmd_report(const struct tc_opts *o)
 {
 	struct tc_tracer t;
 	struct tc_model m;
-	char err[512];
 	double start, next_tick, now;
 	int ret = 0;
 
-	if (tc_tracer_start(&t, o, false, err, sizeof(err))) {
-		tc_err("%s", err);
+	if (tc_start_attached(&t, o, TC_NEED_SURVEY))
 		return 1;
-	}
 	tc_model_init(&m);
 	start = tc_now_s();
 	next_tick = start + o->interval_s;

@@ -9,6 +9,7 @@
 #include <bpf/libbpf.h>
 #include "cmds.h"
 #include "collect.h"
+#include "privs.h"
 #include "render.h"
 #include "tracer.h"
 #include "tcpclose.skel.h"
@@ -54,6 +55,12 @@ int tc_cmd_trace(const struct tc_opts *o)
 	rb = ring_buffer__new(bpf_map__fd(t.skel->maps.events), on_event, &ctx, NULL);
 	if (!rb) {
 		tc_err("cannot open the ring buffer");
+		tc_tracer_stop(&t);
+		return 1;
+	}
+	if (tc_privs_drop(&t, o, 0, err, sizeof(err))) {
+		tc_err("%s", err);
+		ring_buffer__free(rb);
 		tc_tracer_stop(&t);
 		return 1;
 	}

@@ -5,6 +5,8 @@
 #include <signal.h>
 #include "args.h"
 
+#define TCPCLOSE_VERSION "0.2.0"
+
 /* Set by SIGINT/SIGTERM: commands finish and print what they gathered. */
 extern volatile sig_atomic_t tc_stop;
 
@@ -16,5 +18,7 @@ void tc_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int tc_cmd_report(const struct tc_opts *o);
 int tc_cmd_trace(const struct tc_opts *o);
 int tc_cmd_doctor(const struct tc_opts *o);
+int tc_cmd_top(const struct tc_opts *o);
+int tc_cmd_export(const struct tc_opts *o);
 
 #endif

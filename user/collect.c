@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "cgroups.h"
 #include "collect.h"
 #include "names.h"
 #include "tcpclose.skel.h"
@@ -56,6 +57,7 @@ static struct tc_twcounts killed_stay(__s64 dur_ms)
 
 	if (dur_ms >= 0) {
 		d.dur_count = 1;
+		d.dur_sum_ms = (__u64)dur_ms;
 		d.hist[tc_hist_slot((__u64)dur_ms)] = 1;
 		d.dur_max_ms = (__u64)dur_ms;
 		d.dur_min_ms1 = (__u64)dur_ms + 1;
@@ -214,5 +216,10 @@ int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 	prog_info(t, m);
 	tc_model_finish_health(m);
 	tc_model_sort(m);
+	/* Paths from ids: the hierarchy is walked at most once per collection,
+	 * and only when an id is new. */
+	tc_cgroups_round();
+	for (size_t i = 0; i < m->nprocs; i++)
+		m->procs[i].cgroup = tc_cgroup_path(m->procs[i].key.cgroup_id);
 	return 0;
 }

@@ -8,8 +8,6 @@
 #include "args.h"
 #include "cmds.h"
 
-#define TCPCLOSE_VERSION "0.1.0"
-
 volatile sig_atomic_t tc_stop;
 
 static void on_signal(int sig)
@@ -51,6 +49,8 @@ static const struct {
 	{ TC_CMD_REPORT, tc_cmd_report },
 	{ TC_CMD_TRACE, tc_cmd_trace },
 	{ TC_CMD_DOCTOR, tc_cmd_doctor },
+	{ TC_CMD_TOP, tc_cmd_top },
+	{ TC_CMD_EXPORT, tc_cmd_export },
 };
 
 int main(int argc, char **argv)

@@ -56,6 +56,7 @@ int tc_model_add_proc(struct tc_model *m, const struct tc_proc_key *k,
 		return -1;
 	m->procs[m->nprocs].key = *k;
 	m->procs[m->nprocs].c = *c;
+	m->procs[m->nprocs].cgroup = NULL;
 	m->nprocs++;
 	return 0;
 }
@@ -127,6 +128,7 @@ void tc_twcounts_add(struct tc_twcounts *dst, const struct tc_twcounts *src)
 	dst->preexisting += src->preexisting;
 	dst->reuse_hits += src->reuse_hits;
 	dst->dur_count += src->dur_count;
+	dst->dur_sum_ms += src->dur_sum_ms;
 	if (src->dur_max_ms > dst->dur_max_ms)
 		dst->dur_max_ms = src->dur_max_ms;
 	if (src->dur_min_ms1 && (!dst->dur_min_ms1 || src->dur_min_ms1 < dst->dur_min_ms1))

@@ -14,6 +14,7 @@
 struct tc_proc_row {
 	struct tc_proc_key key;
 	struct tc_counts c;
+	const char *cgroup;	/* its cgroup v2 path, NULL when unknown (cgroups.c owns it) */
 };
 
 struct tc_peer_row {

@@ -74,6 +74,7 @@ static json_object *time_wait_obj(const struct tc_twcounts *t, const struct tc_m
 			ADD(ended, tw_end_names[i], U64(t->ended[i]));
 		dur = json_object_new_object();
 		ADD(dur, "count", U64(t->dur_count));
+		ADD(dur, "sum", U64(t->dur_sum_ms));
 		ADD(dur, "p50", jquant(t, 0.50));
 		ADD(dur, "p99", jquant(t, 0.99));
 		ADD(dur, "max", t->dur_count ? jdouble((double)t->dur_max_ms, 1) : NULL);
@@ -264,6 +265,7 @@ int tc_render_json(FILE *f, const struct tc_model *m)
 		json_object *o = json_object_new_object();
 
 		add_proc(o, &m->procs[i].key);
+		ADD(o, "cgroup", m->procs[i].cgroup ? json_object_new_string(m->procs[i].cgroup) : NULL);
 		add_counts(o, &m->procs[i].c, m);
 		bad |= fprintf(f, "%s%s", i ? "," : "", json_object_to_json_string_ext(o, fl)) < 0;
 		json_object_put(o);

@@ -11,4 +11,8 @@
  * that cannot be entered leaves its rows' ports unknown. */
 int tc_survey(const struct tc_tracer *t, const char *netns_path, struct tc_model *m);
 
+/* Fork the privileged survey helper (privs.c); tc_survey() then asks it. */
+int tc_surveyor_start(struct tc_tracer *t, char *err, size_t errlen);
+void tc_surveyor_stop(struct tc_tracer *t);
+
 #endif

@@ -16,6 +16,8 @@
 #include <bpf/libbpf.h>
 #include "names.h"
 #include "tracer.h"
+#include "cgroups.h"
+#include "survey.h"
 #include "tcpclose.skel.h"
 
 static bool verbose;
@@ -238,8 +240,8 @@ static const struct {
 	[OPT_SURVEY] = { survey_sets, NELEM(survey_sets), "no port survey" },
 };
 
-static int configure(struct tcpclose_bpf *skel, const struct tc_opts *o, __u32 netns,
-		     bool events, const struct hookset *c, const struct hookset *const *opt)
+static int configure(struct tcpclose_bpf *skel, const struct tc_opts *o,
+		     const struct tc_tracer *t, bool events, const struct hookset *c, const struct hookset *const *opt)
 {
 	const struct hookset *oc = opt[OPT_OWNER], *tc = opt[OPT_TW], *pc = opt[OPT_PORTS];
 	const struct hookset *sc = opt[OPT_SURVEY];
@@ -263,7 +265,9 @@ static int configure(struct tcpclose_bpf *skel, const struct tc_opts *o, __u32 n
 	/* The iterator runs on demand (tc_tracer_snapshot), not as a hook. */
 	bpf_program__set_autoattach(skel->progs.tc_iter_tw, false);
 	bpf_program__set_autoattach(skel->progs.tc_iter_ports, false);
-	skel->rodata->target_netns = netns;
+	skel->rodata->target_netns = t->netns_ino;
+	skel->rodata->target_cgroup = t->cgroup_id;
+	skel->rodata->target_cgroup_level = (__u32)t->cgroup_level;
 	skel->rodata->target_tgid = o->pid;
 	memcpy((char *)skel->rodata->target_comm, o->comm, TC_COMM_LEN);
 	skel->rodata->emit_events = events;
@@ -292,7 +296,7 @@ static int try_sets(struct tc_tracer *t, const struct tc_opts *o, bool events,
 	skel = tcpclose_bpf__open();
 	if (!skel)
 		return -errno;
-	err = configure(skel, o, t->netns_ino, events, c, opt);
+	err = configure(skel, o, t, events, c, opt);
 	if (!err)
 		err = tcpclose_bpf__load(skel);
 	if (!err)
@@ -442,10 +446,14 @@ int tc_tracer_start(struct tc_tracer *t, const struct tc_opts *o, bool events,
 
 	memset(t, 0, sizeof(*t));
 	t->stats_fd = -1;
+	t->surveyor_fd = -1;
 	verbose = o->verbose;
 	libbpf_set_print(libbpf_print);
 
 	if (o->netns_path && tc_netns_inode(o->netns_path, &t->netns_ino, err, errlen))
+		return -1;
+	if (o->cgroup_path &&
+	    tc_cgroup_lookup(o->cgroup_path, &t->cgroup_id, &t->cgroup_level, err, errlen))
 		return -1;
 	if (!have_bpf_privileges()) {
 		snprintf(err, errlen, "need root, or CAP_BPF and CAP_PERFMON (try sudo)");
@@ -475,7 +483,7 @@ int tc_tracer_start(struct tc_tracer *t, const struct tc_opts *o, bool events,
 	}
 	if (!last) {
 		/* Pre-existing stays have no process: no -p/-c can match them. */
-		if (o->pid || o->comm[0]) {
+		if (o->pid || o->comm[0] || o->cgroup_path) {
 			t->tw_snapshot = false;
 		} else if (t->tw_hook && snapshot_timewait(t, o->netns_path)) {
 			vlog("timewait snapshot at start failed: %s; preexisting unavailable",
@@ -504,6 +512,7 @@ int tc_tracer_start(struct tc_tracer *t, const struct tc_opts *o, bool events,
 
 void tc_tracer_stop(struct tc_tracer *t)
 {
+	tc_surveyor_stop(t);
 	if (t->stats_fd >= 0)
 		close(t->stats_fd);
 	t->stats_fd = -1;

@@ -12,13 +12,14 @@ static struct tc_opts o;
 #define PARSE(...) ({ char *av[] = { "tcpclose", __VA_ARGS__, NULL }; \
 	err[0] = 0; tc_parse_args((int)(sizeof(av) / sizeof(av[0])) - 1, av, &o, err, sizeof(err)); })
 
-static void test_bare_is_live_report(void **state)
+static void test_bare_is_top(void **state)
 {
 	char *av[] = { "tcpclose", NULL };
 
 	assert_int_equal(tc_parse_args(1, av, &o, err, sizeof(err)), 0);
-	assert_int_equal(o.cmd, TC_CMD_REPORT);
-	assert_true(o.interval_s == 5);
+	assert_int_equal(o.cmd, TC_CMD_TOP);
+	assert_true(o.interval_s == 2);
+	assert_int_equal(o.sort, TC_SORT_CLOSED);
 	assert_true(o.duration_s == 0);
 	assert_int_equal(o.attach, TC_ATTACH_AUTO);
 	assert_int_equal(o.top, 20);
@@ -40,6 +41,49 @@ static void test_report_options(void **state)
 	assert_int_equal(o.top, 7);
 	assert_int_equal(o.max_sockets, 2048);
 	assert_true(o.interval_s == 0);	/* only the bare command defaults -i */
+}
+
+static void test_top_export_cgroup(void **state)
+{
+	char addr[64];
+	unsigned port;
+
+	assert_int_equal(PARSE("top", "-s", "tw", "-i", "5"), 0);
+	assert_int_equal(o.cmd, TC_CMD_TOP);
+	assert_int_equal(o.sort, TC_SORT_TW_NOW);
+	assert_true(o.interval_s == 5);
+	assert_int_equal(PARSE("top", "--sort", "bogus"), -1);
+	assert_non_null(strstr(err, "invalid sort column 'bogus'"));
+	assert_int_equal(PARSE("report", "-s", "tw"), -1);
+	assert_non_null(strstr(err, "--sort is for top"));
+
+	assert_int_equal(PARSE("export", "--listen", ":9862"), 0);
+	assert_int_equal(o.cmd, TC_CMD_EXPORT);
+	assert_true(o.interval_s == 15);
+	assert_int_equal(tc_parse_listen(o.listen, addr, sizeof(addr), &port), 0);
+	assert_string_equal(addr, "127.0.0.1");	/* loopback unless asked */
+	assert_int_equal(port, 9862);
+	assert_int_equal(tc_parse_listen("[::1]:80", addr, sizeof(addr), &port), 0);
+	assert_string_equal(addr, "::1");
+	assert_int_equal(tc_parse_listen("0.0.0.0:1", addr, sizeof(addr), &port), 0);
+	assert_string_equal(addr, "0.0.0.0");
+	assert_int_equal(tc_parse_listen("localhost:80", NULL, 0, NULL), -1);
+	assert_int_equal(tc_parse_listen("1.2.3.4:0", NULL, 0, NULL), -1);
+	assert_int_equal(tc_parse_listen("1.2.3.4:65536", NULL, 0, NULL), -1);
+	assert_int_equal(tc_parse_listen("1.2.3.4", NULL, 0, NULL), -1);
+	assert_int_equal(PARSE("export"), -1);
+	assert_non_null(strstr(err, "export needs --listen"));
+	assert_int_equal(PARSE("export", "--textfile", "/tmp/x.txt"), -1);
+	assert_non_null(strstr(err, "*.prom"));
+	assert_int_equal(PARSE("export", "--textfile", "/tmp/x.prom", "-i", "3"), 0);
+	assert_true(o.interval_s == 3);
+	assert_int_equal(PARSE("report", "--listen", ":80"), -1);
+	assert_non_null(strstr(err, "are for export"));
+
+	assert_int_equal(PARSE("report", "--cgroup", "/system.slice", "--keep-caps"), 0);
+	assert_string_equal(o.cgroup_path, "/system.slice");
+	assert_true(o.keep_caps);
+	assert_int_equal(PARSE("report", "--cgroup", ""), -1);
 }
 
 static void test_trace_and_help(void **state)
@@ -93,7 +137,8 @@ static void test_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bare_is_live_report),
+		cmocka_unit_test(test_bare_is_top),
+		cmocka_unit_test(test_top_export_cgroup),
 		cmocka_unit_test(test_report_options),
 		cmocka_unit_test(test_trace_and_help),
 		cmocka_unit_test(test_errors),

@@ -1,0 +1,129 @@
+#!/bin/bash
+# export: /metrics and the textfile against closes of a known order, checked
+# by promtool and scraped by a real Prometheus server; the series beyond -n
+# fold into "other" with nothing lost; the running exporter holds no
+# capability (its survey helper only the survey's).
+. "$(dirname "$0")/lib.sh"
+N=6		# connections per destination
+PORTS=5		# destinations, more than -n 3
+ns=$(netns_new export) || exit 1
+port=$((19000 + $$ % 1000))
+url="http://127.0.0.1:$port/metrics"
+prom="$WORK/tc.prom"
+out=$WORK/export.out
+tracer_start "$out" export --listen "127.0.0.1:$port" --textfile "$prom" -i 1 -n 3 \
+	--netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
+epid=$TRACER_PID
+
+# value SERIES FILE: the sample of exactly that series (0 when absent)
+value() { awk -v s="$1" '$1 == s { v = $2 } END { print v == "" ? 0 : v }' "$2"; }
+# sum of every sample of a metric with the given label fragment
+sum_of() { awk -v m="$1" -v f="$2" 'index($1, m "{") == 1 && index($1, f) { s += $2 } END { printf "%d\n", s }' "$3"; }
+
+# --- privileges, while it runs ----------------------------------------------
+st=/proc/$epid/status
+check "the exporter holds no capability (CapEff, CapPrm, CapBnd)" "0000000000000000 0000000000000000 0000000000000000" \
+	"$(awk '/^Cap(Eff|Prm|Bnd):/ {printf "%s%s", sep, $2; sep=" "}' "$st")"
+check "the exporter cannot gain any (NoNewPrivs)" 1 "$(awk '/^NoNewPrivs:/ {print $2}' "$st")"
+helper=$(pgrep -P "$epid" | head -1)
+if [ -n "$helper" ]; then
+	# CAP_DAC_READ_SEARCH 2, SYS_PTRACE 19, SYS_ADMIN 21, PERFMON 38, BPF 39
+	check "its survey helper keeps only the survey's capabilities" 000000c000280004 \
+		"$(awk '/^CapEff:/ {print $2}' "/proc/$helper/status")"
+	check "the survey helper holds no BPF link (one fd: the iterator program)" 1 \
+		"$(ls -l "/proc/$helper/fd" | grep -c 'anon_inode:bpf')"
+else
+	check "a survey helper runs" yes no
+fi
+
+# --- known traffic -------------------------------------------------------------
+for i in $(seq $PORTS); do
+	line=$(in_ns "$ns" "$SCEN/closer" client-first 4 $((7100 + i)) "$N")
+	[ "$(jq -r .ok <<<"$line")" = true ] || check "closer run $i" true false
+done
+sleep 2.5	# at least two textfile rewrites
+curl -sf "$url" >"$WORK/m1.txt"
+check "GET /metrics answers" 0 $?
+check_match "content type is the text format 0.0.4" "version=0.0.4" \
+	"$(curl -sI "$url" | tr -d '\r' | grep -i '^content-type')"
+check "GET / points at /metrics" "tcpclose exporter: the metrics are at /metrics" "$(curl -sf "http://127.0.0.1:$port/")"
+check "an unknown path is 404" 404 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/nope")"
+if command -v promtool >/dev/null; then
+	promtool check metrics <"$WORK/m1.txt" >"$WORK/promtool.out" 2>&1
+	check "promtool check metrics: no problem" "0 " "$? $(cat "$WORK/promtool.out")"
+else
+	note "promtool not installed here: format check skipped"
+fi
+
+total=$((N * PORTS))
+check "closes: local first = client-first connections" "$total" "$(value 'tcpclose_closes_total{kind="local_first"}' "$WORK/m1.txt")"
+check "closes: remote first = their server side" "$total" "$(value 'tcpclose_closes_total{kind="remote_first"}' "$WORK/m1.txt")"
+check "TIME_WAIT entered = one per connection (client side)" "$total" "$(value 'tcpclose_timewait_entered_total' "$WORK/m1.txt")"
+check "connect attempts" "$total" "$(value 'tcpclose_connect_attempts_total' "$WORK/m1.txt")"
+ndest=$(grep -c '^tcpclose_peer_closes_total{role="client".*kind="local_first"' "$WORK/m1.txt")
+check "client peer series cut to -n 3" 3 "$ndest"
+check "each shown destination has its $N closes" "$N $N $N" \
+	"$(grep '^tcpclose_peer_closes_total{role="client".*kind="local_first"' "$WORK/m1.txt" | awk '{printf "%s%s", sep, $2; sep=" "}')"
+# 5 client + 5 server rows, 3 shown: 7 folded, nothing lost
+check "rows folded into other" 7 "$(value 'tcpclose_series_folded{table="peers"}' "$WORK/m1.txt")"
+check "peer series + other = the totals (local first)" "$total" "$(sum_of tcpclose_peer_closes_total 'kind="local_first"' "$WORK/m1.txt")"
+check "peer series + other = the totals (remote first)" "$total" "$(sum_of tcpclose_peer_closes_total 'kind="remote_first"' "$WORK/m1.txt")"
+check "process series + other = the totals" "$((2 * total))" "$(sum_of tcpclose_process_closes_total 'kind=' "$WORK/m1.txt")"
+check_match "every shown destination's ports were surveyed" '^tcpclose_peer_ports_in_use\{role="client".* [0-9]' \
+	"$(grep '^tcpclose_peer_ports_in_use' "$WORK/m1.txt")"
+
+# --- the textfile ------------------------------------------------------------------
+check "textfile: the same totals" "$total" "$(value 'tcpclose_closes_total{kind="local_first"}' "$prom")"
+if command -v promtool >/dev/null; then
+	promtool check metrics <"$prom" >/dev/null 2>&1
+	check "textfile: promtool check metrics" 0 $?
+fi
+check "textfile: world-readable for node_exporter" 644 "$(stat -c %a "$prom")"
+
+# --- a real Prometheus server scrapes it --------------------------------------------
+if command -v prometheus >/dev/null; then
+	pport=$((port + 1))
+	mkdir -p "$WORK/prom"
+	cat >"$WORK/prom.yml" <<-EOF
+	global: { scrape_interval: 1s, scrape_timeout: 1s }
+	scrape_configs:
+	  - job_name: tcpclose
+	    static_configs: [ { targets: ['127.0.0.1:$port'] } ]
+	EOF
+	prometheus --config.file="$WORK/prom.yml" --storage.tsdb.path="$WORK/prom" \
+		--web.listen-address="127.0.0.1:$pport" >"$WORK/prometheus.log" 2>&1 &
+	ppid_=$!
+	TRACERS+=("$ppid_")
+	got=
+	q='tcpclose_closes_total{job="tcpclose",kind="local_first"}'
+	for _ in $(seq 60); do
+		got=$(curl -sf -G "http://127.0.0.1:$pport/api/v1/query" --data-urlencode "query=$q" |
+			jq -r '.data.result[0].value[1] // empty' 2>/dev/null)
+		[ -n "$got" ] && break
+		sleep 0.5
+	done
+	check "Prometheus scraped it and answers the query" "$total" "${got:-none}"
+	up=$(curl -sf -G "http://127.0.0.1:$pport/api/v1/query" --data-urlencode 'query=up{job="tcpclose"}' |
+		jq -r '.data.result[0].value[1] // empty')
+	check "Prometheus sees the target up" 1 "$up"
+	kill "$ppid_" 2>/dev/null; wait "$ppid_" 2>/dev/null
+else
+	note "prometheus not installed here: scrape check skipped"
+fi
+
+# --- a taken port, then the end -------------------------------------------------------
+"$TCPCLOSE" export --listen "127.0.0.1:$port" >"$WORK/dup.out" 2>&1
+rc=$?
+check "a taken port: exit 1" 1 "$rc"
+check_match "a taken port: one clear line" "^tcpclose: error: cannot listen on 127.0.0.1 port $port: Address already in use$" \
+	"$(cat "$WORK/dup.out")"
+
+before=$(stat -c %Y "$prom")
+tracer_stop "$epid"
+check "SIGINT: exit 0" 0 $?
+check "SIGINT: the helper is gone with it" "" "$(pgrep -P "$epid" 2>/dev/null)"
+check "no temporary file left next to the textfile" "tc.prom" "$(ls "$WORK" | grep '^tc\.prom')"
+check "the final textfile has the final counts" "$total" "$(value 'tcpclose_closes_total{kind="local_first"}' "$prom")"
+check_match "stderr says how many scrapes were served" "scrapes served" "$(cat "$out.err")"
+: "$before"
+finish

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Prometheus exposition and the top view, on hand-made models. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <cmocka.h>
+#include "model.h"
+#include "render_prom.h"
+#include "top.h"
+
+/* A client row of process pid toward 10.0.0.<host>:80 with `closed` local-first closes. */
+static void add_peer(struct tc_model *m, __u32 pid, int host, __u64 closed)
+{
+	struct tc_peer_key k = { 0 };
+	struct tc_counts c = { 0 };
+
+	k.proc.tgid = pid;
+	snprintf(k.proc.comm, sizeof(k.proc.comm), "p%u", pid);
+	k.role = TC_ROLE_CLIENT;
+	k.netns = 4026531840u;
+	k.tuple.family = AF_INET;
+	k.tuple.rport = 80;
+	inet_pton(AF_INET, "10.1.1.1", k.tuple.laddr);
+	k.tuple.raddr[0] = 10;
+	k.tuple.raddr[3] = (__u8)host;
+	c.closed = c.kind[TC_CK_LOCAL_FIRST] = closed;
+	c.conn.attempts = closed;
+	assert_int_equal(tc_model_add_peer(m, &k, &c), 0);
+	tc_counts_add(&m->totals, &c);
+}
+
+static char *render(const struct tc_model *m, struct tc_prom *st)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_int_equal(tc_render_prom(f, m, st), 0);
+	fclose(f);
+	return buf;
+}
+
+/* The value of the sample whose line starts with `series ` (exact labels). */
+static double sample(const char *text, const char *series)
+{
+	size_t n = strlen(series);
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, series, n) && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+	fail_msg("no sample %s", series);
+	return -1;
+}
+
+static int count_prefix(const char *text, const char *prefix)
+{
+	int n = 0;
+	size_t len = strlen(prefix);
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		n += !strncmp(p, prefix, len);
+	return n;
+}
+
+#define PEER(h) "tcpclose_peer_closes_total{role=\"client\",netns=\"4026531840\",local=\"10.1.1.1\"," \
+		"remote=\"10.0.0." #h ":80\",kind=\"local_first\"}"
+#define OTHER "tcpclose_peer_closes_total{role=\"other\",netns=\"\",local=\"\",remote=\"other\"," \
+		"kind=\"local_first\"}"
+
+static void test_top_n_other_and_sticky(void **state)
+{
+	struct tc_model m;
+	struct tc_prom st;
+	char *out;
+
+	tc_model_init(&m);
+	tc_prom_init(&st, 3, "test");
+	for (int h = 1; h <= 10; h++)
+		add_peer(&m, 100 + h, h, (__u64)h * 10);	/* host 10 busiest */
+	out = render(&m, &st);
+	/* three series and "other" per kind */
+	assert_int_equal(count_prefix(out, "tcpclose_peer_closes_total{role=\"client\""), 3 * TC_CK_MAX);
+	assert_true(sample(out, PEER(10)) == 100);
+	assert_true(sample(out, PEER(8)) == 80);
+	/* the rest, folded: 10+20+...+70 = 280, exactly totals - shown */
+	assert_true(sample(out, OTHER) == 280);
+	assert_true(sample(out, "tcpclose_series_folded{table=\"peers\"}") == 7);
+	free(out);
+
+	/* host 1 becomes the busiest: the chosen series stay (monotonic
+	 * counters), its growth goes to "other" */
+	m.peers[0].c.closed += 1000;
+	m.peers[0].c.kind[TC_CK_LOCAL_FIRST] += 1000;
+	m.totals.closed += 1000;
+	m.totals.kind[TC_CK_LOCAL_FIRST] += 1000;
+	out = render(&m, &st);
+	assert_true(sample(out, PEER(10)) == 100);
+	assert_true(sample(out, OTHER) == 1280);
+	assert_int_equal(count_prefix(out, PEER(1)), 0);
+	free(out);
+
+	/* the row behind a chosen series is gone (evicted): the busiest of the
+	 * rest takes its place, the evicted counts stay in "other" */
+	m.npeers--;	/* drops the last added: host 10 */
+	out = render(&m, &st);
+	assert_int_equal(count_prefix(out, PEER(10)), 0);
+	assert_true(sample(out, PEER(1)) == 1010);
+	/* totals - (host 9, 8, 1): hosts 2..7 and the evicted host 10 */
+	assert_true(sample(out, OTHER) == 1550 - 90 - 80 - 1010);
+	free(out);
+	tc_prom_free(&st);
+	tc_model_free(&m);
+}
+
+static void test_rows_of_one_endpoint_merge(void **state)
+{
+	struct tc_model m;
+	struct tc_prom st;
+	char *out;
+
+	tc_model_init(&m);
+	tc_prom_init(&st, 5, "test");
+	add_peer(&m, 1, 7, 5);
+	add_peer(&m, 2, 7, 6);	/* another process, same destination */
+	out = render(&m, &st);
+	/* one label set, the sum: Prometheus rejects duplicate series */
+	assert_int_equal(count_prefix(out, PEER(7)), 1);
+	assert_true(sample(out, PEER(7)) == 11);
+	assert_true(sample(out, OTHER) == 0);
+	/* no process rows (evicted, say): all of the totals are "other" */
+	assert_true(sample(out, "tcpclose_process_closes_total{comm=\"other\",pid=\"\",cgroup=\"\","
+			   "kind=\"local_first\"}") == 11);
+	free(out);
+	tc_prom_free(&st);
+	tc_model_free(&m);
+}
+
+static void test_histogram_and_escaping(void **state)
+{
+	struct tc_model m;
+	struct tc_prom st;
+	struct tc_proc_key k = { .tgid = 9 };
+	struct tc_counts c = { 0 };
+	char *out;
+
+	tc_model_init(&m);
+	tc_prom_init(&st, 5, "test");
+	m.tw_hook = "tp_btf/timer_start";
+	/* stays of 0 ms, 3 ms and 60000 ms */
+	m.totals.tw.hist[0] = 1;
+	m.totals.tw.hist[2] = 1;
+	m.totals.tw.hist[16] = 1;
+	m.totals.tw.dur_count = 3;
+	m.totals.tw.dur_sum_ms = 60003;
+	memcpy(k.comm, "a\"b\\c", 6);
+	c.closed = c.kind[TC_CK_REMOTE_FIRST] = 2;
+	assert_int_equal(tc_model_add_proc(&m, &k, &c), 0);
+	m.procs[0].cgroup = "/system.slice/x.service";
+	tc_counts_add(&m.totals, &c);
+	out = render(&m, &st);
+	assert_true(sample(out, "tcpclose_timewait_duration_seconds_bucket{le=\"0.001\"}") == 1);
+	assert_true(sample(out, "tcpclose_timewait_duration_seconds_bucket{le=\"0.002\"}") == 1);
+	assert_true(sample(out, "tcpclose_timewait_duration_seconds_bucket{le=\"0.004\"}") == 2);
+	assert_true(sample(out, "tcpclose_timewait_duration_seconds_bucket{le=\"32.768\"}") == 2);
+	assert_true(sample(out, "tcpclose_timewait_duration_seconds_bucket{le=\"65.536\"}") == 3);
+	assert_true(sample(out, "tcpclose_timewait_duration_seconds_bucket{le=\"+Inf\"}") == 3);
+	assert_true(sample(out, "tcpclose_timewait_duration_seconds_count") == 3);
+	assert_true(sample(out, "tcpclose_timewait_duration_seconds_sum") == 60.003);
+	assert_true(sample(out, "tcpclose_process_closes_total{comm=\"a\\\"b\\\\c\",pid=\"9\","
+			   "cgroup=\"/system.slice/x.service\",kind=\"remote_first\"}") == 2);
+	/* no port search hook: no retries histogram at all */
+	assert_null(strstr(out, "tcpclose_connect_port_retries"));
+	free(out);
+	tc_prom_free(&st);
+	tc_model_free(&m);
+}
+
+static void test_top_rates_and_sort(void **state)
+{
+	struct tc_model m;
+	struct tc_top t;
+	struct tc_top_line *l;
+	size_t n;
+
+	tc_model_init(&m);
+	tc_top_init(&t);
+	add_peer(&m, 1, 1, 10);
+	add_peer(&m, 2, 2, 100);
+	assert_int_equal(tc_top_remember(&t, &m), 0);
+	/* 2 s later: host 1 did 40 more, host 2 none; host 2's row was also
+	 * evicted and begun again with 4 (less than before: all of it is new) */
+	m.peers[0].c.closed = m.peers[0].c.kind[TC_CK_LOCAL_FIRST] = 50;
+	m.peers[1].c.closed = m.peers[1].c.kind[TC_CK_LOCAL_FIRST] = 4;
+	assert_int_equal(tc_top_lines(&t, &m, 1, 2.0, TC_SORT_CLOSED, &l, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(l[0].peer->key.proc.tgid, 1);
+	assert_true(l[0].v[TC_SORT_CLOSED] == 20.0);
+	assert_true(l[0].v[TC_SORT_LOCAL] == 20.0);
+	assert_true(l[1].v[TC_SORT_CLOSED] == 2.0);
+	assert_false(l[0].have[TC_SORT_RETRIES]);	/* no port hook in this model */
+	free(l);
+	/* sorted by port utilisation: only surveyed client rows have one */
+	m.peers[1].ports.known = 1;
+	m.peers[1].ports.utilisation = 0.5;
+	assert_int_equal(tc_top_lines(&t, &m, 1, 2.0, TC_SORT_PORTS, &l, &n), 0);
+	assert_int_equal(l[0].peer->key.proc.tgid, 2);
+	assert_true(l[0].v[TC_SORT_PORTS] == 50.0);
+	assert_false(l[1].have[TC_SORT_PORTS]);
+	free(l);
+	tc_top_free(&t);
+	tc_model_free(&m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_top_n_other_and_sticky),
+		cmocka_unit_test(test_rows_of_one_endpoint_merge),
+		cmocka_unit_test(test_histogram_and_escaping),
+		cmocka_unit_test(test_top_rates_and_sort),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

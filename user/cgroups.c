@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <ftw.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include "cgroups.h"
+
+struct cg_entry {
+	__u64 id;
+	char *path;
+};
+
+static struct cg_entry *cg;
+static size_t ncg, capcg;
+static bool walked;		/* this round */
+static const char *root;
+static size_t root_len;
+
+/* The cgroup2 mount: /sys/fs/cgroup, or its "unified" part on hybrid hosts. */
+static const char *cgroup2_root(void)
+{
+	static const char *const cand[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+	struct statfs sf;
+
+	for (size_t i = 0; i < sizeof(cand) / sizeof(cand[0]); i++)
+		if (!statfs(cand[i], &sf) && sf.f_type == CGROUP2_SUPER_MAGIC)
+			return cand[i];
+	return NULL;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	__u64 x = ((const struct cg_entry *)a)->id, y = ((const struct cg_entry *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+static struct cg_entry *find(__u64 id)
+{
+	struct cg_entry k = { .id = id };
+
+	return ncg ? bsearch(&k, cg, ncg, sizeof(*cg), cmp_id) : NULL;
+}
+
+static int visit(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	struct cg_entry *n;
+
+	if (flag != FTW_D || find(st->st_ino))
+		return 0;
+	if (ncg == capcg) {
+		size_t nc = capcg ? capcg * 2 : 256;
+
+		if (!(n = realloc(cg, nc * sizeof(*cg))))
+			return 1;
+		cg = n;
+		capcg = nc;
+	}
+	n = &cg[ncg];
+	n->id = st->st_ino;
+	n->path = strdup(path[root_len] ? path + root_len : "/");
+	if (!n->path)
+		return 1;
+	ncg++;
+	/* keep it sorted for find(): new ids are mostly larger */
+	for (size_t i = ncg - 1; i > 0 && cg[i - 1].id > cg[i].id; i--) {
+		struct cg_entry t = cg[i];
+
+		cg[i] = cg[i - 1];
+		cg[i - 1] = t;
+	}
+	return 0;
+}
+
+static void walk(void)
+{
+	if (!root && !(root = cgroup2_root()))
+		return;
+	root_len = strlen(root);
+	nftw(root, visit, 32, FTW_PHYS | FTW_MOUNT);
+}
+
+void tc_cgroups_round(void)
+{
+	walked = false;
+}
+
+const char *tc_cgroup_path(__u64 id)
+{
+	struct cg_entry *e = find(id);
+
+	if (!e && !walked) {
+		walked = true;
+		walk();
+		e = find(id);
+	}
+	return e ? e->path : NULL;
+}
+
+int tc_cgroup_lookup(const char *path, __u64 *id, int *level, char *err, size_t errlen)
+{
+	const char *r = cgroup2_root();
+	char full[4096];
+	struct stat st;
+	const char *rel;
+	int lv = 0;
+
+	if (!r) {
+		snprintf(err, errlen, "--cgroup: no cgroup v2 hierarchy mounted at /sys/fs/cgroup");
+		return -1;
+	}
+	if (!strncmp(path, r, strlen(r)) && (path[strlen(r)] == '/' || !path[strlen(r)]))
+		snprintf(full, sizeof(full), "%s", path);
+	else
+		snprintf(full, sizeof(full), "%s/%s", r, path[0] == '/' ? path + 1 : path);
+	errno = 0;
+	if (stat(full, &st) || !S_ISDIR(st.st_mode) ||
+	    strstr(full + strlen(r), "/../") || strstr(full + strlen(r), "/./")) {
+		snprintf(err, errlen, "--cgroup '%s': not a cgroup (%s)", path,
+			 errno ? strerror(errno) : "not a directory");
+		return -1;
+	}
+	{
+		char probe[4200];
+
+		snprintf(probe, sizeof(probe), "%s/cgroup.procs", full);
+		if (access(probe, F_OK)) {
+			snprintf(err, errlen, "--cgroup '%s': not a cgroup v2 directory", path);
+			return -1;
+		}
+	}
+	for (rel = full + strlen(r); *rel; rel++)
+		if (*rel == '/' && rel[1] && rel[1] != '/')
+			lv++;
+	*id = st.st_ino;
+	*level = lv;
+	return 0;
+}

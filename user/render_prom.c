@@ -1,0 +1,543 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "names.h"
+#include "render_prom.h"
+
+void tc_prom_init(struct tc_prom *st, unsigned top, const char *version)
+{
+	memset(st, 0, sizeof(*st));
+	st->top = top;
+	st->version = version;
+}
+
+void tc_prom_free(struct tc_prom *st)
+{
+	free(st->procs);
+	free(st->peers);
+	st->procs = NULL;
+	st->peers = NULL;
+	st->nprocs = st->npeers = 0;
+}
+
+/* Label values: backslash, double quote and newline are escaped. */
+static void esc(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fputc('\\', f), fputc(*s, f);
+		else if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+static void head(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static __u64 sub0(__u64 a, __u64 b)
+{
+	return a > b ? a - b : 0;
+}
+
+/* ---- which series are shown -------------------------------------------- */
+
+static struct tc_prom_peer peer_label(const struct tc_peer_key *k)
+{
+	struct tc_prom_peer p;
+
+	memset(&p, 0, sizeof(p));
+	p.netns = k->netns;
+	p.role = k->role;
+	p.family = k->tuple.family;
+	p.port = k->role == TC_ROLE_SERVER ? k->tuple.lport : k->tuple.rport;
+	memcpy(p.laddr, k->tuple.laddr, TC_ADDR_LEN);
+	memcpy(p.raddr, k->tuple.raddr, TC_ADDR_LEN);
+	return p;
+}
+
+struct peer_group {
+	struct tc_prom_peer key;
+	struct tc_counts c;
+	struct tc_ports ports;
+	int chosen;
+};
+
+struct proc_ref {
+	const struct tc_proc_row *row;
+	int chosen;
+};
+
+static int cmp_group_key(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct tc_prom_peer));
+}
+
+static int cmp_group_busy(const void *pa, const void *pb)
+{
+	const struct peer_group *a = *(struct peer_group *const *)pa;
+	const struct peer_group *b = *(struct peer_group *const *)pb;
+
+	if (a->c.closed != b->c.closed)
+		return a->c.closed < b->c.closed ? 1 : -1;
+	return memcmp(&a->key, &b->key, sizeof(a->key));
+}
+
+static int cmp_proc_key(const void *a, const void *b)
+{
+	return memcmp(&((const struct proc_ref *)a)->row->key,
+		      &((const struct proc_ref *)b)->row->key, sizeof(struct tc_proc_key));
+}
+
+static int cmp_proc_busy(const void *pa, const void *pb)
+{
+	const struct proc_ref *a = *(struct proc_ref *const *)pa;
+	const struct proc_ref *b = *(struct proc_ref *const *)pb;
+
+	if (a->row->c.closed != b->row->c.closed)
+		return a->row->c.closed < b->row->c.closed ? 1 : -1;
+	return memcmp(&a->row->key, &b->row->key, sizeof(a->row->key));
+}
+
+/* Rows of m merged by label set, sorted by key. */
+static struct peer_group *group_peers(const struct tc_model *m, size_t *n)
+{
+	struct peer_group *g = calloc(m->npeers ? m->npeers : 1, sizeof(*g));
+	size_t ng = 0;
+
+	*n = 0;
+	if (!g)
+		return NULL;
+	for (size_t i = 0; i < m->npeers; i++) {
+		g[i].key = peer_label(&m->peers[i].key);
+		g[i].c = m->peers[i].c;
+		g[i].ports = m->peers[i].ports;
+	}
+	qsort(g, m->npeers, sizeof(*g), cmp_group_key);
+	for (size_t i = 0; i < m->npeers; i++) {
+		if (ng && !cmp_group_key(&g[ng - 1].key, &g[i].key)) {
+			tc_counts_add(&g[ng - 1].c, &g[i].c);
+			if (!g[ng - 1].ports.known)
+				g[ng - 1].ports = g[i].ports;
+			continue;
+		}
+		if (ng != i)
+			g[ng] = g[i];
+		ng++;
+	}
+	*n = ng;
+	return g;
+}
+
+/* Keep the series chosen before while their rows live; fill up to top with
+ * the busiest of the rest. */
+static int choose_peers(struct tc_prom *st, struct peer_group *g, size_t ng)
+{
+	struct tc_prom_peer *keep = malloc((st->top ? st->top : 1) * sizeof(*keep));
+	struct peer_group **busy;
+	size_t nkeep = 0;
+
+	if (!keep)
+		return -1;
+	for (size_t i = 0; i < st->npeers && nkeep < st->top; i++) {
+		struct peer_group *hit = bsearch(&st->peers[i], g, ng, sizeof(*g), cmp_group_key);
+
+		if (hit && !hit->chosen) {
+			hit->chosen = 1;
+			keep[nkeep++] = hit->key;
+		}
+	}
+	busy = malloc((ng ? ng : 1) * sizeof(*busy));
+	if (!busy) {
+		free(keep);
+		return -1;
+	}
+	for (size_t i = 0; i < ng; i++)
+		busy[i] = &g[i];
+	qsort(busy, ng, sizeof(*busy), cmp_group_busy);
+	for (size_t i = 0; i < ng && nkeep < st->top; i++) {
+		if (busy[i]->chosen || !busy[i]->c.closed)
+			continue;
+		busy[i]->chosen = 1;
+		keep[nkeep++] = busy[i]->key;
+	}
+	free(busy);
+	free(st->peers);
+	st->peers = keep;
+	st->npeers = nkeep;
+	return 0;
+}
+
+static struct proc_ref *choose_procs(struct tc_prom *st, const struct tc_model *m)
+{
+	struct proc_ref *r = calloc(m->nprocs ? m->nprocs : 1, sizeof(*r));
+	struct tc_proc_key *keep = malloc((st->top ? st->top : 1) * sizeof(*keep));
+	struct proc_ref **busy = malloc((m->nprocs ? m->nprocs : 1) * sizeof(*busy));
+	size_t nkeep = 0;
+
+	if (!r || !keep || !busy) {
+		free(r);
+		free(keep);
+		free(busy);
+		return NULL;
+	}
+	for (size_t i = 0; i < m->nprocs; i++)
+		r[i].row = &m->procs[i];
+	qsort(r, m->nprocs, sizeof(*r), cmp_proc_key);
+	for (size_t i = 0; i < st->nprocs && nkeep < st->top; i++) {
+		struct tc_proc_row probe = { .key = st->procs[i] };
+		struct proc_ref pr = { .row = &probe }, *hit;
+
+		hit = bsearch(&pr, r, m->nprocs, sizeof(*r), cmp_proc_key);
+		if (hit && !hit->chosen) {
+			hit->chosen = 1;
+			keep[nkeep++] = hit->row->key;
+		}
+	}
+	for (size_t i = 0; i < m->nprocs; i++)
+		busy[i] = &r[i];
+	qsort(busy, m->nprocs, sizeof(*busy), cmp_proc_busy);
+	for (size_t i = 0; i < m->nprocs && nkeep < st->top; i++) {
+		if (busy[i]->chosen || !busy[i]->row->c.closed)
+			continue;
+		busy[i]->chosen = 1;
+		keep[nkeep++] = busy[i]->row->key;
+	}
+	free(busy);
+	free(st->procs);
+	st->procs = keep;
+	st->nprocs = nkeep;
+	return r;
+}
+
+/* ---- label sets -------------------------------------------------------- */
+
+static void proc_labels(FILE *f, const struct tc_proc_row *r)
+{
+	char comm[TC_COMM_LEN + 1];
+
+	if (!r) {
+		fputs("comm=\"other\",pid=\"\",cgroup=\"\"", f);
+		return;
+	}
+	memcpy(comm, r->key.comm, TC_COMM_LEN);
+	comm[TC_COMM_LEN] = '\0';
+	fputs("comm=\"", f);
+	esc(f, comm);
+	fprintf(f, "\",pid=\"%" PRIu32 "\",cgroup=\"", r->key.tgid);
+	if (r->cgroup)
+		esc(f, r->cgroup);
+	else
+		fprintf(f, "%" PRIu64, (uint64_t)r->key.cgroup_id);
+	fputc('"', f);
+}
+
+static void peer_labels(FILE *f, const struct tc_prom_peer *p)
+{
+	char l[80], r[80];
+
+	if (!p) {
+		fputs("role=\"other\",netns=\"\",local=\"\",remote=\"other\"", f);
+		return;
+	}
+	if (p->role == TC_ROLE_SERVER) {
+		tc_endpoint_str(p->family, p->laddr, p->port, l, sizeof(l));
+		tc_addr_str(p->family, p->raddr, r, sizeof(r));
+	} else {
+		tc_addr_str(p->family, p->laddr, l, sizeof(l));
+		tc_endpoint_str(p->family, p->raddr, p->port, r, sizeof(r));
+	}
+	fprintf(f, "role=\"%s\",netns=\"%" PRIu32 "\",local=\"", tc_role_name(p->role), p->netns);
+	esc(f, l);
+	fputs("\",remote=\"", f);
+	esc(f, r);
+	fputc('"', f);
+}
+
+/* ---- one family of series: totals, processes or peers ------------------ */
+
+static const char *const kind_label[TC_CK_MAX] = {
+	"local_first", "remote_first", "simultaneous", "reset_sent", "reset_received",
+	"never_established", "timeout",
+};
+static const char *const end_label[TC_TWE_MAX] = { "expired", "reused", "syn_recycled", "killed" };
+static const char *const fail_label[] = { "port_exhausted", "bind_conflict", "other" };
+
+typedef void (*labels_fn)(FILE *f, const void *row);
+
+/* A series' counts and how to print its labels; row NULL: "other". */
+struct series {
+	const struct tc_counts *c;
+	const void *row;
+};
+
+static void lab(FILE *f, labels_fn fn, const void *row, const char *extra)
+{
+	if (!fn && !extra)
+		return;
+	fputc('{', f);
+	if (fn)
+		fn(f, row);
+	if (extra)
+		fprintf(f, "%s%s", fn ? "," : "", extra);
+	fputc('}', f);
+}
+
+static __u64 fails(const struct tc_conncounts *c, int i)
+{
+	return i == 0 ? c->port_exhausted : i == 1 ? c->bind_conflict : c->other_failed;
+}
+
+typedef __u64 (*get_fn)(const struct tc_counts *c, int j);
+
+static __u64 get_kind(const struct tc_counts *c, int j) { return c->kind[j]; }
+static __u64 get_tw_entered(const struct tc_counts *c, int j) { return c->tw.entered; }
+static __u64 get_reuse(const struct tc_counts *c, int j) { return c->tw.reuse_hits; }
+static __u64 get_tw_ended(const struct tc_counts *c, int j) { return c->tw.ended[j]; }
+static __u64 get_attempts(const struct tc_counts *c, int j) { return c->conn.attempts; }
+static __u64 get_fails(const struct tc_counts *c, int j) { return fails(&c->conn, j); }
+
+/* One counter family over the series given: tcpclose_<prefix><suffix>, with
+ * an extra label `key` taking each of vals[0..nvals) (none when nvals is 0). */
+static void family(FILE *f, const char *prefix, const char *suffix, const char *help,
+		   labels_fn fn, const struct series *s, size_t n, const char *key,
+		   const char *const *vals, int nvals, get_fn get)
+{
+	char name[96], extra[64];
+
+	snprintf(name, sizeof(name), "tcpclose_%s%s", prefix, suffix);
+	head(f, name, "counter", help);
+	for (size_t i = 0; i < n; i++)
+		for (int j = 0; j < (nvals ? nvals : 1); j++) {
+			if (nvals)
+				snprintf(extra, sizeof(extra), "%s=\"%s\"", key, vals[j]);
+			fputs(name, f);
+			lab(f, fn, s[i].row, nvals ? extra : NULL);
+			fprintf(f, " %" PRIu64 "\n", (uint64_t)get(s[i].c, j));
+		}
+}
+
+/* The row counters every level has, for the series given. */
+static void row_counters(FILE *f, const char *prefix, labels_fn fn, const struct series *s,
+			 size_t n, const struct tc_model *m, int with_conn)
+{
+	family(f, prefix, "closes_total",
+	       "Closed TCP sockets, by who sent FIN first or why there was none.", fn, s, n,
+	       "kind", kind_label, TC_CK_MAX, get_kind);
+	family(f, prefix, "timewait_entered_total",
+	       "TIME_WAIT sockets created (the FIN_WAIT2 substate included).", fn, s, n, NULL, NULL,
+	       0, get_tw_entered);
+	family(f, prefix, "timewait_reuse_hits_total",
+	       "connect()s that took over a TIME_WAIT 4-tuple (tcp_tw_reuse).", fn, s, n, NULL, NULL,
+	       0, get_reuse);
+	if (m->tw_hook)
+		family(f, prefix, "timewait_ended_total", "TIME_WAIT stays ended, by how.", fn, s, n,
+		       "how", end_label, TC_TWE_MAX, get_tw_ended);
+	if (!with_conn)
+		return;
+	family(f, prefix, "connect_attempts_total",
+	       "Client sockets that entered SYN_SENT, counted at their close.", fn, s, n, NULL, NULL,
+	       0, get_attempts);
+	family(f, prefix, "connect_failures_total",
+	       "connect()s that failed: port_exhausted is EADDRNOTAVAIL (no ephemeral port left).",
+	       fn, s, n, "reason", fail_label, 3, get_fails);
+}
+
+/* other = totals - shown, per field, floored at 0. */
+static void fold_other(struct tc_counts *o, const struct tc_counts *tot, const struct series *s,
+		       size_t n)
+{
+	struct tc_counts shown = { 0 };
+
+	for (size_t i = 0; i < n; i++)
+		tc_counts_add(&shown, s[i].c);
+	memset(o, 0, sizeof(*o));
+	o->closed = sub0(tot->closed, shown.closed);
+	for (int k = 0; k < TC_CK_MAX; k++)
+		o->kind[k] = sub0(tot->kind[k], shown.kind[k]);
+	o->tw.entered = sub0(tot->tw.entered, shown.tw.entered);
+	o->tw.reuse_hits = sub0(tot->tw.reuse_hits, shown.tw.reuse_hits);
+	for (int e = 0; e < TC_TWE_MAX; e++)
+		o->tw.ended[e] = sub0(tot->tw.ended[e], shown.tw.ended[e]);
+	o->conn.attempts = sub0(tot->conn.attempts, shown.conn.attempts);
+	o->conn.port_exhausted = sub0(tot->conn.port_exhausted, shown.conn.port_exhausted);
+	o->conn.bind_conflict = sub0(tot->conn.bind_conflict, shown.conn.bind_conflict);
+	o->conn.other_failed = sub0(tot->conn.other_failed, shown.conn.other_failed);
+}
+
+static void proc_lab(FILE *f, const void *row)
+{
+	proc_labels(f, row);
+}
+
+static void peer_lab(FILE *f, const void *row)
+{
+	peer_labels(f, row);
+}
+
+/* ---- the whole exposition ---------------------------------------------- */
+
+static void histogram_tw(FILE *f, const struct tc_twcounts *t)
+{
+	const char *n = "tcpclose_timewait_duration_seconds";
+	__u64 cum = 0;
+
+	head(f, n, "histogram", "How long TIME_WAIT stays lasted, of those whose start was seen.");
+	for (int i = 0; i < TC_TW_HIST - 1; i++) {
+		cum += t->hist[i];
+		/* slot i holds whole-ms lengths under 2^i ms */
+		fprintf(f, "%s_bucket{le=\"%.3f\"} %" PRIu64 "\n", n, (double)(1ULL << i) / 1000.0,
+			(uint64_t)cum);
+	}
+	cum += t->hist[TC_TW_HIST - 1];
+	fprintf(f, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", n, (uint64_t)cum);
+	fprintf(f, "%s_sum %.3f\n", n, (double)t->dur_sum_ms / 1000.0);
+	fprintf(f, "%s_count %" PRIu64 "\n", n, (uint64_t)t->dur_count);
+}
+
+static void histogram_retries(FILE *f, const struct tc_conncounts *c)
+{
+	const char *n = "tcpclose_connect_port_retries";
+	__u64 cum = 0;
+
+	head(f, n, "histogram",
+	     "Ports the kernel rejected before one fit, per connect() (port search hooked).");
+	for (int i = 0; i < TC_RETRY_HIST - 1; i++) {
+		cum += c->retry_hist[i];
+		/* slot i: retries with i significant bits, up to 2^i - 1 */
+		fprintf(f, "%s_bucket{le=\"%llu\"} %" PRIu64 "\n", n, (1ULL << i) - 1,
+			(uint64_t)cum);
+	}
+	cum += c->retry_hist[TC_RETRY_HIST - 1];
+	fprintf(f, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", n, (uint64_t)cum);
+	fprintf(f, "%s_sum %" PRIu64 "\n", n, (uint64_t)c->port_retries);
+	fprintf(f, "%s_count %" PRIu64 "\n", n, (uint64_t)cum);
+}
+
+static void port_gauges(FILE *f, const struct peer_group *g, size_t ng)
+{
+	static const struct {
+		const char *name, *help;
+	} gauges[] = {
+		{ "tcpclose_peer_ports_in_use", "Local ports held toward this destination now." },
+		{ "tcpclose_peer_ports_timewait", "... of which in TIME_WAIT." },
+		{ "tcpclose_peer_ports_usable", "Ephemeral ports connect() can pick in its netns." },
+		{ "tcpclose_peer_ports_utilisation_ratio", "Ports in use over usable ports." },
+		{ "tcpclose_peer_ports_exhaustion_seconds",
+		  "At the current connect rate, seconds until no port is left (absent: never)." },
+	};
+
+	for (size_t k = 0; k < sizeof(gauges) / sizeof(gauges[0]); k++) {
+		head(f, gauges[k].name, "gauge", gauges[k].help);
+		for (size_t i = 0; i < ng; i++) {
+			const struct tc_ports *p = &g[i].ports;
+			double v;
+
+			if (!g[i].chosen || g[i].key.role != TC_ROLE_CLIENT || !p->known)
+				continue;
+			v = k == 0 ? p->in_use : k == 1 ? p->time_wait : k == 2 ? p->range :
+			    k == 3 ? p->utilisation : p->exhaustion_s;
+			if (k == 4 && (v < 0 || !isfinite(v)))
+				continue;
+			fputs(gauges[k].name, f);
+			lab(f, peer_lab, &g[i].key, NULL);
+			fprintf(f, " %.6g\n", v);
+		}
+	}
+}
+
+int tc_render_prom(FILE *f, const struct tc_model *m, struct tc_prom *st)
+{
+	struct series *ss = NULL, one = { .c = &m->totals };
+	struct peer_group *g = NULL;
+	struct proc_ref *pr = NULL;
+	struct tc_counts other;
+	size_t ng = 0, n = 0;
+	int ret = -1;
+
+	g = group_peers(m, &ng);
+	if (!g || choose_peers(st, g, ng) || !(pr = choose_procs(st, m)))
+		goto out;
+	ss = calloc(st->top + 1, sizeof(*ss));
+	if (!ss)
+		goto out;
+
+	head(f, "tcpclose_tracer_info", "gauge", "The tracer and the hooks it runs on.");
+	fprintf(f, "tcpclose_tracer_info{version=\"%s\",attach=\"%s\",state_hook=\"%s\","
+		"timewait_hook=\"%s\",port_hook=\"%s\"} 1\n", st->version ? st->version : "",
+		m->attach ? m->attach : "", m->state_hook ? m->state_hook : "",
+		m->tw_hook ? m->tw_hook : "", m->port_hook ? m->port_hook : "");
+	head(f, "tcpclose_tracer_duration_seconds", "gauge", "How long the tracer has run.");
+	fprintf(f, "tcpclose_tracer_duration_seconds %.3f\n", m->duration_s);
+
+	/* host-wide */
+	row_counters(f, "", NULL, &one, 1, m, 1);
+	head(f, "tcpclose_timewait_overflow_total", "counter",
+	     "TIME_WAIT sockets not created: tcp_max_tw_buckets was full.");
+	fprintf(f, "tcpclose_timewait_overflow_total %" PRIu64 "\n", (uint64_t)m->totals.tw.overflow);
+	if (m->tw_hook && m->tw_snapshot) {
+		head(f, "tcpclose_timewait_sockets", "gauge", "TIME_WAIT sockets alive now.");
+		fprintf(f, "tcpclose_timewait_sockets %" PRId64 "\n", (int64_t)tc_tw_active(&m->totals.tw));
+	}
+	if (m->tw_hook)
+		histogram_tw(f, &m->totals.tw);
+	if (m->port_hook)
+		histogram_retries(f, &m->totals.conn);
+
+	/* per process: the chosen, then "other" */
+	n = 0;
+	for (size_t i = 0; i < m->nprocs; i++)
+		if (pr[i].chosen) {
+			ss[n].c = &pr[i].row->c;
+			ss[n++].row = pr[i].row;
+		}
+	fold_other(&other, &m->totals, ss, n);
+	ss[n].c = &other;
+	ss[n++].row = NULL;
+	row_counters(f, "process_", proc_lab, ss, n, m, 0);
+
+	/* per peer */
+	n = 0;
+	for (size_t i = 0; i < ng; i++)
+		if (g[i].chosen) {
+			ss[n].c = &g[i].c;
+			ss[n++].row = &g[i].key;
+		}
+	fold_other(&other, &m->totals, ss, n);
+	ss[n].c = &other;
+	ss[n++].row = NULL;
+	row_counters(f, "peer_", peer_lab, ss, n, m, 1);
+	port_gauges(f, g, ng);
+
+	head(f, "tcpclose_series_folded", "gauge",
+	     "Rows folded into the \"other\" series now (label cardinality bound).");
+	fprintf(f, "tcpclose_series_folded{table=\"processes\"} %zu\n", m->nprocs - st->nprocs);
+	fprintf(f, "tcpclose_series_folded{table=\"peers\"} %zu\n", ng - st->npeers);
+	head(f, "tcpclose_rows_evicted_total", "counter",
+	     "Rows the kernel maps evicted (their counts stay in the totals and \"other\").");
+	fprintf(f, "tcpclose_rows_evicted_total{table=\"sockets\"} %" PRIu64 "\n",
+		(uint64_t)m->health.socks_evicted);
+	fprintf(f, "tcpclose_rows_evicted_total{table=\"processes\"} %" PRIu64 "\n",
+		(uint64_t)m->health.procs_evicted);
+	fprintf(f, "tcpclose_rows_evicted_total{table=\"peers\"} %" PRIu64 "\n",
+		(uint64_t)m->health.peers_evicted);
+	head(f, "tcpclose_events_lost_total", "counter", "Trace events dropped: ring buffer full.");
+	fprintf(f, "tcpclose_events_lost_total %" PRIu64 "\n", (uint64_t)m->health.events_lost);
+	head(f, "tcpclose_tracer_memory_bytes", "gauge",
+	     "The tracer's own memory: peak RSS and BPF maps.");
+	fprintf(f, "tcpclose_tracer_memory_bytes{kind=\"rss_max\"} %" PRIu64 "\n",
+		(uint64_t)m->health.rss_max_kib * 1024);
+	fprintf(f, "tcpclose_tracer_memory_bytes{kind=\"maps\"} %" PRIu64 "\n",
+		(uint64_t)m->health.maps_kib * 1024);
+	ret = ferror(f) ? -1 : 0;
+out:
+	free(ss);
+	free(g);
+	free(pr);
+	return ret;
+}
