@@ -77,7 +77,7 @@ int tc_privs_drop(struct tc_tracer *t, const struct tc_opts *o, unsigned need,
 	if (o->keep_caps)
 		return 0;
 	if (!maps_readable_unprivileged(t)) {
-		/* kernels before 6.5 with unprivileged BPF disabled */
+		/* kernels before 5.19 with unprivileged BPF disabled */
 		capng_get_caps_process();
 		keep = capng_have_capability(CAPNG_EFFECTIVE, CAP_BPF) ? CAP_BPF : CAP_SYS_ADMIN;
 	}

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Least privilege once attached. Reading maps and ring buffers through fds
- * already open needs no capability on 6.5+ kernels; before that the bpf()
- * syscall itself wants CAP_BPF while kernel.unprivileged_bpf_disabled is
- * set, which a throwaway child finds out. Entering other netns for the port
+ * already open needs no capability since 5.19 (kernel.unprivileged_bpf_disabled
+ * blocks only map creation and program loads); before that the bpf() syscall
+ * itself wants CAP_BPF while it is set. A throwaway child finds out. Entering other netns for the port
  * survey needs CAP_SYS_ADMIN: a small helper forked before the drop keeps
  * it and does only that (survey.c), so the process that parses and prints
  * holds nothing.
