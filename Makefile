@@ -1,6 +1,6 @@
 # tcpclose: eBPF tracer for the TCP close lifecycle.
 #   make            build ./tcpclose (installs missing Debian packages first)
-#   sudo make run   trace this host until Ctrl-C
+#   sudo make run   live view of this host (tcpclose top) until Ctrl-C
 #   sudo make test  unit tests, then integration tests against real traffic
 #   make V=1        show the commands
 OUT      := build
@@ -63,7 +63,7 @@ JSONC_CFLAGS = $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
 # A failed step must not leave a half-written target that looks up to date.
 .DELETE_ON_ERROR:
 
-.PHONY: all deps test-deps run test unit integration vmtest bench scale clean vmlinux
+.PHONY: all deps test-deps run install test unit integration vmtest bench scale clean vmlinux
 all: tcpclose
 
 deps: $(DEPS_STAMP)
@@ -121,16 +121,21 @@ $(OUT)/bench/%: tools/bench/%.c | $(DEPS_STAMP)
 	$(Q)$(CC) $(CFLAGS) $< -lpthread -o $@
 
 run: tcpclose
-	./tcpclose report -i 5
+	./tcpclose top
+
+PREFIX ?= /usr/local
+install: tcpclose
+	install -D -m 0755 tcpclose $(DESTDIR)$(PREFIX)/sbin/tcpclose
+	install -D -m 0644 user/tcpclose.8 $(DESTDIR)$(PREFIX)/share/man/man8/tcpclose.8
 
 unit: $(UNIT_BINS)
 	$(Q)tests/run-unit $(UNIT_BINS)
 
-integration: tcpclose $(SCEN_BINS) $(TDEPS_STAMP)
+integration: tcpclose $(SCEN_BINS) $(OUT)/bench/hold $(TDEPS_STAMP)
 	$(Q)tests/integration/run
 
 # The kernel matrix: Debian's kernel under qemu, every attach mode.
-vmtest: tcpclose $(SCEN_BINS) $(TDEPS_STAMP)
+vmtest: tcpclose $(SCEN_BINS) $(OUT)/bench/hold $(TDEPS_STAMP)
 	$(Q)tools/vm/run $(OUT)/vm
 
 test: unit integration vmtest

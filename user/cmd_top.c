@@ -135,8 +135,10 @@ int tc_cmd_top(const struct tc_opts *o)
 		k = wait_key(next - now < 0.2 ? next - now : 0.2, keys);
 		if (k == 'q' || k == 'Q')
 			break;
-		if ((k == 's' || k == 'S' || k == '<' || k == '>') && drawn) {
+		if (k == 's' || k == 'S' || k == '<' || k == '>') {
 			sort = (sort + (k == 's' || k == '>' ? 1 : TC_SORT_MAX - 1)) % TC_SORT_MAX;
+			if (!drawn)
+				continue;	/* the first screen will have it */
 			/* at once, in the new order: the rates since the last tick */
 			if (tc_collect(&t, &m) == 0) {
 				m.duration_s = tc_now_s() - start;

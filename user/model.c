@@ -107,6 +107,26 @@ static __u64 sub_floor0(__u64 a, __u64 b)
 	return a > b ? a - b : 0;
 }
 
+_Static_assert(sizeof(struct tc_counts) % sizeof(__u64) == 0, "tc_counts: u64 words only");
+
+void tc_model_other(const struct tc_model *m, int peers, struct tc_counts *out)
+{
+	struct tc_counts sum = { 0 };
+	const __u64 *t = (const __u64 *)&m->totals, *r = (const __u64 *)&sum;
+	__u64 *o = (__u64 *)out;
+
+	if (peers)
+		for (size_t i = 0; i < m->npeers; i++)
+			tc_counts_add(&sum, &m->peers[i].c);
+	else
+		for (size_t i = 0; i < m->nprocs; i++)
+			tc_counts_add(&sum, &m->procs[i].c);
+	for (size_t i = 0; i < sizeof(*out) / sizeof(__u64); i++)
+		o[i] = sub_floor0(t[i], r[i]);
+	out->tw.dur_max_ms = 0;
+	out->tw.dur_min_ms1 = 0;
+}
+
 void tc_model_finish_health(struct tc_model *m)
 {
 	struct tc_health *h = &m->health;

@@ -92,6 +92,13 @@ void tc_model_sort(struct tc_model *m);
 /* Two client rows toward the same destination (netns, local address,
  * remote address:port): one port budget, whichever process connects. */
 bool tc_same_dest(const struct tc_peer_key *a, const struct tc_peer_key *b);
+/*
+ * What the rows do not hold: totals minus the sum of the process rows
+ * (peers = 0) or of the peer rows (1), per counter, floored at 0: the
+ * closes of rows the kernel evicted, folded into one "other" row. Lengths'
+ * min and max cannot be subtracted: 0 (unknown) there.
+ */
+void tc_model_other(const struct tc_model *m, int peers, struct tc_counts *out);
 /* Derive the eviction counts from inserts, deletes and live rows. */
 void tc_model_finish_health(struct tc_model *m);
 

@@ -135,6 +135,24 @@ static void add_proc(json_object *o, const struct tc_proc_key *k)
 	ADD(o, "cgroup_id", U64(k->cgroup_id));
 }
 
+/* The closes of rows the kernel evicted (totals minus the rows), one row each
+ * for the process and the peer tables: nothing is lost, only folded. */
+static json_object *other_obj(const struct tc_model *m)
+{
+	json_object *o = json_object_new_object();
+	struct tc_counts c;
+
+	for (int peers = 0; peers <= 1; peers++) {
+		json_object *r = json_object_new_object();
+
+		ADD(r, "rows_evicted", U64(peers ? m->health.peers_evicted : m->health.procs_evicted));
+		tc_model_other(m, peers, &c);
+		add_counts(r, &c, m);
+		ADD(o, peers ? "peers" : "processes", r);
+	}
+	return o;
+}
+
 static json_object *tracer_obj(const struct tc_model *m)
 {
 	const struct tc_health *h = &m->health;
@@ -291,6 +309,7 @@ int tc_render_json(FILE *f, const struct tc_model *m)
 		json_object_put(o);
 	}
 
+	ADD(tail, "other", other_obj(m));
 	ADD(tail, "netns", netns_arr(m));
 	ADD(tail, "tracer", tracer_obj(m));
 	txt = json_object_to_json_string_ext(tail, fl);

@@ -526,6 +526,9 @@ int tc_render_prom(FILE *f, const struct tc_model *m, struct tc_prom *st)
 		(uint64_t)m->health.procs_evicted);
 	fprintf(f, "tcpclose_rows_evicted_total{table=\"peers\"} %" PRIu64 "\n",
 		(uint64_t)m->health.peers_evicted);
+	head(f, "tcpclose_missed_runs_total", "counter",
+	     "BPF program runs the kernel skipped (recursion guard): events not counted.");
+	fprintf(f, "tcpclose_missed_runs_total %" PRIu64 "\n", (uint64_t)m->health.missed_runs);
 	head(f, "tcpclose_events_lost_total", "counter", "Trace events dropped: ring buffer full.");
 	fprintf(f, "tcpclose_events_lost_total %" PRIu64 "\n", (uint64_t)m->health.events_lost);
 	head(f, "tcpclose_tracer_memory_bytes", "gauge",

@@ -208,6 +208,7 @@ void tc_render_text(FILE *f, const struct tc_model *m, unsigned top)
 	const struct tc_health *h = &m->health;
 	char comm[COMM_BUF], ep[200];
 	size_t i;
+	struct tc_counts other;
 
 	fprintf(f, "tcpclose: %.1f s, %s (%s)\n", m->duration_s, m->attach,
 		m->state_hook ? m->state_hook : "?");
@@ -228,6 +229,14 @@ void tc_render_text(FILE *f, const struct tc_model *m, unsigned top)
 	}
 	if (m->nprocs > top)
 		fprintf(f, "... %zu more (see --json or -n)\n", m->nprocs - top);
+	if (m->health.procs_evicted) {
+		char lbl[64];
+
+		tc_model_other(m, 0, &other);
+		snprintf(lbl, sizeof(lbl), "[%" PRIu64 " evicted]", (uint64_t)m->health.procs_evicted);
+		fprintf(f, "%-7s %-22s", "other", lbl);
+		counts_cols(f, &other);
+	}
 
 	fprintf(f, "\nPEERS (%zu)\n%-7s %-15s %-6s %-46s ", m->npeers, "PID", "COMM",
 		"ROLE", "LOCAL -> REMOTE");
@@ -243,6 +252,15 @@ void tc_render_text(FILE *f, const struct tc_model *m, unsigned top)
 	}
 	if (m->npeers > top)
 		fprintf(f, "... %zu more (see --json or -n)\n", m->npeers - top);
+	if (m->health.peers_evicted) {
+		char lbl[64];
+
+		tc_model_other(m, 1, &other);
+		snprintf(lbl, sizeof(lbl), "[%" PRIu64 " rows evicted by --max-peers]",
+			 (uint64_t)m->health.peers_evicted);
+		fprintf(f, "%-7s %-15s %-6s %-46s ", "other", "", "", lbl);
+		counts_cols(f, &other);
+	}
 
 	if (tw_any(&m->totals.tw))
 		render_time_wait(f, m, top);

@@ -83,7 +83,36 @@ before=$(progs)
 k=$!
 for _ in $(seq 100); do grep -q tracing "$WORK/k.err" && break; sleep 0.1; done
 check "attached while running" $((before + 1)) "$(progs)"
+helper=$(pgrep -P "$k")
+check_match "a survey helper runs beside it" '^[0-9]+$' "$helper"
 kill -9 "$k"; wait "$k" 2>/dev/null
-for _ in $(seq 50); do [ "$(progs)" = "$before" ] && break; sleep 0.1; done
+for _ in $(seq 50); do [ "$(progs)" = "$before" ] && ! kill -0 "$helper" 2>/dev/null && break; sleep 0.1; done
 check "nothing attached after SIGKILL" "$before" "$(progs)"
+check "the survey helper died with it" gone "$(kill -0 "$helper" 2>/dev/null && echo alive || echo gone)"
+
+# SIGTERM, like Ctrl-C: the report of what was gathered.
+"$TCPCLOSE" report >"$WORK/t.out" 2>"$WORK/t.err" &
+k=$!
+for _ in $(seq 100); do grep -q tracing "$WORK/t.err" && break; sleep 0.1; done
+kill -TERM "$k"; wait "$k"
+check "SIGTERM: exit 0" 0 $?
+check_match "SIGTERM: the final report" "^TOTAL" "$(cat "$WORK/t.out")"
+
+# The man page: renders without warnings, and documents every option.
+man8="$ROOT/user/tcpclose.8"
+if command -v man >/dev/null && command -v col >/dev/null; then
+	warn=$(MANWIDTH=200 man --warnings -l "$man8" 2>&1 >"$WORK/man.txt")
+	check "man page renders without warnings" "" "$warn"
+	col -b <"$WORK/man.txt" >"$WORK/man.plain"
+	for s in OVERHEAD PRIVILEGES METRICS EXAMPLES "EXIT STATUS"; do
+		check_match "man page has $s" "^$s" "$(cat "$WORK/man.plain")"
+	done
+	undoc=
+	for o in $("$TCPCLOSE" help | grep -o -- '--[a-z-]*' | sort -u); do
+		grep -q -- "$o" "$WORK/man.plain" || undoc="$undoc $o"
+	done
+	check "man page documents every option of --help" "" "$undoc"
+else
+	note "man(1) not installed here: man page checks skipped"
+fi
 finish

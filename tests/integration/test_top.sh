@@ -45,12 +45,12 @@ check "final report: run 2's client, 10 closed, 10 remote first" "10 10" \
 if command -v script >/dev/null; then
 	tty_out=$WORK/tty.out
 	start=$(date +%s)
-	{ sleep 2.5; printf s; sleep 1.5; printf q; sleep 5; } |
+	{ sleep 3; printf s; sleep 2; printf q; sleep 5; } |
 		timeout 20 script -qfec "$TCPCLOSE top -i 1 --netns /var/run/netns/$ns ${TCPCLOSE_ATTACH:+--attach $TCPCLOSE_ATTACH}" /dev/null >"$tty_out" 2>&1
 	rc=$?
 	took=$(( $(date +%s) - start ))
 	check "tty: q quits, exit 0" 0 "$rc"
-	[ "$took" -le 12 ] || check "tty: q quit at once (took ${took} s)" yes no
+	[ "$took" -le 14 ] || check "tty: q quit at once (took ${took} s)" yes no
 	check_ge "tty: redraws in place (home + clear)" 2 "$(grep -o $'\e\[H\e\[2J' "$tty_out" | wc -l)"
 	check_match "tty: s moved the sort to the next column" 'sort local,' "$(cat "$tty_out")"
 	check_match "tty: the sort column is marked" '\*LOCAL/s' "$(cat "$tty_out")"

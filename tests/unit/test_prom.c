@@ -216,6 +216,30 @@ static void test_top_rates_and_sort(void **state)
 	tc_model_free(&m);
 }
 
+static void test_model_other_is_totals_minus_rows(void **state)
+{
+	struct tc_model m;
+	struct tc_counts o;
+
+	tc_model_init(&m);
+	add_peer(&m, 1, 1, 4);
+	add_peer(&m, 2, 2, 3);
+	/* a row the kernel evicted: in the totals only */
+	m.totals.closed += 5;
+	m.totals.kind[TC_CK_REMOTE_FIRST] += 5;
+	m.totals.tw.dur_max_ms = 900;
+	tc_model_other(&m, 1, &o);
+	assert_int_equal(o.closed, 5);
+	assert_int_equal(o.kind[TC_CK_REMOTE_FIRST], 5);
+	assert_int_equal(o.kind[TC_CK_LOCAL_FIRST], 0);
+	assert_int_equal(o.conn.attempts, 0);
+	assert_int_equal(o.tw.dur_max_ms, 0);	/* not subtractable: unknown */
+	/* no process rows at all: everything is other */
+	tc_model_other(&m, 0, &o);
+	assert_int_equal(o.closed, 12);
+	tc_model_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -223,6 +247,7 @@ int main(void)
 		cmocka_unit_test(test_rows_of_one_endpoint_merge),
 		cmocka_unit_test(test_histogram_and_escaping),
 		cmocka_unit_test(test_top_rates_and_sort),
+		cmocka_unit_test(test_model_other_is_totals_minus_rows),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
