@@ -8,6 +8,7 @@
 
 #include "maps.bpf.h"
 #include "closestate.h"
+#include "rowmath.h"
 
 /* Filters, defined (and set by user space) in state.bpf.c. */
 extern const volatile __u32 target_tgid;
@@ -32,31 +33,6 @@ static __always_inline int tc_owner_matches(const struct tc_owner *o)
 	return 1;
 }
 
-/* What one closed socket adds to a row (small: it lives on the BPF stack). */
-struct tc_delta {
-	__u64 bytes_in, bytes_out, segs_in, segs_out, lifetime_ns;
-	__u8 one_exchange, fin_then_reset, timewait;
-};
-
-static __always_inline void tc_add(struct tc_counts *c, const struct tc_delta *d,
-				   int kind)
-{
-	__sync_fetch_and_add(&c->closed, 1);
-	if (kind >= 0 && kind < TC_CK_MAX)
-		__sync_fetch_and_add(&c->kind[kind], 1);
-	__sync_fetch_and_add(&c->bytes_in, d->bytes_in);
-	__sync_fetch_and_add(&c->bytes_out, d->bytes_out);
-	__sync_fetch_and_add(&c->segs_in, d->segs_in);
-	__sync_fetch_and_add(&c->segs_out, d->segs_out);
-	__sync_fetch_and_add(&c->lifetime_ns, d->lifetime_ns);
-	if (d->one_exchange)
-		__sync_fetch_and_add(&c->one_exchange, 1);
-	if (d->fin_then_reset)
-		__sync_fetch_and_add(&c->fin_then_reset, 1);
-	if (d->timewait)
-		__sync_fetch_and_add(&c->timewait, 1);
-}
-
 /* Port retry counts exist only where the port search is hooked. */
 extern const volatile bool port_hooks;
 
@@ -64,25 +40,7 @@ extern const volatile bool port_hooks;
 static __always_inline void tc_conn_add(struct tc_conncounts *c, const struct tc_sock *s,
 					bool atomic)
 {
-#define CN_ADD(field, v) do { if (atomic) __sync_fetch_and_add(&(field), (v)); else (field) += (v); } while (0)
-	CN_ADD(c->attempts, 1);
-	if (s->connfail == TC_CF_PORT_EXHAUSTED)
-		CN_ADD(c->port_exhausted, 1);
-	else if (s->connfail == TC_CF_BIND_CONFLICT)
-		CN_ADD(c->bind_conflict, 1);
-	else if (s->connfail == TC_CF_OTHER)
-		CN_ADD(c->other_failed, 1);
-	if (port_hooks) {
-		__u32 slot = tc_retry_slot(s->retries);
-
-		if (s->retries)
-			CN_ADD(c->port_retries, s->retries);
-		if (s->reuse_refused)
-			CN_ADD(c->reuse_refused, s->reuse_refused);
-		if (slot < TC_RETRY_HIST)
-			CN_ADD(c->retry_hist[slot], 1);
-	}
-#undef CN_ADD
+	tc_conn_apply(c, s->connfail, s->retries, s->reuse_refused, port_hooks, atomic);
 }
 
 /* Find or create an LRU row; creation races are fine (NOEXIST, re-lookup). */
@@ -101,78 +59,34 @@ static __always_inline struct tc_counts *tc_row(void *map, const void *key, __u3
 	return c;
 }
 
-/* What happened to a timewait socket, for tc_tw_bump(). */
-enum tc_tw_event {
-	TC_TWV_ENTER = 0,	/* arg: 1 if it began in the FIN_WAIT2 substate */
-	TC_TWV_END,		/* arg: enum tc_tw_end; dur_ms: its length, or -1 unknown */
-	TC_TWV_OVERFLOW,
-	TC_TWV_PREEXISTING,
-	TC_TWV_REUSE_HIT,
-};
-
-/* log2 bucket of a length in ms: [0,1) -> 0, [1,2) -> 1, [2,4) -> 2, ... */
-static __always_inline __u32 tc_log2_slot(__u64 ms)
-{
-	__u32 slot = 0;
-
-	if (!ms)
-		return 0;
-	if (ms >> 16) { ms >>= 16; slot += 16; }
-	if (ms >> 8) { ms >>= 8; slot += 8; }
-	if (ms >> 4) { ms >>= 4; slot += 4; }
-	if (ms >> 2) { ms >>= 2; slot += 2; }
-	if (ms >> 1) { slot += 1; }
-	slot += 1;
-	return slot < TC_TW_HIST ? slot : TC_TW_HIST - 1;
-}
-
-static __always_inline void tc_tw_apply(struct tc_twcounts *t, int ev, int arg, __s64 dur_ms,
-					bool atomic)
-{
-#define TW_ADD(field, v) do { if (atomic) __sync_fetch_and_add(&(field), (v)); else (field) += (v); } while (0)
-	switch (ev) {
-	case TC_TWV_ENTER:
-		TW_ADD(t->entered, 1);
-		if (arg)
-			TW_ADD(t->fin_wait2, 1);
-		break;
-	case TC_TWV_END:
-		if (arg >= 0 && arg < TC_TWE_MAX)
-			TW_ADD(t->ended[arg], 1);
-		if (dur_ms >= 0) {
-			__u32 slot = tc_log2_slot(dur_ms);
-
-			TW_ADD(t->dur_count, 1);
-			TW_ADD(t->dur_sum_ms, dur_ms);
-			if (slot < TC_TW_HIST)
-				TW_ADD(t->hist[slot], 1);
-			/* a lost race only under-reports max by one concurrent stay */
-			if ((__u64)dur_ms > t->dur_max_ms)
-				t->dur_max_ms = dur_ms;
-			if (!t->dur_min_ms1 || (__u64)dur_ms + 1 < t->dur_min_ms1)
-				t->dur_min_ms1 = dur_ms + 1;
-		}
-		break;
-	case TC_TWV_OVERFLOW:
-		TW_ADD(t->overflow, 1);
-		break;
-	case TC_TWV_PREEXISTING:
-		TW_ADD(t->preexisting, 1);
-		break;
-	case TC_TWV_REUSE_HIT:
-		TW_ADD(t->reuse_hits, 1);
-		break;
-	}
-#undef TW_ADD
-}
-
 /* Account a timewait event to totals and to the rows of rk (the closing
  * socket's, or the connecting one's for a reuse hit). */
+extern const volatile bool record_events;
+extern const volatile __u64 wakeup_bytes;
+
 static __always_inline void tc_tw_bump2(const struct tc_peer_key *rk, int ev, int arg,
 					__s64 dur_ms, int ev2)
 {
 	struct tc_counts *c;
 	__u32 zero = 0;
+
+	if (record_events) {
+		struct tc_tw_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+		if (e) {
+			e->type = TC_EV_TW;
+			e->arg = arg;
+			e->ts_ns = bpf_ktime_get_ns();
+			e->dur_ms = dur_ms;
+			e->row = *rk;
+			e->ev = ev;
+			e->ev2 = ev2;
+			bpf_ringbuf_submit(e, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >=
+					      wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+		} else {
+			tc_stat_inc(TC_STAT_RB_LOST);
+		}
+	}
 
 	c = bpf_map_lookup_elem(&totals, &zero);
 	if (c) {

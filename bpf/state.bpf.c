@@ -21,6 +21,8 @@ const volatile char target_comm[TC_COMM_LEN] = {};
 const volatile __u64 target_cgroup = 0;
 const volatile __u32 target_cgroup_level = 0;
 const volatile bool emit_events = false;
+/* record: timewait events too (agg.bpf.h), so every row can be rebuilt */
+const volatile bool record_events = false;
 /* A timewait path is loaded (timers or functions): tw_born is filled. */
 const volatile bool tw_hooks = false;
 /* TIME_WAIT through the timer tracepoints: a reuse is told by the thread's
@@ -72,17 +74,7 @@ static __always_inline void tc_finish(const struct sock *sk, const struct tcp_so
 
 	ct = c = bpf_map_lookup_elem(&totals, &zero);
 	if (c) {	/* per-CPU: plain adds */
-		c->closed++;
-		if (s->kind < TC_CK_MAX)
-			c->kind[s->kind]++;
-		c->bytes_in += d.bytes_in;
-		c->bytes_out += d.bytes_out;
-		c->segs_in += d.segs_in;
-		c->segs_out += d.segs_out;
-		c->lifetime_ns += d.lifetime_ns;
-		c->one_exchange += d.one_exchange;
-		c->fin_then_reset += d.fin_then_reset;
-		c->timewait += d.timewait;
+		tc_add(c, &d, s->kind, false);
 		if (s->role == TC_ROLE_CLIENT)
 			tc_conn_add(&c->conn, s, false);
 	}
@@ -93,7 +85,7 @@ static __always_inline void tc_finish(const struct sock *sk, const struct tcp_so
 	__builtin_memcpy(pk.comm, s->owner.comm, TC_COMM_LEN);
 	cp = c = tc_row(&procs, &pk, TC_STAT_PROC_INSERTS);
 	if (c) {
-		tc_add(c, &d, s->kind);
+		tc_add(c, &d, s->kind, true);
 		if (s->role == TC_ROLE_CLIENT)
 			tc_conn_add(&c->conn, s, true);
 	}
@@ -109,7 +101,7 @@ static __always_inline void tc_finish(const struct sock *sk, const struct tcp_so
 		rk.tuple.rport = 0;
 	cr = c = tc_row(&peers, &rk, TC_STAT_PEER_INSERTS);
 	if (c) {
-		tc_add(c, &d, s->kind);
+		tc_add(c, &d, s->kind, true);
 		if (s->role == TC_ROLE_CLIENT)
 			tc_conn_add(&c->conn, s, true);
 	}
@@ -147,6 +139,8 @@ static __always_inline void tc_finish(const struct sock *sk, const struct tcp_so
 			tc_stat_inc(TC_STAT_RB_LOST);
 			return;
 		}
+		e->type = TC_EV_CLOSE;
+		e->pad0 = 0;
 		e->ts_ns = now;
 		e->lifetime_ns = d.lifetime_ns;
 		e->bytes_in = d.bytes_in;
@@ -162,6 +156,10 @@ static __always_inline void tc_finish(const struct sock *sk, const struct tcp_so
 		e->path_len = s->path_len;
 		e->flags = s->flags;
 		e->err = s->err;
+		e->retries = s->retries;
+		e->reuse_refused = s->reuse_refused;
+		e->connfail = s->connfail;
+		e->oldstate = oldstate;
 		flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
 			BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 		bpf_ringbuf_submit(e, flags);

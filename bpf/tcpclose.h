@@ -227,8 +227,17 @@ struct tc_tw_pending {
 	struct tc_tw_key key;
 };
 
-/* One closed socket, for `trace` (ring buffer). */
+/* What a ring buffer record is: every record starts with its type. */
+enum tc_ev_type {
+	TC_EV_CLOSE = 1,	/* struct tc_event */
+	TC_EV_TW,		/* struct tc_tw_event (record only) */
+};
+
+/* One closed socket, for `trace` and `record` (ring buffer): everything
+ * its close added to the rows, so the rows can be rebuilt from events. */
 struct tc_event {
+	__u32 type;		/* TC_EV_CLOSE */
+	__u32 pad0;
 	__u64 ts_ns;		/* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
 	__u64 lifetime_ns;
 	__u64 bytes_in;
@@ -244,7 +253,21 @@ struct tc_event {
 	__u8 path_len;
 	__u8 flags;
 	__u16 err;		/* sk_err at CLOSE: ECONNRESET, ETIMEDOUT, ... or 0 */
-	__u16 pad[3];
+	__u16 retries;		/* connect(): candidate ports rejected */
+	__u16 reuse_refused;
+	__u8 connfail;		/* enum tc_connect_fail */
+	__u8 oldstate;		/* the state it left for CLOSE */
+};
+
+/* One timewait event as the rows got it (tc_tw_bump2): `record` only. */
+struct tc_tw_event {
+	__u32 type;		/* TC_EV_TW */
+	__s32 arg;
+	__u64 ts_ns;
+	__s64 dur_ms;		/* its length, -1 unknown */
+	struct tc_peer_key row;	/* the rows charged */
+	__s32 ev;		/* enum tc_twv (rowmath.h) */
+	__s32 ev2;		/* a second event for the same rows, or -1 */
 };
 
 /* One socket of a netns, from the port snapshot iterator (portsnap.bpf.c):

@@ -27,7 +27,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	const struct tc_event *e = data;
 	double ts = (double)e->ts_ns / 1e9 - tc->start_s;
 
-	if (size < sizeof(*e))
+	if (size < sizeof(*e) || e->type != TC_EV_CLOSE)
 		return 0;
 	if (tc->o->json)
 		tc->out_err = tc_event_json(stdout, e, ts);

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * What one event adds to a row of counts: a closed socket, its connect()
+ * side, a timewait event. Included by the BPF programs (atomic adds on
+ * shared rows, plain ones on per-CPU totals) and by user space, which
+ * rebuilds the rows from a recording (replay.c) with the very same code.
+ */
+#ifndef TCPCLOSE_ROWMATH_H
+#define TCPCLOSE_ROWMATH_H
+
+#ifndef __VMLINUX_H__
+#include <stdbool.h>
+#endif
+#include "closestate.h"
+
+#define TC_ROW_ADD(atomic, field, v) \
+	do { if (atomic) __sync_fetch_and_add(&(field), (v)); else (field) += (v); } while (0)
+
+/* What one closed socket adds to a row (small: it lives on the BPF stack). */
+struct tc_delta {
+	__u64 bytes_in, bytes_out, segs_in, segs_out, lifetime_ns;
+	__u8 one_exchange, fin_then_reset, timewait;
+};
+
+TC_INLINE void tc_add(struct tc_counts *c, const struct tc_delta *d, int kind, bool atomic)
+{
+	TC_ROW_ADD(atomic, c->closed, 1);
+	if (kind >= 0 && kind < TC_CK_MAX)
+		TC_ROW_ADD(atomic, c->kind[kind], 1);
+	TC_ROW_ADD(atomic, c->bytes_in, d->bytes_in);
+	TC_ROW_ADD(atomic, c->bytes_out, d->bytes_out);
+	TC_ROW_ADD(atomic, c->segs_in, d->segs_in);
+	TC_ROW_ADD(atomic, c->segs_out, d->segs_out);
+	TC_ROW_ADD(atomic, c->lifetime_ns, d->lifetime_ns);
+	if (d->one_exchange)
+		TC_ROW_ADD(atomic, c->one_exchange, 1);
+	if (d->fin_then_reset)
+		TC_ROW_ADD(atomic, c->fin_then_reset, 1);
+	if (d->timewait)
+		TC_ROW_ADD(atomic, c->timewait, 1);
+}
+
+/* A client socket's connect() side, once per socket at its close. Port
+ * retry counts exist only where the port search is hooked. */
+TC_INLINE void tc_conn_apply(struct tc_conncounts *c, __u8 connfail, __u32 retries,
+			     __u32 reuse_refused, bool port_hooks, bool atomic)
+{
+	TC_ROW_ADD(atomic, c->attempts, 1);
+	if (connfail == TC_CF_PORT_EXHAUSTED)
+		TC_ROW_ADD(atomic, c->port_exhausted, 1);
+	else if (connfail == TC_CF_BIND_CONFLICT)
+		TC_ROW_ADD(atomic, c->bind_conflict, 1);
+	else if (connfail == TC_CF_OTHER)
+		TC_ROW_ADD(atomic, c->other_failed, 1);
+	if (port_hooks) {
+		__u32 slot = tc_retry_slot(retries);
+
+		if (retries)
+			TC_ROW_ADD(atomic, c->port_retries, retries);
+		if (reuse_refused)
+			TC_ROW_ADD(atomic, c->reuse_refused, reuse_refused);
+		if (slot < TC_RETRY_HIST)
+			TC_ROW_ADD(atomic, c->retry_hist[slot], 1);
+	}
+}
+
+/* What happened to a timewait socket (tc_tw_bump2, struct tc_tw_event). */
+enum tc_twv {
+	TC_TWV_ENTER = 0,	/* arg: 1 if it began in the FIN_WAIT2 substate */
+	TC_TWV_END,		/* arg: enum tc_tw_end; dur_ms: its length, or -1 unknown */
+	TC_TWV_OVERFLOW,
+	TC_TWV_PREEXISTING,
+	TC_TWV_REUSE_HIT,
+};
+
+/* log2 bucket of a length in ms: [0,1) -> 0, [1,2) -> 1, [2,4) -> 2, ... */
+TC_INLINE __u32 tc_log2_slot(__u64 ms)
+{
+	__u32 slot = 0;
+
+	if (!ms)
+		return 0;
+	if (ms >> 16) { ms >>= 16; slot += 16; }
+	if (ms >> 8) { ms >>= 8; slot += 8; }
+	if (ms >> 4) { ms >>= 4; slot += 4; }
+	if (ms >> 2) { ms >>= 2; slot += 2; }
+	if (ms >> 1) { slot += 1; }
+	slot += 1;
+	return slot < TC_TW_HIST ? slot : TC_TW_HIST - 1;
+}
+
+TC_INLINE void tc_tw_apply(struct tc_twcounts *t, int ev, int arg, __s64 dur_ms, bool atomic)
+{
+	switch (ev) {
+	case TC_TWV_ENTER:
+		TC_ROW_ADD(atomic, t->entered, 1);
+		if (arg)
+			TC_ROW_ADD(atomic, t->fin_wait2, 1);
+		break;
+	case TC_TWV_END:
+		if (arg >= 0 && arg < TC_TWE_MAX)
+			TC_ROW_ADD(atomic, t->ended[arg], 1);
+		if (dur_ms >= 0) {
+			__u32 slot = tc_log2_slot(dur_ms);
+
+			TC_ROW_ADD(atomic, t->dur_count, 1);
+			TC_ROW_ADD(atomic, t->dur_sum_ms, dur_ms);
+			if (slot < TC_TW_HIST)
+				TC_ROW_ADD(atomic, t->hist[slot], 1);
+			/* a lost race only under-reports max by one concurrent stay */
+			if ((__u64)dur_ms > t->dur_max_ms)
+				t->dur_max_ms = dur_ms;
+			if (!t->dur_min_ms1 || (__u64)dur_ms + 1 < t->dur_min_ms1)
+				t->dur_min_ms1 = dur_ms + 1;
+		}
+		break;
+	case TC_TWV_OVERFLOW:
+		TC_ROW_ADD(atomic, t->overflow, 1);
+		break;
+	case TC_TWV_PREEXISTING:
+		TC_ROW_ADD(atomic, t->preexisting, 1);
+		break;
+	case TC_TWV_REUSE_HIT:
+		TC_ROW_ADD(atomic, t->reuse_hits, 1);
+		break;
+	}
+}
+
+#endif /* TCPCLOSE_ROWMATH_H */
