@@ -16,6 +16,27 @@
 #define TC_ROW_ADD(atomic, field, v) \
 	do { if (atomic) __sync_fetch_and_add(&(field), (v)); else (field) += (v); } while (0)
 
+/* The rows a closed socket adds to: its process, and its peer, where client
+ * sockets fold the ephemeral local port and server sockets the remote one. */
+TC_INLINE void tc_row_keys(struct tc_proc_key *pk, struct tc_peer_key *rk,
+			   const struct tc_owner *o, const struct tc_tuple *t, __u32 netns,
+			   __u8 role)
+{
+	__builtin_memset(pk, 0, sizeof(*pk));
+	pk->cgroup_id = o->cgroup_id;
+	pk->tgid = o->tgid;
+	__builtin_memcpy(pk->comm, o->comm, TC_COMM_LEN);
+	__builtin_memset(rk, 0, sizeof(*rk));
+	rk->proc = *pk;
+	rk->tuple = *t;
+	rk->netns = netns;
+	rk->role = role;
+	if (role == TC_ROLE_CLIENT)
+		rk->tuple.lport = 0;	/* ephemeral */
+	else if (role == TC_ROLE_SERVER)
+		rk->tuple.rport = 0;
+}
+
 /* What one closed socket adds to a row (small: it lives on the BPF stack). */
 struct tc_delta {
 	__u64 bytes_in, bytes_out, segs_in, segs_out, lifetime_ns;

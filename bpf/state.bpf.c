@@ -79,10 +79,7 @@ static __always_inline void tc_finish(const struct sock *sk, const struct tcp_so
 			tc_conn_add(&c->conn, s, false);
 	}
 
-	__builtin_memset(&pk, 0, sizeof(pk));
-	pk.cgroup_id = s->owner.cgroup_id;
-	pk.tgid = s->owner.tgid;
-	__builtin_memcpy(pk.comm, s->owner.comm, TC_COMM_LEN);
+	tc_row_keys(&pk, &rk, &s->owner, &s->tuple, s->netns, s->role);
 	cp = c = tc_row(&procs, &pk, TC_STAT_PROC_INSERTS);
 	if (c) {
 		tc_add(c, &d, s->kind, true);
@@ -90,15 +87,6 @@ static __always_inline void tc_finish(const struct sock *sk, const struct tcp_so
 			tc_conn_add(&c->conn, s, true);
 	}
 
-	__builtin_memset(&rk, 0, sizeof(rk));
-	rk.proc = pk;
-	rk.tuple = s->tuple;
-	rk.netns = s->netns;
-	rk.role = s->role;
-	if (s->role == TC_ROLE_CLIENT)
-		rk.tuple.lport = 0;	/* ephemeral */
-	else if (s->role == TC_ROLE_SERVER)
-		rk.tuple.rport = 0;
 	cr = c = tc_row(&peers, &rk, TC_STAT_PEER_INSERTS);
 	if (c) {
 		tc_add(c, &d, s->kind, true);

@@ -27,13 +27,17 @@ static const char usage[] =
 "            0 nothing wrong, 2 warnings, 3 something critical, 1 could not run\n"
 "  export    Prometheus metrics: serve /metrics (--listen) and/or write a\n"
 "            node_exporter textfile every -i SECONDS (--textfile)\n"
+"  record    keep the per-socket event stream in -o FILE (until -d or Ctrl-C),\n"
+"            then print the report; report/doctor --from FILE rebuild it anywhere\n"
 "  help      this text\n"
 "\n"
 "OPTIONS\n"
 "  -d, --duration SECONDS   stop after SECONDS\n"
 "  -i, --interval SECONDS   report: also print the tables every SECONDS;\n"
 "                           top: refresh; export: textfile rewrite (default 15)\n"
-"  -j, --json               JSON (report) or JSON Lines (trace)\n"
+"  -j, --json               JSON (report, doctor, record) or JSON Lines (trace)\n"
+"  -o, --output FILE        record: the recording to write\n"
+"      --from FILE          report, doctor: read a recording, not the kernel\n"
 "  -p, --pid PID            only sockets owned by process PID\n"
 "  -c, --comm COMM          only sockets owned by processes named COMM\n"
 "      --cgroup PATH        only sockets of tasks in cgroup PATH or below it\n"
@@ -66,7 +70,8 @@ static const char usage[] =
 "  sudo tcpclose doctor -d 30              what is wrong, and what to change\n"
 "  sudo tcpclose export --listen :9862     Prometheus scrapes 127.0.0.1:9862/metrics\n"
 "  sudo tcpclose export --textfile /var/lib/prometheus/node-exporter/tcpclose.prom\n"
-"  sudo tcpclose report --cgroup /system.slice/nginx.service\n";
+"  sudo tcpclose report --cgroup /system.slice/nginx.service\n"
+"  sudo tcpclose record -d 60 -o incident.tcrec; tcpclose doctor --from incident.tcrec\n";
 
 static const char *const sort_names[TC_SORT_MAX] = {
 	"closed", "local", "remote", "reset", "tw", "tw_rate", "reuse", "retries",
@@ -171,7 +176,7 @@ static int parse_uint(const char *s, unsigned long min, unsigned long max,
 }
 
 enum { OPT_NETNS = 256, OPT_ATTACH, OPT_MAX_SOCKETS, OPT_MAX_PEERS, OPT_MAX_PROCS,
-       OPT_PROG_STATS, OPT_CGROUP, OPT_LISTEN, OPT_TEXTFILE, OPT_KEEP_CAPS };
+       OPT_PROG_STATS, OPT_CGROUP, OPT_LISTEN, OPT_TEXTFILE, OPT_KEEP_CAPS, OPT_FROM };
 
 static const struct option long_opts[] = {
 	{ "duration", required_argument, NULL, 'd' },
@@ -191,6 +196,8 @@ static const struct option long_opts[] = {
 	{ "listen", required_argument, NULL, OPT_LISTEN },
 	{ "textfile", required_argument, NULL, OPT_TEXTFILE },
 	{ "keep-caps", no_argument, NULL, OPT_KEEP_CAPS },
+	{ "output", required_argument, NULL, 'o' },
+	{ "from", required_argument, NULL, OPT_FROM },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -222,6 +229,8 @@ int tc_parse_args(int argc, char **argv, struct tc_opts *o, char *err, size_t er
 			o->cmd = TC_CMD_TOP;
 		else if (!strcmp(cmd, "export"))
 			o->cmd = TC_CMD_EXPORT;
+		else if (!strcmp(cmd, "record"))
+			o->cmd = TC_CMD_RECORD;
 		else if (!strcmp(cmd, "help"))
 			o->cmd = TC_CMD_HELP;
 		else if (!strcmp(cmd, "version"))
@@ -235,7 +244,7 @@ int tc_parse_args(int argc, char **argv, struct tc_opts *o, char *err, size_t er
 
 	optind = 0;	/* full re-initialisation, so tests may parse repeatedly */
 	opterr = 0;
-	while ((c = getopt_long(argc - first + 1, argv + first - 1, ":d:i:jp:c:n:s:vh",
+	while ((c = getopt_long(argc - first + 1, argv + first - 1, ":d:i:jp:c:n:s:o:vh",
 				long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -315,6 +324,16 @@ int tc_parse_args(int argc, char **argv, struct tc_opts *o, char *err, size_t er
 			o->textfile = optarg;
 			break;
 		}
+		case 'o':
+			if (!*optarg)
+				return fail(err, errlen, "empty -o path");
+			o->output = optarg;
+			break;
+		case OPT_FROM:
+			if (!*optarg)
+				return fail(err, errlen, "empty --from path");
+			o->from = optarg;
+			break;
 		case OPT_KEEP_CAPS:
 			o->keep_caps = true;
 			break;
@@ -346,6 +365,17 @@ int tc_parse_args(int argc, char **argv, struct tc_opts *o, char *err, size_t er
 	} else if (o->listen || o->textfile) {
 		return fail(err, errlen, "--listen and --textfile are for export");
 	}
+	if (o->cmd == TC_CMD_RECORD && !o->output)
+		return fail(err, errlen, "record needs -o FILE");
+	if (o->output && o->cmd != TC_CMD_RECORD)
+		return fail(err, errlen, "-o is for record");
+	if (o->from && o->cmd != TC_CMD_REPORT && o->cmd != TC_CMD_DOCTOR)
+		return fail(err, errlen, "--from is for report and doctor");
+	if (o->from && (o->pid || o->comm[0] || o->cgroup_path || o->netns_path ||
+			o->interval_s > 0 || o->duration_s > 0 || o->prog_stats))
+		return fail(err, errlen, "--from replays a recording as it was: no filters, -d, -i or --prog-stats");
+	if (o->cmd == TC_CMD_RECORD && o->interval_s > 0)
+		return fail(err, errlen, "--interval is for report, not record");
 	if (o->sort && o->cmd != TC_CMD_TOP)
 		return fail(err, errlen, "--sort is for top");
 	if (o->cmd == TC_CMD_TRACE && o->interval_s > 0)

@@ -13,6 +13,7 @@ enum tc_cmd {
 	TC_CMD_DOCTOR,
 	TC_CMD_TOP,
 	TC_CMD_EXPORT,
+	TC_CMD_RECORD,
 	TC_CMD_HELP,
 	TC_CMD_VERSION,
 };
@@ -37,6 +38,8 @@ struct tc_opts {
 	const char *listen;	/* export: "ADDR:PORT" to serve /metrics on, or NULL */
 	const char *textfile;	/* export: node_exporter textfile path, or NULL */
 	bool keep_caps;		/* --keep-caps: do not drop privileges after attaching */
+	const char *output;	/* record: -o FILE */
+	const char *from;	/* report/doctor: --from FILE, a recording instead of the kernel */
 };
 
 /* top's sort columns, also its column order. */

@@ -4,20 +4,41 @@
 #include "cmds.h"
 #include "collect.h"
 #include "diagnose.h"
+#include "recfile.h"
 #include "privs.h"
 #include "survey.h"
 #include "tracer.h"
 
 #define TC_DOC_MAX_FINDINGS 64
 
-int tc_cmd_doctor(const struct tc_opts *o)
+static int verdict(const struct tc_opts *o, const struct tc_model *m)
 {
 	static struct tc_finding f[TC_DOC_MAX_FINDINGS];
+	int n = tc_diagnose(m, f, TC_DOC_MAX_FINDINGS);
+
+	if (o->json)
+		return tc_render_doctor_json(stdout, m, f, n) ? 1 : tc_doctor_status(f, n);
+	tc_render_doctor_text(stdout, m, f, n);
+	return ferror(stdout) ? 1 : tc_doctor_status(f, n);
+}
+
+int tc_cmd_doctor(const struct tc_opts *o)
+{
 	struct tc_tracer t;
 	struct tc_model m;
 	double start, dur = o->duration_s > 0 ? o->duration_s : 10;
-	int n, ret;
+	int ret;
 
+	if (o->from) {
+		struct tc_recording r;
+
+		if (tc_model_from(o->from, &r, &m))
+			return 1;
+		ret = verdict(o, &m);
+		tc_model_free(&m);
+		tc_rec_free(&r);
+		return ret;
+	}
 	if (tc_start_attached(&t, o, TC_NEED_SURVEY))
 		return 1;
 	tc_model_init(&m);
@@ -37,13 +58,7 @@ int tc_cmd_doctor(const struct tc_opts *o)
 		ret = 1;
 		goto out;
 	}
-	n = tc_diagnose(&m, f, TC_DOC_MAX_FINDINGS);
-	if (o->json)
-		ret = tc_render_doctor_json(stdout, &m, f, n) ? 1 : tc_doctor_status(f, n);
-	else {
-		tc_render_doctor_text(stdout, &m, f, n);
-		ret = ferror(stdout) ? 1 : tc_doctor_status(f, n);
-	}
+	ret = verdict(o, &m);
 out:
 	tc_tracer_stop(&t);
 	tc_model_free(&m);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include "cmds.h"
 #include "collect.h"
+#include "recfile.h"
 #include "render.h"
 #include "privs.h"
 #include "survey.h"
@@ -16,6 +17,41 @@ static int emit(const struct tc_opts *o, struct tc_model *m)
 	return ferror(stdout) ? -1 : 0;
 }
 
+int tc_model_from(const char *path, struct tc_recording *r, struct tc_model *m)
+{
+	char err[512];
+
+	tc_model_init(m);
+	if (tc_rec_read(path, r, err, sizeof(err))) {
+		tc_err("%s", err);
+		return 1;
+	}
+	if (!r->trailer || r->truncated)
+		fprintf(stderr, "tcpclose: warning: %s ends early (the recorder was killed): the rows "
+			"of its %llu events, without duration, health or port survey\n", path,
+			(unsigned long long)r->frames);
+	if (tc_rec_model(r, m)) {
+		tc_err("out of memory");
+		tc_rec_free(r);
+		return 1;
+	}
+	return 0;
+}
+
+static int report_from(const struct tc_opts *o)
+{
+	struct tc_recording r;
+	struct tc_model m;
+	int ret;
+
+	if (tc_model_from(o->from, &r, &m))
+		return 1;
+	ret = emit(o, &m) ? 1 : 0;
+	tc_model_free(&m);
+	tc_rec_free(&r);
+	return ret;
+}
+
 int tc_cmd_report(const struct tc_opts *o)
 {
 	struct tc_tracer t;
@@ -23,6 +59,8 @@ int tc_cmd_report(const struct tc_opts *o)
 	double start, next_tick, now;
 	int ret = 0;
 
+	if (o->from)
+		return report_from(o);
 	if (tc_start_attached(&t, o, TC_NEED_SURVEY))
 		return 1;
 	tc_model_init(&m);

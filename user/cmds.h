@@ -20,5 +20,10 @@ int tc_cmd_trace(const struct tc_opts *o);
 int tc_cmd_doctor(const struct tc_opts *o);
 int tc_cmd_top(const struct tc_opts *o);
 int tc_cmd_export(const struct tc_opts *o);
+int tc_cmd_record(const struct tc_opts *o);
+/* report/doctor --from: the model of a recording; 0, or 1 with the error said. */
+struct tc_model;
+struct tc_recording;
+int tc_model_from(const char *path, struct tc_recording *r, struct tc_model *m);
 
 #endif

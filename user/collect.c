@@ -68,14 +68,19 @@ static struct tc_twcounts killed_stay(__s64 dur_ms)
 /*
  * A timewait cancel that nothing has explained yet waits in a per-CPU slot
  * until the next one on that CPU (timewait.bpf.c). Whatever still waits now
- * was killed: count it in the model, where the kernel will once it moves on.
+ * was killed: each such stay, its rows and length (-1 unknown), to fn.
  */
-static int flush_pending(const struct tc_tracer *t, struct tc_model *m, int ncpu)
+int tc_pending_kills(const struct tc_tracer *t, void (*fn)(const struct tc_peer_key *row,
+							  __s64 dur_ms, void *ctx), void *ctx)
 {
-	struct tc_tw_pending *p = calloc((size_t)ncpu, sizeof(*p));
+	int ncpu = libbpf_num_possible_cpus();
+	struct tc_tw_pending *p;
 	__u32 zero = 0;
 	struct tc_tw rec;
 
+	if (!t->tw_hook || ncpu <= 0)
+		return 0;
+	p = calloc((size_t)ncpu, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
 	if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.tw_pending), &zero, p)) {
@@ -83,24 +88,31 @@ static int flush_pending(const struct tc_tracer *t, struct tc_model *m, int ncpu
 		return 0;
 	}
 	for (int c = 0; c < ncpu; c++) {
-		struct tc_twcounts d;
 		__s64 dur = -1;
 
 		if (!p[c].tw || bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.tws), &p[c].key, &rec))
 			continue;
 		if (rec.start_ns && p[c].ts_ns > rec.start_ns)
 			dur = (__s64)((p[c].ts_ns - rec.start_ns) / 1000000);
-		d = killed_stay(dur);
-		tc_twcounts_add(&m->totals.tw, &d);
-		for (size_t i = 0; i < m->nprocs; i++)
-			if (!memcmp(&m->procs[i].key, &rec.row.proc, sizeof(rec.row.proc)))
-				tc_twcounts_add(&m->procs[i].c.tw, &d);
-		for (size_t i = 0; i < m->npeers; i++)
-			if (!memcmp(&m->peers[i].key, &rec.row, sizeof(rec.row)))
-				tc_twcounts_add(&m->peers[i].c.tw, &d);
+		fn(&rec.row, dur, ctx);
 	}
 	free(p);
 	return 0;
+}
+
+/* Count a pending kill in the model, where the kernel will once it moves on. */
+static void kill_in_model(const struct tc_peer_key *row, __s64 dur, void *ctx)
+{
+	struct tc_model *m = ctx;
+	struct tc_twcounts d = killed_stay(dur);
+
+	tc_twcounts_add(&m->totals.tw, &d);
+	for (size_t i = 0; i < m->nprocs; i++)
+		if (!memcmp(&m->procs[i].key, &row->proc, sizeof(row->proc)))
+			tc_twcounts_add(&m->procs[i].c.tw, &d);
+	for (size_t i = 0; i < m->npeers; i++)
+		if (!memcmp(&m->peers[i].key, row, sizeof(*row)))
+			tc_twcounts_add(&m->peers[i].c.tw, &d);
 }
 
 /* What tracing costs in memory: the peak RSS, and each map's memlock line
@@ -209,7 +221,7 @@ int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 			return -ENOMEM;
 		rprev = &rk;
 	}
-	if (t->tw_hook && flush_pending(t, m, ncpu))
+	if (tc_pending_kills(t, kill_in_model, m))
 		return -ENOMEM;
 	m->health.socks_live = count_keys(bpf_map__fd(s->maps.socks), sizeof(__u64));
 	memory(t, m);

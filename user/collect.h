@@ -9,4 +9,8 @@
 /* Replace m's rows, totals and health with the maps' current contents. */
 int tc_collect(const struct tc_tracer *t, struct tc_model *m);
 
+/* Timewait stays killed but not yet counted by the kernel (see collect.c). */
+int tc_pending_kills(const struct tc_tracer *t, void (*fn)(const struct tc_peer_key *row,
+							  __s64 dur_ms, void *ctx), void *ctx);
+
 #endif

@@ -51,6 +51,7 @@ static const struct {
 	{ TC_CMD_DOCTOR, tc_cmd_doctor },
 	{ TC_CMD_TOP, tc_cmd_top },
 	{ TC_CMD_EXPORT, tc_cmd_export },
+	{ TC_CMD_RECORD, tc_cmd_record },
 };
 
 int main(int argc, char **argv)

@@ -11,6 +11,17 @@
  * that cannot be entered leaves its rows' ports unknown. */
 int tc_survey(const struct tc_tracer *t, const char *netns_path, struct tc_model *m);
 
+/* What one netns's survey gave, for a recording. */
+struct tc_netns_raw {
+	__u32 ino;
+	struct tc_portrec *recs;
+	size_t nrecs;
+};
+/* tc_survey(), also handing back each surveyed netns's sockets (*raw: one
+ * per netns found; free each recs, then *raw). */
+int tc_survey_raw(const struct tc_tracer *t, const char *netns_path, struct tc_model *m,
+		  struct tc_netns_raw **raw, size_t *nraw);
+
 /* Fork the privileged survey helper (privs.c); tc_survey() then asks it. */
 int tc_surveyor_start(struct tc_tracer *t, char *err, size_t errlen);
 void tc_surveyor_stop(struct tc_tracer *t);

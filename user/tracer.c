@@ -271,6 +271,8 @@ static int configure(struct tcpclose_bpf *skel, const struct tc_opts *o,
 	skel->rodata->target_tgid = o->pid;
 	memcpy((char *)skel->rodata->target_comm, o->comm, TC_COMM_LEN);
 	skel->rodata->emit_events = events;
+	/* record: timewait events too, and room for the start-up snapshot's */
+	skel->rodata->record_events = events && o->cmd == TC_CMD_RECORD;
 	skel->rodata->tw_hooks = tc != NULL;
 	skel->rodata->tw_timer_path = tc && tc->attach == TC_ATTACH_TRACEPOINT;
 	skel->rodata->port_hooks = pc != NULL;
@@ -281,7 +283,9 @@ static int configure(struct tcpclose_bpf *skel, const struct tc_opts *o,
 	/* No reader, no buffer: one page is the smallest ring the kernel takes. */
 	if (!events)
 		err = bpf_map__set_max_entries(skel->maps.events, (__u32)getpagesize());
-	else
+	else if (o->cmd == TC_CMD_RECORD && (err = bpf_map__set_max_entries(skel->maps.events, 32 << 20)))
+		return err;
+	if (events)
 		skel->rodata->wakeup_bytes = bpf_map__max_entries(skel->maps.events) / 4;
 	return err;
 }

@@ -84,6 +84,19 @@ static void test_top_export_cgroup(void **state)
 	assert_string_equal(o.cgroup_path, "/system.slice");
 	assert_true(o.keep_caps);
 	assert_int_equal(PARSE("report", "--cgroup", ""), -1);
+
+	assert_int_equal(PARSE("record", "-o", "/tmp/x.tcrec", "-d", "5"), 0);
+	assert_int_equal(o.cmd, TC_CMD_RECORD);
+	assert_string_equal(o.output, "/tmp/x.tcrec");
+	assert_int_equal(PARSE("record"), -1);
+	assert_non_null(strstr(err, "record needs -o FILE"));
+	assert_int_equal(PARSE("report", "-o", "x"), -1);
+	assert_int_equal(PARSE("doctor", "--from", "x.tcrec", "--json"), 0);
+	assert_string_equal(o.from, "x.tcrec");
+	assert_int_equal(PARSE("trace", "--from", "x"), -1);
+	assert_non_null(strstr(err, "--from is for report and doctor"));
+	assert_int_equal(PARSE("report", "--from", "x", "-c", "nginx"), -1);
+	assert_non_null(strstr(err, "no filters"));
 }
 
 static void test_trace_and_help(void **state)

@@ -1,0 +1,91 @@
+#!/bin/bash
+# record / --from: a recording of every kind of event (all close orders over
+# IPv4 and IPv6, pre-existing TIME_WAIT, tw_reuse takeovers, FIN_WAIT2
+# expiries, EADDRNOTAVAIL, stays killed by a netns teardown) replays to the
+# very report the recorder printed live, byte for byte, in text and JSON;
+# doctor --from gives the same verdict; damaged files get one clear line.
+. "$(dirname "$0")/lib.sh"
+a=$(netns_new reca) || exit 1
+in_ns "$a" sysctl -qw net.ipv4.ip_local_port_range="40000 40003"
+in_ns "$a" sysctl -qw net.ipv4.tcp_tw_reuse=1
+in_ns "$a" sysctl -qw net.ipv4.tcp_fin_timeout=1
+# TIME_WAIT made before the recorder starts: the snapshot's events
+in_ns "$a" "$SCEN/closer" client-first 4 9301 4 >/dev/null
+sleep 1.5	# older than tcp_tw_reuse_delay: the next round takes them over
+
+rec=$WORK/r.tcrec
+live=$WORK/live.json
+tracer_start "$live" record -o "$rec" --json --netns "/var/run/netns/$a" || { FAIL=1; finish; exit; }
+rpid=$TRACER_PID
+in_ns "$a" "$SCEN/closer" client-first 4 9301 4 >/dev/null	# takes over the 4 stays
+sleep 1.5
+in_ns "$a" "$SCEN/closer" client-first 4 9301 4 >/dev/null	# and its own ones
+port=9310
+for fam in 4 6; do
+	for mode in client-first server-first client-reset server-reset simultaneous refused; do
+		port=$((port + 1))
+		in_ns "$a" "$SCEN/closer" "$mode" "$fam" "$port" 3 >/dev/null
+	done
+done
+in_ns "$a" "$SCEN/closer" half-close 4 9330 3 >/dev/null	# FIN_WAIT2 substate, 1 s
+in_ns "$a" "$SCEN/porthog" range 9340 4 3 >/dev/null		# EADDRNOTAVAIL
+sleep 2.5
+# the netns torn down with stays in it: they are killed
+ip netns pids "$a" | xargs -r kill -9 2>/dev/null
+ip netns del "$a"
+sleep 1
+tracer_stop "$rpid"
+check "record: exit 0" 0 $?
+check_match "record: says what it wrote" "recorded [0-9]+ closes and [0-9]+ timewait events to $rec \(0 lost\)" "$(cat "$live.err")"
+check "record: the file is private (0600)" 600 "$(stat -c %a "$rec")"
+
+j() { jq -r "$1" "$live"; }
+check_ge "the recording has reuse hits" 1 "$(j .totals.connect.tw_reuse_hits)"
+check_ge "... stays ended by reuse" 1 "$(j .totals.time_wait.ended.reused)"
+check_ge "... pre-existing stays" 4 "$(j .totals.time_wait.preexisting)"
+check_ge "... FIN_WAIT2 expiries" 3 "$(j .totals.time_wait.ended.expired)"
+check_ge "... killed stays" 2 "$(j .totals.time_wait.ended.killed)"
+check_ge "... EADDRNOTAVAIL" 3 "$(j .totals.connect.eaddrnotavail)"
+check_ge "... resets both ways and refused connects" 1 \
+	"$(j '[.totals.close.reset_sent, .totals.close.reset_received, .totals.close.never_established] | min')"
+
+"$TCPCLOSE" report --from "$rec" --json >"$WORK/from.json" 2>"$WORK/from.err"
+check "report --from: exit 0, no warning" "0 " "$? $(cat "$WORK/from.err")"
+check "report --from --json is byte for byte the live report" "" "$(cmp "$live" "$WORK/from.json" 2>&1)"
+[ -n "$(cmp "$live" "$WORK/from.json" 2>&1)" ] && diff <(jq -S . "$live") <(jq -S . "$WORK/from.json") | head -20
+# text from the same model: the live recorder's text equals --from's text too
+"$TCPCLOSE" report --from "$rec" >"$WORK/from.txt"
+check_match "report --from text has the tables" "^PROCESSES" "$(cat "$WORK/from.txt")"
+"$TCPCLOSE" doctor --from "$rec" --json >"$WORK/doc.json"
+drc=$?
+check "doctor --from: its exit status is its verdict" "$drc" \
+	"$(jq 'if any(.findings[]; .severity == "critical") then 3 elif any(.findings[]; .severity == "warning") then 2 else 0 end' "$WORK/doc.json")"
+check_match "doctor --from: EADDRNOTAVAIL found" "eaddrnotavail" "$(jq -r '[.findings[].id] | join(",")' "$WORK/doc.json")"
+
+# the header: where and when it was recorded
+hdr=$(dd if="$rec" bs=1 skip=16 count="$(od -An -tu4 -j12 -N4 "$rec" | tr -d ' ')" 2>/dev/null)
+check "header: this kernel" "$(uname -r)" "$(jq -r .kernel.release <<<"$hdr")"
+check "header: this host" "$(hostname)" "$(jq -r .hostname <<<"$hdr")"
+check "header: the sysctls at start" "$(tr '\t' ' ' </proc/sys/net/ipv4/ip_local_port_range)" \
+	"$(jq -r '.sysctls.ip_local_port_range' <<<"$hdr" | tr '\t' ' ')"
+
+# damaged files
+head -c $(( $(stat -c %s "$rec") - 40 )) "$rec" >"$WORK/cut.tcrec"
+"$TCPCLOSE" report --from "$WORK/cut.tcrec" --json >"$WORK/cut.json" 2>"$WORK/cut.err"
+check "a cut recording: still read, exit 0" 0 $?
+check_match "a cut recording: says so in one line" "ends early \(the recorder was killed\)" "$(cat "$WORK/cut.err")"
+check "a cut recording: the rows of its events" "$(j .totals.closed)" "$(jq .totals.closed "$WORK/cut.json")"
+echo "not a recording at all" >"$WORK/junk"
+"$TCPCLOSE" report --from "$WORK/junk" >/dev/null 2>"$WORK/junk.err"
+check "not a recording: exit 1" 1 $?
+check "not a recording: one line" "tcpclose: error: $WORK/junk: not a tcpclose recording" "$(cat "$WORK/junk.err")"
+"$TCPCLOSE" report --from "$WORK/nope.tcrec" >/dev/null 2>"$WORK/nope.err"
+check "a missing file: exit 1" 1 $?
+check_match "a missing file: one line" "^tcpclose: error: cannot open .*nope.tcrec: No such file or directory$" "$(cat "$WORK/nope.err")"
+# --from needs no privileges, BPF or BTF: it reads a file
+if command -v setpriv >/dev/null; then
+	cp "$rec" "$WORK/pub.tcrec"; chmod 644 "$WORK/pub.tcrec"; chmod 755 "$WORK"
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$TCPCLOSE" report --from "$WORK/pub.tcrec" --json >"$WORK/nobody.json" 2>&1
+	check "report --from as nobody: the same report" "" "$(cmp "$live" "$WORK/nobody.json" 2>&1)"
+fi
+finish

@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Replay (the rows as a pure function of events) and the recording format. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "recfile.h"
+#include "replay.h"
+#include "rowmath.h"
+
+static struct tc_event client_close(__u32 pid, __u16 lport, __u8 flags)
+{
+	struct tc_event e = { .type = TC_EV_CLOSE };
+
+	e.owner.tgid = pid;
+	strcpy(e.owner.comm, "cli");
+	e.tuple.family = AF_INET;
+	inet_pton(AF_INET, "127.0.0.1", e.tuple.laddr);
+	inet_pton(AF_INET, "127.0.0.2", e.tuple.raddr);
+	e.tuple.lport = lport;
+	e.tuple.rport = 80;
+	e.netns = 7;
+	e.role = TC_ROLE_CLIENT;
+	e.kind = TC_CK_LOCAL_FIRST;
+	e.oldstate = TC_FIN_WAIT2;
+	e.flags = flags;
+	e.segs_in = e.segs_out = 1;
+	e.bytes_in = 10;
+	e.bytes_out = 20;
+	e.lifetime_ns = 3000000;
+	e.retries = 5;
+	return e;
+}
+
+static void test_close_adds_like_the_kernel(void **state)
+{
+	struct tc_replay r;
+	struct tc_model m;
+	struct tc_event e1 = client_close(10, 40000, TC_SF_TIMEWAIT | TC_SF_FIN_IN);
+	struct tc_event e2 = client_close(10, 40001, TC_SF_TIMEWAIT);	/* orphan: FIN_WAIT2 substate */
+
+	tc_replay_init(&r, false);
+	assert_int_equal(tc_replay_close(&r, &e1), 0);
+	assert_int_equal(tc_replay_close(&r, &e2), 0);
+	tc_model_init(&m);
+	assert_int_equal(tc_replay_model(&r, &m), 0);
+	assert_int_equal(m.totals.closed, 2);
+	assert_int_equal(m.totals.kind[TC_CK_LOCAL_FIRST], 2);
+	assert_int_equal(m.totals.one_exchange, 2);
+	assert_int_equal(m.totals.timewait, 2);
+	assert_int_equal(m.totals.tw.entered, 2);
+	assert_int_equal(m.totals.tw.fin_wait2, 1);
+	assert_int_equal(m.totals.bytes_out, 40);
+	assert_int_equal(m.totals.conn.attempts, 2);
+	/* retries are only counted where the port search was hooked */
+	assert_int_equal(m.totals.conn.port_retries, 0);
+	/* one process, one destination: the ephemeral port folded away */
+	assert_int_equal(m.nprocs, 1);
+	assert_int_equal(m.npeers, 1);
+	assert_int_equal(m.peers[0].key.tuple.lport, 0);
+	assert_int_equal(m.peers[0].key.tuple.rport, 80);
+	assert_int_equal(m.peers[0].c.closed, 2);
+	tc_model_free(&m);
+	tc_replay_free(&r);
+
+	tc_replay_init(&r, true);
+	assert_int_equal(tc_replay_close(&r, &e1), 0);
+	tc_model_init(&m);
+	assert_int_equal(tc_replay_model(&r, &m), 0);
+	assert_int_equal(m.totals.conn.port_retries, 5);
+	assert_int_equal(m.totals.conn.retry_hist[tc_retry_slot(5)], 1);
+	tc_model_free(&m);
+	tc_replay_free(&r);
+}
+
+static void test_tw_events(void **state)
+{
+	struct tc_replay r;
+	struct tc_model m;
+	struct tc_tw_event end = { .type = TC_EV_TW, .ev = TC_TWV_END, .arg = TC_TWE_REUSED,
+				   .dur_ms = 1500, .ev2 = TC_TWV_REUSE_HIT };
+	struct tc_tw_event pre = { .type = TC_EV_TW, .ev = TC_TWV_PREEXISTING, .dur_ms = -1,
+				   .ev2 = -1 };
+
+	end.row.proc.tgid = 10;
+	end.row.role = TC_ROLE_CLIENT;
+	tc_replay_init(&r, false);
+	assert_int_equal(tc_replay_tw(&r, &end), 0);
+	assert_int_equal(tc_replay_tw(&r, &pre), 0);
+	tc_model_init(&m);
+	assert_int_equal(tc_replay_model(&r, &m), 0);
+	assert_int_equal(m.totals.tw.ended[TC_TWE_REUSED], 1);
+	assert_int_equal(m.totals.tw.reuse_hits, 1);
+	assert_int_equal(m.totals.tw.dur_count, 1);
+	assert_int_equal(m.totals.tw.dur_sum_ms, 1500);
+	assert_int_equal(m.totals.tw.hist[tc_hist_slot(1500)], 1);
+	assert_int_equal(m.totals.tw.dur_max_ms, 1500);
+	assert_int_equal(m.totals.tw.preexisting, 1);
+	assert_int_equal(m.npeers, 2);	/* the stay's row, the pre-existing (ownerless) one */
+	tc_model_free(&m);
+	tc_replay_free(&r);
+}
+
+static char path[] = "/tmp/tcpclose-unit-XXXXXX";
+
+static void write_recording(int with_trailer)
+{
+	struct tc_rec_writer w;
+	struct tc_model m;
+	json_object *h = json_object_new_object();
+	struct tc_event e = client_close(10, 40000, TC_SF_TIMEWAIT | TC_SF_FIN_IN);
+	struct tc_portrec pr[3] = { 0 };
+	char err[256];
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	close(fd);
+	json_object_object_add(h, "attach", json_object_new_string("tracepoint"));
+	json_object_object_add(h, "state_hook", json_object_new_string("tp_btf/inet_sock_set_state"));
+	json_object_object_add(h, "survey", json_object_new_boolean(1));
+	assert_int_equal(tc_rec_create(&w, path, h, err, sizeof(err)), 0);
+	json_object_put(h);
+	assert_int_equal(tc_rec_frame(&w, TC_REC_CLOSE, &e, sizeof(e)), 0);
+	e.tuple.lport = 40001;
+	assert_int_equal(tc_rec_frame(&w, TC_REC_CLOSE, &e, sizeof(e)), 0);
+	/* the survey: two sockets toward the destination, one in TIME_WAIT */
+	for (int i = 0; i < 3; i++) {
+		pr[i].tuple = e.tuple;
+		pr[i].tuple.lport = (__u16)(40000 + i);
+		pr[i].state = i ? TC_TIME_WAIT : TC_ESTABLISHED;
+	}
+	pr[2].tuple.rport = 81;		/* another destination */
+	assert_int_equal(tc_rec_ports(&w, 7, pr, 3), 0);
+	if (!with_trailer) {
+		fclose(w.f);
+		return;
+	}
+	tc_model_init(&m);
+	m.duration_s = 2.0;
+	m.health.missed_runs = 3;
+	m.netns = calloc(1, sizeof(*m.netns));
+	m.nnetns = 1;
+	m.netns[0] = (struct tc_netns_info){ .ino = 7, .found = 1, .port_lo = 40000,
+					     .port_hi = 40003, .usable = 4, .tw_reuse = 2 };
+	assert_int_equal(tc_rec_finish(&w, &m), 0);
+	tc_model_free(&m);
+}
+
+static void test_round_trip(void **state)
+{
+	struct tc_recording r;
+	struct tc_model m;
+	char err[256];
+
+	write_recording(1);
+	assert_int_equal(tc_rec_read(path, &r, err, sizeof(err)), 0);
+	assert_non_null(r.trailer);
+	tc_model_init(&m);
+	assert_int_equal(tc_rec_model(&r, &m), 0);
+	assert_string_equal(m.attach, "tracepoint");
+	assert_true(m.duration_s == 2.0);
+	assert_int_equal(m.health.missed_runs, 3);
+	assert_int_equal(m.totals.closed, 2);
+	assert_int_equal(m.npeers, 1);
+	/* the port budget from the recorded survey, as live */
+	assert_true(m.peers[0].ports.known);
+	assert_int_equal(m.peers[0].ports.range, 4);
+	assert_int_equal(m.peers[0].ports.in_use, 2);
+	assert_int_equal(m.peers[0].ports.time_wait, 1);
+	assert_true(m.peers[0].ports.rate == 1.0);	/* 2 connects in 2 s */
+	tc_model_free(&m);
+	tc_rec_free(&r);
+	unlink(path);
+	strcpy(path + strlen(path) - 6, "XXXXXX");
+}
+
+static void test_killed_recorder_and_bad_files(void **state)
+{
+	struct tc_recording r;
+	struct tc_model m;
+	char err[256];
+	FILE *f;
+
+	write_recording(0);	/* no trailer: the recorder was killed */
+	assert_int_equal(tc_rec_read(path, &r, err, sizeof(err)), 0);
+	assert_null(r.trailer);
+	tc_model_init(&m);
+	assert_int_equal(tc_rec_model(&r, &m), 0);
+	assert_int_equal(m.totals.closed, 2);	/* the rows of its events */
+	tc_model_free(&m);
+	tc_rec_free(&r);
+
+	f = fopen(path, "r+");
+	fwrite("NOTAREC!", 1, 8, f);
+	fclose(f);
+	assert_int_equal(tc_rec_read(path, &r, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not a tcpclose recording"));
+
+	f = fopen(path, "w");
+	fwrite(TC_REC_MAGIC, 1, 8, f);
+	fwrite((__u32[]){ 99, 2 }, 8, 1, f);
+	fwrite("{}", 1, 2, f);
+	fclose(f);
+	assert_int_equal(tc_rec_read(path, &r, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "recording format 99"));
+
+	f = fopen(path, "w");
+	fwrite(TC_REC_MAGIC, 1, 8, f);
+	fwrite((__u32[]){ TC_REC_VERSION, 44 }, 8, 1, f);
+	fwrite("{\"sizes\":{\"event\":1},\"byte_order\":\"little\"}", 1, 44, f);
+	fclose(f);
+	assert_int_equal(tc_rec_read(path, &r, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "incompatible"));
+	unlink(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_close_adds_like_the_kernel),
+		cmocka_unit_test(test_tw_events),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_killed_recorder_and_bad_files),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

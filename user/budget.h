@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The port budget of each client row from what a netns survey gave (its
+ * sysctls and sockets): pure, so a recording is computed exactly as live.
+ */
+#ifndef TCPCLOSE_BUDGET_H
+#define TCPCLOSE_BUDGET_H
+
+#include "model.h"
+
+/* One slot in m->netns per netns of a client row; 0 or -ENOMEM. */
+int tc_budget_netns_slots(struct tc_model *m);
+/* Per client row: the connects toward its destination by every process
+ * of the netns (one port budget, whoever connects). Caller frees. */
+__u64 *tc_dest_attempts(const struct tc_model *m);
+/* The ports of ni's client rows from its sockets (recs, sorted here). */
+void tc_budget_apply(struct tc_model *m, const struct tc_netns_info *ni, struct tc_portrec *recs,
+		     size_t nrecs, int known, const __u64 *att);
+
+#endif

@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "budget.h"
+#include "recfile.h"
+
+#define ADD(o, k, v) json_object_object_add((o), (k), (v))
+#define U64(v) json_object_new_uint64(v)
+
+static json_object *sizes_obj(void)
+{
+	json_object *o = json_object_new_object();
+
+	ADD(o, "event", U64(sizeof(struct tc_event)));
+	ADD(o, "tw_event", U64(sizeof(struct tc_tw_event)));
+	ADD(o, "portrec", U64(sizeof(struct tc_portrec)));
+	return o;
+}
+
+static const char *byte_order(void)
+{
+	const __u16 one = 1;
+
+	return *(const __u8 *)&one ? "little" : "big";
+}
+
+int tc_rec_create(struct tc_rec_writer *w, const char *path, json_object *header,
+		  char *err, size_t errlen)
+{
+	const char *txt;
+	__u32 v[2];
+	int fd;
+
+	memset(w, 0, sizeof(*w));
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || !(w->f = fdopen(fd, "w"))) {
+		snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	ADD(header, "sizes", sizes_obj());
+	ADD(header, "byte_order", json_object_new_string(byte_order()));
+	txt = json_object_to_json_string_ext(header, JSON_C_TO_STRING_PLAIN);
+	v[0] = TC_REC_VERSION;
+	v[1] = (__u32)strlen(txt);
+	if (fwrite(TC_REC_MAGIC, 1, 8, w->f) != 8 || fwrite(v, sizeof(v), 1, w->f) != 1 ||
+	    fwrite(txt, 1, v[1], w->f) != v[1]) {
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		fclose(w->f);
+		w->f = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int tc_rec_frame(struct tc_rec_writer *w, __u32 type, const void *payload, __u32 len)
+{
+	__u32 h[2] = { type, len };
+
+	if (fwrite(h, sizeof(h), 1, w->f) != 1 || (len && fwrite(payload, len, 1, w->f) != 1))
+		return -1;
+	w->frames++;
+	return 0;
+}
+
+int tc_rec_ports(struct tc_rec_writer *w, __u32 netns, const struct tc_portrec *recs, size_t n)
+{
+	__u32 h[4] = { TC_REC_PORTS, (__u32)(8 + n * sizeof(*recs)), netns, 0 };
+
+	if (fwrite(h, sizeof(h), 1, w->f) != 1 || (n && fwrite(recs, sizeof(*recs), n, w->f) != n))
+		return -1;
+	w->frames++;
+	return 0;
+}
+
+static json_object *netns_info_obj(const struct tc_netns_info *n)
+{
+	json_object *o = json_object_new_object();
+
+	ADD(o, "ino", U64(n->ino));
+	ADD(o, "found", json_object_new_int(n->found));
+	ADD(o, "port_lo", U64(n->port_lo));
+	ADD(o, "port_hi", U64(n->port_hi));
+	ADD(o, "usable", U64(n->usable));
+	ADD(o, "tw_reuse", json_object_new_int(n->tw_reuse));
+	ADD(o, "max_tw_buckets", json_object_new_int(n->max_tw_buckets));
+	ADD(o, "fin_timeout", json_object_new_int(n->fin_timeout));
+	ADD(o, "tw_recycle", json_object_new_int(n->tw_recycle));
+	ADD(o, "tw_overflow_mib", json_object_new_int64(n->tw_overflow_mib));
+	ADD(o, "time_wait", U64(n->time_wait));
+	ADD(o, "sockets", U64(n->sockets));
+	return o;
+}
+
+int tc_rec_finish(struct tc_rec_writer *w, const struct tc_model *m)
+{
+	const struct tc_health *h = &m->health;
+	json_object *t = json_object_new_object(), *o = json_object_new_object(), *a;
+	const char *txt;
+	int ret;
+
+	ADD(t, "duration_s", json_object_new_double(m->duration_s));
+	a = json_object_new_array();
+	for (int i = 0; i < TC_STAT_MAX; i++)
+		json_object_array_add(a, U64(h->stat[i]));
+	ADD(o, "stat", a);
+	ADD(o, "socks_live", U64(h->socks_live));
+	ADD(o, "socks_evicted", U64(h->socks_evicted));
+	ADD(o, "procs_evicted", U64(h->procs_evicted));
+	ADD(o, "peers_evicted", U64(h->peers_evicted));
+	ADD(o, "events_lost", U64(h->events_lost));
+	ADD(o, "missed_runs", U64(h->missed_runs));
+	ADD(o, "rss_max_kib", U64(h->rss_max_kib));
+	ADD(o, "maps_kib", U64(h->maps_kib));
+	ADD(t, "health", o);
+	ADD(t, "prog_stats", json_object_new_boolean(m->prog_stats));
+	a = json_object_new_array();
+	for (int i = 0; i < m->nprogs; i++) {
+		o = json_object_new_object();
+		ADD(o, "name", json_object_new_string(m->progs[i].name));
+		ADD(o, "runs", U64(m->progs[i].runs));
+		ADD(o, "run_ns", U64(m->progs[i].run_ns));
+		json_object_array_add(a, o);
+	}
+	ADD(t, "programs", a);
+	a = json_object_new_array();
+	for (size_t i = 0; i < m->nnetns; i++)
+		json_object_array_add(a, netns_info_obj(&m->netns[i]));
+	ADD(t, "netns", a);
+	o = json_object_new_object();
+	for (size_t i = 0; i < m->nprocs; i++) {
+		char id[24];
+
+		if (!m->procs[i].cgroup)
+			continue;
+		snprintf(id, sizeof(id), "%llu", (unsigned long long)m->procs[i].key.cgroup_id);
+		ADD(o, id, json_object_new_string(m->procs[i].cgroup));
+	}
+	ADD(t, "cgroups", o);
+	txt = json_object_to_json_string_ext(t, JSON_C_TO_STRING_PLAIN);
+	ret = tc_rec_frame(w, TC_REC_END, txt, (__u32)strlen(txt));
+	json_object_put(t);
+	if (fclose(w->f))
+		ret = -1;
+	w->f = NULL;
+	return ret;
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+static int fail(char *err, size_t errlen, const char *path, const char *why)
+{
+	snprintf(err, errlen, "%s: %s", path, why);
+	return -1;
+}
+
+static __u64 jsize(json_object *sizes, const char *k)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(sizes, k, &v) ? (__u64)json_object_get_uint64(v) : 0;
+}
+
+static int frame_read(FILE *f, struct tc_recording *r, __u32 type, __u32 len, char **buf,
+		      size_t *cap)
+{
+	if (len > (1u << 30))
+		return -1;
+	if (len > *cap) {
+		char *n = realloc(*buf, len);
+
+		if (!n)
+			return -ENOMEM;
+		*buf = n;
+		*cap = len;
+	}
+	if (len && fread(*buf, len, 1, f) != 1) {
+		r->truncated = 1;
+		return 1;
+	}
+	switch (type) {
+	case TC_REC_CLOSE:
+		if (len != sizeof(struct tc_event))
+			return -1;
+		return tc_replay_close(&r->rp, (const struct tc_event *)*buf);
+	case TC_REC_TW:
+		if (len != sizeof(struct tc_tw_event))
+			return -1;
+		return tc_replay_tw(&r->rp, (const struct tc_tw_event *)*buf);
+	case TC_REC_PORTS: {
+		struct tc_netns_raw_rec *p;
+		size_t n = (len - 8) / sizeof(struct tc_portrec);
+
+		if (len < 8 || (len - 8) % sizeof(struct tc_portrec))
+			return -1;
+		p = realloc(r->ports, (r->nports + 1) * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		r->ports = p;
+		p = &r->ports[r->nports];
+		p->ino = *(const __u32 *)*buf;
+		p->nrecs = n;
+		p->recs = malloc(n ? n * sizeof(*p->recs) : 1);
+		if (!p->recs)
+			return -ENOMEM;
+		memcpy(p->recs, *buf + 8, n * sizeof(*p->recs));
+		r->nports++;
+		return 0;
+	}
+	case TC_REC_END: {
+		json_tokener *tok = json_tokener_new();
+
+		if (!tok)
+			return -ENOMEM;
+		r->trailer = json_tokener_parse_ex(tok, *buf, (int)len);
+		json_tokener_free(tok);
+		return r->trailer ? 0 : -1;
+	}
+	default:
+		return 0;	/* a newer kind of frame: skipped */
+	}
+}
+
+int tc_rec_read(const char *path, struct tc_recording *r, char *err, size_t errlen)
+{
+	char magic[8], *hdr = NULL, *buf = NULL;
+	json_object *sizes, *v;
+	size_t cap = 0;
+	__u32 vh[2], fh[2];
+	FILE *f;
+	int ret = 0;
+
+	memset(r, 0, sizeof(*r));
+	f = fopen(path, "re");
+	if (!f) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fread(magic, 8, 1, f) != 1 || memcmp(magic, TC_REC_MAGIC, 8) ||
+	    fread(vh, sizeof(vh), 1, f) != 1) {
+		fclose(f);
+		return fail(err, errlen, path, "not a tcpclose recording");
+	}
+	if (vh[0] != TC_REC_VERSION) {
+		fclose(f);
+		snprintf(err, errlen, "%s: recording format %u, this tcpclose reads %u", path, vh[0],
+			 TC_REC_VERSION);
+		return -1;
+	}
+	hdr = vh[1] < (1u << 20) ? calloc(1, vh[1] + 1) : NULL;
+	if (!hdr || fread(hdr, vh[1], 1, f) != 1 || !(r->header = json_tokener_parse(hdr))) {
+		free(hdr);
+		fclose(f);
+		return fail(err, errlen, path, "the recording's header is damaged");
+	}
+	free(hdr);
+	if (!json_object_object_get_ex(r->header, "sizes", &sizes) ||
+	    jsize(sizes, "event") != sizeof(struct tc_event) ||
+	    jsize(sizes, "tw_event") != sizeof(struct tc_tw_event) ||
+	    jsize(sizes, "portrec") != sizeof(struct tc_portrec) ||
+	    !json_object_object_get_ex(r->header, "byte_order", &v) ||
+	    strcmp(json_object_get_string(v), byte_order())) {
+		fclose(f);
+		tc_rec_free(r);
+		return fail(err, errlen, path,
+			    "written by an incompatible tcpclose or architecture (event sizes, byte order)");
+	}
+	tc_replay_init(&r->rp, json_object_object_get_ex(r->header, "port_hooks", &v) &&
+				       json_object_get_boolean(v));
+	while (!r->trailer && fread(fh, sizeof(fh), 1, f) == 1) {
+		ret = frame_read(f, r, fh[0], fh[1], &buf, &cap);
+		if (ret)
+			break;
+		r->frames++;
+	}
+	free(buf);
+	fclose(f);
+	if (ret < 0) {
+		tc_rec_free(r);
+		return fail(err, errlen, path, ret == -ENOMEM ? "out of memory" :
+			    "the recording is damaged (a frame of the wrong size)");
+	}
+	return 0;
+}
+
+static const char *hstr(json_object *o, const char *k)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string) ?
+	       json_object_get_string(v) : NULL;
+}
+
+static __u64 hu64(json_object *o, const char *k)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) ? (__u64)json_object_get_uint64(v) : 0;
+}
+
+static long long hi64(json_object *o, const char *k)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) ? json_object_get_int64(v) : 0;
+}
+
+static void health_of(json_object *t, struct tc_model *m)
+{
+	struct tc_health *h = &m->health;
+	json_object *o, *a;
+
+	if (!json_object_object_get_ex(t, "health", &o))
+		return;
+	if (json_object_object_get_ex(o, "stat", &a))
+		for (size_t i = 0; i < TC_STAT_MAX && i < json_object_array_length(a); i++)
+			h->stat[i] = json_object_get_uint64(json_object_array_get_idx(a, i));
+	h->socks_live = hu64(o, "socks_live");
+	h->socks_evicted = hu64(o, "socks_evicted");
+	h->procs_evicted = hu64(o, "procs_evicted");
+	h->peers_evicted = hu64(o, "peers_evicted");
+	h->events_lost = hu64(o, "events_lost");
+	h->missed_runs = hu64(o, "missed_runs");
+	h->rss_max_kib = hu64(o, "rss_max_kib");
+	h->maps_kib = hu64(o, "maps_kib");
+	if (json_object_object_get_ex(t, "prog_stats", &o))
+		m->prog_stats = json_object_get_boolean(o);
+	if (json_object_object_get_ex(t, "programs", &a))
+		for (size_t i = 0; i < json_object_array_length(a) && m->nprogs < TC_MAX_PROGS; i++) {
+			json_object *p = json_object_array_get_idx(a, i);
+			const char *name = hstr(p, "name");
+
+			snprintf(m->progs[m->nprogs].name, sizeof(m->progs[0].name), "%s",
+				 name ? name : "?");
+			m->progs[m->nprogs].runs = hu64(p, "runs");
+			m->progs[m->nprogs++].run_ns = hu64(p, "run_ns");
+		}
+}
+
+/* The survey as it was: each netns's sysctls, then its sockets' budget. */
+static int ports_of(json_object *t, struct tc_recording *r, struct tc_model *m, int known)
+{
+	json_object *a;
+	__u64 *att;
+
+	if (tc_budget_netns_slots(m))
+		return -ENOMEM;
+	if (!json_object_object_get_ex(t, "netns", &a))
+		return 0;
+	att = tc_dest_attempts(m);
+	if (!att)
+		return -ENOMEM;
+	for (size_t k = 0; k < m->nnetns; k++) {
+		struct tc_netns_info *ni = &m->netns[k];
+
+		for (size_t i = 0; i < json_object_array_length(a); i++) {
+			json_object *o = json_object_array_get_idx(a, i);
+
+			if (hu64(o, "ino") != ni->ino)
+				continue;
+			ni->found = (int)hi64(o, "found");
+			ni->port_lo = (__u32)hu64(o, "port_lo");
+			ni->port_hi = (__u32)hu64(o, "port_hi");
+			ni->usable = (__u32)hu64(o, "usable");
+			ni->tw_reuse = (int)hi64(o, "tw_reuse");
+			ni->max_tw_buckets = (int)hi64(o, "max_tw_buckets");
+			ni->fin_timeout = (int)hi64(o, "fin_timeout");
+			ni->tw_recycle = (int)hi64(o, "tw_recycle");
+			ni->tw_overflow_mib = hi64(o, "tw_overflow_mib");
+			ni->time_wait = hu64(o, "time_wait");
+			ni->sockets = hu64(o, "sockets");
+		}
+		if (!ni->found)
+			continue;
+		for (size_t i = 0; i < r->nports; i++)
+			if (r->ports[i].ino == ni->ino)
+				tc_budget_apply(m, ni, r->ports[i].recs, r->ports[i].nrecs, known, att);
+	}
+	free(att);
+	return 0;
+}
+
+int tc_rec_model(struct tc_recording *r, struct tc_model *m)
+{
+	json_object *v, *cg;
+	int known;
+
+	tc_model_reset_rows(m);
+	m->attach = hstr(r->header, "attach");
+	m->state_hook = hstr(r->header, "state_hook");
+	m->owner_hook = hstr(r->header, "owner_hook");
+	m->tw_hook = hstr(r->header, "tw_hook");
+	m->port_hook = hstr(r->header, "port_hook");
+	m->tw_snapshot = json_object_object_get_ex(r->header, "tw_snapshot", &v) &&
+			 json_object_get_boolean(v);
+	known = json_object_object_get_ex(r->header, "survey", &v) && json_object_get_boolean(v);
+	if (tc_replay_model(&r->rp, m))
+		return -ENOMEM;
+	if (!r->trailer)
+		return 0;	/* killed: the rows, without the rest */
+	if (json_object_object_get_ex(r->trailer, "duration_s", &v))
+		m->duration_s = json_object_get_double(v);
+	health_of(r->trailer, m);
+	if (json_object_object_get_ex(r->trailer, "cgroups", &cg))
+		for (size_t i = 0; i < m->nprocs; i++) {
+			char id[24];
+
+			snprintf(id, sizeof(id), "%llu", (unsigned long long)m->procs[i].key.cgroup_id);
+			m->procs[i].cgroup = hstr(cg, id);
+		}
+	return ports_of(r->trailer, r, m, known);
+}
+
+void tc_rec_free(struct tc_recording *r)
+{
+	json_object_put(r->header);
+	json_object_put(r->trailer);
+	tc_replay_free(&r->rp);
+	for (size_t i = 0; i < r->nports; i++)
+		free(r->ports[i].recs);
+	free(r->ports);
+	memset(r, 0, sizeof(*r));
+}

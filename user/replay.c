@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <search.h>
+#include <stdlib.h>
+#include <string.h>
+#include "replay.h"
+#include "rowmath.h"
+
+struct proc_node {
+	struct tc_proc_key key;
+	struct tc_counts c;
+};
+
+struct peer_node {
+	struct tc_peer_key key;
+	struct tc_counts c;
+};
+
+static int cmp_proc(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct tc_proc_key));	/* the key comes first */
+}
+
+static int cmp_peer(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct tc_peer_key));
+}
+
+void tc_replay_init(struct tc_replay *r, bool port_hooks)
+{
+	memset(r, 0, sizeof(*r));
+	r->port_hooks = port_hooks;
+}
+
+void tc_replay_free(struct tc_replay *r)
+{
+	tdestroy(r->procs, free);
+	tdestroy(r->peers, free);
+	r->procs = r->peers = NULL;
+	r->nprocs = r->npeers = 0;
+}
+
+/* The row of key, created empty when new (tc_row in the kernel). */
+static struct tc_counts *row(void **root, size_t *n, const void *key, size_t keylen,
+			     size_t nodelen, int (*cmp)(const void *, const void *))
+{
+	void *node = calloc(1, nodelen), **found;
+
+	if (!node)
+		return NULL;
+	memcpy(node, key, keylen);
+	found = tsearch(node, root, cmp);
+	if (!found) {
+		free(node);
+		return NULL;
+	}
+	if (*found != node)
+		free(node);
+	else
+		(*n)++;
+	return (struct tc_counts *)((char *)*found + keylen);
+}
+
+static struct tc_counts *proc_row(struct tc_replay *r, const struct tc_proc_key *k)
+{
+	return row(&r->procs, &r->nprocs, k, sizeof(*k), sizeof(struct proc_node), cmp_proc);
+}
+
+static struct tc_counts *peer_row(struct tc_replay *r, const struct tc_peer_key *k)
+{
+	return row(&r->peers, &r->npeers, k, sizeof(*k), sizeof(struct peer_node), cmp_peer);
+}
+
+/* As tc_finish() in state.bpf.c: the same delta to totals, process, peer. */
+int tc_replay_close(struct tc_replay *r, const struct tc_event *e)
+{
+	struct tc_counts *rows[3];
+	struct tc_delta d = { 0 };
+	struct tc_proc_key pk;
+	struct tc_peer_key rk;
+	int twev = -1;
+
+	d.bytes_in = e->bytes_in;
+	d.bytes_out = e->bytes_out;
+	d.segs_in = e->segs_in;
+	d.segs_out = e->segs_out;
+	d.lifetime_ns = e->lifetime_ns;
+	d.one_exchange = e->kind != TC_CK_NEVER_ESTABLISHED &&
+			 tc_is_one_exchange(e->segs_in, e->segs_out);
+	d.fin_then_reset = tc_fin_then_reset(e->kind, e->oldstate, e->err);
+	d.timewait = !!(e->flags & TC_SF_TIMEWAIT);
+
+	tc_row_keys(&pk, &rk, &e->owner, &e->tuple, e->netns, e->role);
+
+	rows[0] = &r->totals;
+	rows[1] = proc_row(r, &pk);
+	rows[2] = peer_row(r, &rk);
+	if (!rows[1] || !rows[2])
+		return -ENOMEM;
+	if (e->flags & TC_SF_TIMEWAIT)
+		twev = TC_TWV_ENTER;
+	else if (e->flags & TC_SF_OVERFLOW)
+		twev = TC_TWV_OVERFLOW;
+	for (int i = 0; i < 3; i++) {
+		tc_add(rows[i], &d, e->kind, false);
+		if (e->role == TC_ROLE_CLIENT)
+			tc_conn_apply(&rows[i]->conn, e->connfail, e->retries, e->reuse_refused,
+				      r->port_hooks, false);
+		if (twev >= 0)
+			tc_tw_apply(&rows[i]->tw, twev,
+				    twev == TC_TWV_ENTER && !(e->flags & TC_SF_FIN_IN), 0, false);
+	}
+	r->events++;
+	return 0;
+}
+
+/* As tc_tw_bump2() in agg.bpf.h. */
+int tc_replay_tw(struct tc_replay *r, const struct tc_tw_event *e)
+{
+	struct tc_counts *rows[3] = { &r->totals, proc_row(r, &e->row.proc), peer_row(r, &e->row) };
+
+	if (!rows[1] || !rows[2])
+		return -ENOMEM;
+	for (int i = 0; i < 3; i++) {
+		tc_tw_apply(&rows[i]->tw, e->ev, e->arg, e->dur_ms, false);
+		if (e->ev2 >= 0)
+			tc_tw_apply(&rows[i]->tw, e->ev2, 0, -1, false);
+	}
+	r->events++;
+	return 0;
+}
+
+struct walk_ctx {
+	struct tc_model *m;
+	int err;
+};
+
+static void add_proc(const void *nodep, VISIT which, void *arg)
+{
+	const struct proc_node *n = *(const struct proc_node *const *)nodep;
+	struct walk_ctx *w = arg;
+
+	if ((which == postorder || which == leaf) && !w->err)
+		w->err = tc_model_add_proc(w->m, &n->key, &n->c);
+}
+
+static void add_peer(const void *nodep, VISIT which, void *arg)
+{
+	const struct peer_node *n = *(const struct peer_node *const *)nodep;
+	struct walk_ctx *w = arg;
+
+	if ((which == postorder || which == leaf) && !w->err)
+		w->err = tc_model_add_peer(w->m, &n->key, &n->c);
+}
+
+int tc_replay_model(const struct tc_replay *r, struct tc_model *m)
+{
+	struct walk_ctx w = { .m = m };
+
+	m->nprocs = m->npeers = 0;
+	m->totals = r->totals;
+	twalk_r(r->procs, add_proc, &w);
+	twalk_r(r->peers, add_peer, &w);
+	if (w.err)
+		return -ENOMEM;
+	tc_model_sort(m);
+	return 0;
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The rows rebuilt from events, as the kernel builds them from the same
+ * events (rowmath.h is shared): a recording replays to the live numbers.
+ * Rows are not bounded here: a recording whose live rows were evicted by
+ * the kernel replays to more rows than the live report had (the evicted
+ * ones are in the live report's "other").
+ */
+#ifndef TCPCLOSE_REPLAY_H
+#define TCPCLOSE_REPLAY_H
+
+#include <stdbool.h>
+#include "model.h"
+
+struct tc_replay {
+	bool port_hooks;	/* the port search was hooked: retries count */
+	struct tc_counts totals;
+	void *procs, *peers;	/* tsearch(3) trees of rows */
+	size_t nprocs, npeers;
+	__u64 events;
+};
+
+void tc_replay_init(struct tc_replay *r, bool port_hooks);
+void tc_replay_free(struct tc_replay *r);
+/* 0, or -ENOMEM. */
+int tc_replay_close(struct tc_replay *r, const struct tc_event *e);
+int tc_replay_tw(struct tc_replay *r, const struct tc_tw_event *e);
+/* The totals and rows into m (its rows replaced, then sorted). */
+int tc_replay_model(const struct tc_replay *r, struct tc_model *m);
+
+#endif
