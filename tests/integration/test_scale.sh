@@ -3,10 +3,10 @@
 # address (200k peer rows' worth), traced by report with --max-peers 4096 and
 # by export with -n 20. The rows stay bounded, the overflow is folded into
 # "other" and counted exactly, and RSS and map memory stay within the bounds
-# README documents. (The test VM runs 5000: TCG is ~10x slower.)
+# README documents. (The test VM runs 3000: TCG is ~10x slower.)
 . "$(dirname "$0")/lib.sh"
 N=${TCPCLOSE_SCALE_PEERS:-100000}
-[ -n "${TCPCLOSE_ATTACH:-}" ] && N=${TCPCLOSE_SCALE_PEERS:-5000}
+[ -n "${TCPCLOSE_ATTACH:-}" ] && N=${TCPCLOSE_SCALE_PEERS:-3000}
 MAXP=4096
 # every live socket followed (2N are open at once): this test is about peers
 MAXS=$(( (N * 2 * 5 / 4 + 1023) / 1024 * 1024 ))
