@@ -217,7 +217,10 @@ static void table(FILE *f, const struct tc_top *t, const struct tc_model *m, int
 			size_t len;
 
 			tc_printable(comm, r->key.comm, TC_COMM_LEN);
-			if (p) {
+			if (!r->key.tgid) {	/* found at start: no process seen */
+				snprintf(comm, sizeof(comm), "[unknown]");
+				snprintf(cg, sizeof(cg), "-");
+			} else if (p) {
 				/* the end of a path says the most */
 				len = strlen(p);
 				snprintf(cg, sizeof(cg), "%s%s", len > 36 ? "..." : "",
