@@ -85,6 +85,22 @@ static int draw(const struct tc_opts *o, const struct tc_top *top, const struct 
 	return ferror(stdout) ? -1 : 0;
 }
 
+/* The model now, its ports surveyed; the error said. */
+static int collect(const struct tc_tracer *t, const struct tc_opts *o, struct tc_model *m,
+		   double duration_s)
+{
+	if (tc_collect(t, m)) {
+		tc_err("reading the BPF maps failed");
+		return -1;
+	}
+	m->duration_s = duration_s;
+	if (tc_survey(t, o->netns_path, m)) {
+		tc_err("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 int tc_cmd_top(const struct tc_opts *o)
 {
 	int tty = isatty(STDOUT_FILENO), keys = tty && isatty(STDIN_FILENO);
@@ -113,8 +129,7 @@ int tc_cmd_top(const struct tc_opts *o)
 		if (o->duration_s > 0 && now - start >= o->duration_s)
 			break;
 		if (now >= next) {
-			if (tc_collect(&t, &m) || (m.duration_s = now - start, tc_survey(&t, o->netns_path, &m))) {
-				tc_err("reading the BPF maps failed");
+			if (collect(&t, o, &m, now - start)) {
 				ret = 1;
 				break;
 			}
@@ -140,23 +155,17 @@ int tc_cmd_top(const struct tc_opts *o)
 			if (!drawn)
 				continue;	/* the first screen will have it */
 			/* at once, in the new order: the rates since the last tick */
-			if (tc_collect(&t, &m) == 0) {
-				m.duration_s = tc_now_s() - start;
-				tc_survey(&t, o->netns_path, &m);
+			if (!collect(&t, o, &m, tc_now_s() - start))
 				draw(o, &top, &m, tc_now_s() - last, sort, tty);
-			}
 		}
 	}
 	restore_tty();
 
 	/* What was gathered, as report prints it. */
-	if (!ret && !tc_collect(&t, &m)) {
-		m.duration_s = tc_now_s() - start;
-		if (!tc_survey(&t, o->netns_path, &m)) {
-			if (tty)
-				fputc('\n', stdout);
-			tc_render_text(stdout, &m, o->top);
-		}
+	if (!ret && !collect(&t, o, &m, tc_now_s() - start)) {
+		if (tty)
+			fputc('\n', stdout);
+		tc_render_text(stdout, &m, o->top);
 	}
 	tc_top_free(&top);
 	tc_model_free(&m);
