@@ -16,6 +16,12 @@ out=$WORK/ports.json
 tracer_start "$out" report --json --netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
 r1=$(in_ns "$ns" "$SCEN/porthog" range 9900 8 5)
 r2=$(in_ns "$ns" "$SCEN/porthog" bind 9901 1 3 45000)
+# connects are counted at their socket's close: wait (bounded) until every
+# socket toward the two destinations is closed or in TIME_WAIT (TCG is slow)
+for _ in $(seq 100); do
+	[ "$(in_ns "$ns" ss -Htan dst 127.0.0.1 | grep -v TIME-WAIT | grep -c -e ':9900' -e ':9901')" = 0 ] && break
+	sleep 0.1
+done
 ss_9900=$(in_ns "$ns" ss -Htan dst 127.0.0.1:9900 | wc -l)
 ss_9900_tw=$(in_ns "$ns" ss -Htan state time-wait dst 127.0.0.1:9900 | wc -l)
 tracer_stop
