@@ -17,7 +17,7 @@ struct cg_entry {
 };
 
 static struct cg_entry *cg;
-static size_t ncg, capcg;
+static size_t ncg, capcg, nsorted;	/* cg[0..nsorted) is sorted by id */
 static bool walked;		/* this round */
 static const char *root;
 static size_t root_len;
@@ -45,9 +45,10 @@ static struct cg_entry *find(__u64 id)
 {
 	struct cg_entry k = { .id = id };
 
-	return ncg ? bsearch(&k, cg, ncg, sizeof(*cg), cmp_id) : NULL;
+	return nsorted ? bsearch(&k, cg, nsorted, sizeof(*cg), cmp_id) : NULL;
 }
 
+/* Appends every cgroup not yet known; walk() sorts once at the end. */
 static int visit(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	struct cg_entry *n;
@@ -68,13 +69,6 @@ static int visit(const char *path, const struct stat *st, int flag, struct FTW *
 	if (!n->path)
 		return 1;
 	ncg++;
-	/* keep it sorted for find(): new ids are mostly larger */
-	for (size_t i = ncg - 1; i > 0 && cg[i - 1].id > cg[i].id; i--) {
-		struct cg_entry t = cg[i];
-
-		cg[i] = cg[i - 1];
-		cg[i - 1] = t;
-	}
 	return 0;
 }
 
@@ -83,7 +77,12 @@ static void walk(void)
 	if (!root && !(root = cgroup2_root()))
 		return;
 	root_len = strlen(root);
+	/* find() during the walk sees only the sorted part: the ids known
+	 * before it, each cgroup directory being visited once */
+	nsorted = ncg;
 	nftw(root, visit, 32, FTW_PHYS | FTW_MOUNT);
+	qsort(cg, ncg, sizeof(*cg), cmp_id);
+	nsorted = ncg;
 }
 
 void tc_cgroups_round(void)

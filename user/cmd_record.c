@@ -58,18 +58,12 @@ static void kill_frame(const struct tc_peer_key *row, __s64 dur, void *ctx)
 
 static void sysctl_into(json_object *o, const char *name)
 {
-	char path[128], buf[128];
-	FILE *f;
+	char buf[128];
 
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/%s", name);
-	f = fopen(path, "re");
-	if (!f)
+	if (tc_read_sysctl(name, buf, sizeof(buf)))
 		return;
-	if (fgets(buf, sizeof(buf), f)) {
-		buf[strcspn(buf, "\n")] = '\0';
-		json_object_object_add(o, name, json_object_new_string(buf));
-	}
-	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	json_object_object_add(o, name, json_object_new_string(buf));
 }
 
 static json_object *header(const struct tc_tracer *t, const struct tc_opts *o)

@@ -9,6 +9,7 @@
 #include "cgroups.h"
 #include "collect.h"
 #include "names.h"
+#include "rowmath.h"
 #include "tcpclose.skel.h"
 
 static int read_percpu_sum(int fd, __u32 idx, void *vals, size_t elem, int ncpu,
@@ -50,21 +51,6 @@ static __u64 count_keys(int fd, size_t key_size)
 	return n;
 }
 
-/* One killed stay as counts, to add with tc_twcounts_add(). */
-static struct tc_twcounts killed_stay(__s64 dur_ms)
-{
-	struct tc_twcounts d = { .ended[TC_TWE_KILLED] = 1 };
-
-	if (dur_ms >= 0) {
-		d.dur_count = 1;
-		d.dur_sum_ms = (__u64)dur_ms;
-		d.hist[tc_hist_slot((__u64)dur_ms)] = 1;
-		d.dur_max_ms = (__u64)dur_ms;
-		d.dur_min_ms1 = (__u64)dur_ms + 1;
-	}
-	return d;
-}
-
 /*
  * A timewait cancel that nothing has explained yet waits in a per-CPU slot
  * until the next one on that CPU (timewait.bpf.c). Whatever still waits now
@@ -104,7 +90,10 @@ int tc_pending_kills(const struct tc_tracer *t, void (*fn)(const struct tc_peer_
 static void kill_in_model(const struct tc_peer_key *row, __s64 dur, void *ctx)
 {
 	struct tc_model *m = ctx;
-	struct tc_twcounts d = killed_stay(dur);
+	struct tc_twcounts d = { 0 };
+
+	/* the kernel's own arithmetic for the end of a stay (rowmath.h) */
+	tc_tw_apply(&d, TC_TWV_END, TC_TWE_KILLED, dur, false);
 
 	tc_twcounts_add(&m->totals.tw, &d);
 	for (size_t i = 0; i < m->nprocs; i++)

@@ -217,8 +217,10 @@ static struct proc_ref *choose_procs(struct tc_prom *st, const struct tc_model *
 
 /* ---- label sets -------------------------------------------------------- */
 
-static void proc_labels(FILE *f, const struct tc_proc_row *r)
+/* labels_fn: row is a struct tc_proc_row, NULL for "other". */
+static void proc_labels(FILE *f, const void *row)
 {
+	const struct tc_proc_row *r = row;
 	char comm[TC_COMM_LEN + 1];
 
 	if (!r) {
@@ -237,8 +239,10 @@ static void proc_labels(FILE *f, const struct tc_proc_row *r)
 	fputc('"', f);
 }
 
-static void peer_labels(FILE *f, const struct tc_prom_peer *p)
+/* labels_fn: row is a struct tc_prom_peer, NULL for "other". */
+static void peer_labels(FILE *f, const void *row)
 {
+	const struct tc_prom_peer *p = row;
 	char l[80], r[80];
 
 	if (!p) {
@@ -370,16 +374,6 @@ static void fold_other(struct tc_counts *o, const struct tc_counts *tot, const s
 	o->conn.other_failed = sub0(tot->conn.other_failed, shown.conn.other_failed);
 }
 
-static void proc_lab(FILE *f, const void *row)
-{
-	proc_labels(f, row);
-}
-
-static void peer_lab(FILE *f, const void *row)
-{
-	peer_labels(f, row);
-}
-
 /* ---- the whole exposition ---------------------------------------------- */
 
 static void histogram_tw(FILE *f, const struct tc_twcounts *t)
@@ -445,7 +439,7 @@ static void port_gauges(FILE *f, const struct peer_group *g, size_t ng)
 			if (k == 4 && (v < 0 || !isfinite(v)))
 				continue;
 			fputs(gauges[k].name, f);
-			lab(f, peer_lab, &g[i].key, NULL);
+			lab(f, peer_labels, &g[i].key, NULL);
 			fprintf(f, " %.6g\n", v);
 		}
 	}
@@ -499,7 +493,7 @@ int tc_render_prom(FILE *f, const struct tc_model *m, struct tc_prom *st)
 	fold_other(&other, &m->totals, ss, n);
 	ss[n].c = &other;
 	ss[n++].row = NULL;
-	row_counters(f, "process_", proc_lab, ss, n, m, 0);
+	row_counters(f, "process_", proc_labels, ss, n, m, 0);
 
 	/* per peer */
 	n = 0;
@@ -511,7 +505,7 @@ int tc_render_prom(FILE *f, const struct tc_model *m, struct tc_prom *st)
 	fold_other(&other, &m->totals, ss, n);
 	ss[n].c = &other;
 	ss[n++].row = NULL;
-	row_counters(f, "peer_", peer_lab, ss, n, m, 1);
+	row_counters(f, "peer_", peer_labels, ss, n, m, 1);
 	port_gauges(f, g, ng);
 
 	head(f, "tcpclose_series_folded", "gauge",

@@ -63,7 +63,7 @@ static int find_netns(__u32 ino, char *path, size_t len)
 	return -1;
 }
 
-static int read_sysctl(const char *name, char *buf, size_t len)
+int tc_read_sysctl(const char *name, char *buf, size_t len)
 {
 	char path[128];
 	ssize_t n;
@@ -85,7 +85,7 @@ static int sysctl_int(const char *name, int dflt)
 {
 	char buf[64];
 
-	return read_sysctl(name, buf, sizeof(buf)) ? dflt : atoi(buf);
+	return tc_read_sysctl(name, buf, sizeof(buf)) ? dflt : atoi(buf);
 }
 
 /* Everything read inside the netns: sysctls, then the sockets. */
@@ -113,10 +113,10 @@ static int survey_here(const struct tc_tracer *t, struct tc_netns_info *ni,
 	int iter;
 	struct bpf_link *link;
 
-	if (read_sysctl("ip_local_port_range", buf, sizeof(buf)) ||
+	if (tc_read_sysctl("ip_local_port_range", buf, sizeof(buf)) ||
 	    tc_parse_port_range(buf, &ni->port_lo, &ni->port_hi))
 		return -1;
-	reserved = read_sysctl("ip_local_reserved_ports", buf, sizeof(buf)) ? 0 :
+	reserved = tc_read_sysctl("ip_local_reserved_ports", buf, sizeof(buf)) ? 0 :
 		   tc_reserved_in(buf, ni->port_lo, ni->port_hi);
 	ni->usable = tc_usable_ports(ni->port_lo, ni->port_hi, reserved > 0 ? (__u32)reserved : 0);
 	ni->tw_reuse = sysctl_int("tcp_tw_reuse", -1);

@@ -11,6 +11,10 @@
  * that cannot be entered leaves its rows' ports unknown. */
 int tc_survey(const struct tc_tracer *t, const char *netns_path, struct tc_model *m);
 
+/* net.ipv4.NAME of this thread's netns into buf (NUL-terminated, newline
+ * kept); 0, or -1 when unreadable. */
+int tc_read_sysctl(const char *name, char *buf, size_t len);
+
 /* What one netns's survey gave, for a recording. */
 struct tc_netns_raw {
 	__u32 ino;
