@@ -34,7 +34,7 @@ BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
 SKEL      := $(OUT)/tcpclose.skel.h
 
 # Pure code (no libbpf calls): linked into the unit tests as well.
-PURE_SRCS := user/model.c user/args.c user/names.c user/render_text.c \
+PURE_SRCS := user/sweep.c user/model.c user/args.c user/names.c user/render_text.c \
 	     user/render_json.c user/utf8.c user/ports.c user/diagnose.c user/render_doctor.c \
 	     user/render_prom.c user/top.c user/budget.c user/replay.c user/recfile.c
 BPF_USER_SRCS := user/tracer.c user/collect.c user/survey.c user/cmd_report.c user/cmd_trace.c \

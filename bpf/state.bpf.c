@@ -154,6 +154,13 @@ static __always_inline void tc_finish(const struct sock *sk, const struct tcp_so
 	}
 }
 
+/* Only a new socket makes these (connect(), a listener's new child). */
+static __always_inline int tc_is_fresh_birth(int oldstate, int newstate)
+{
+	return (oldstate == TC_CLOSE && newstate == TC_SYN_SENT) ||
+	       (oldstate == TC_LISTEN && newstate == TC_SYN_RECV);
+}
+
 /* A socket's first sighting is its start unless we joined mid-life. */
 static __always_inline int tc_is_birth(int oldstate, int newstate)
 {
@@ -178,6 +185,12 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 	tc_stat_inc(TC_STAT_STATE_EVENTS);
 
 	s = bpf_map_lookup_elem(&socks, &key);
+	/* A birth finding a record: an earlier socket at this address ended
+	 * without its CLOSE reaching us. Count that, and start afresh. */
+	if (s && tc_is_fresh_birth(oldstate, newstate)) {
+		tc_stat_inc(TC_STAT_STALE_AT_BIRTH);
+		s = NULL;
+	}
 	if (!s) {
 		struct tc_sock init = {};
 

@@ -76,6 +76,12 @@ enum tc_stat {
 	TC_STAT_FILTERED,		/* closed sockets dropped by -p/-c/--cgroup filters */
 	TC_STAT_TW_UNKNOWN,		/* timewait timer events for sockets not followed */
 	TC_STAT_TW_INSERT_FAIL,		/* could not create a timewait record */
+	/* Closes never seen: the kernel skipped the runs (not always counted as
+	 * missed: see README). A new socket found its address's old record ... */
+	TC_STAT_STALE_AT_BIRTH,
+	/* ... or the survey found the socket of a record gone (user space
+	 * writes this one, in CPU 0's slot; no program touches it). */
+	TC_STAT_SWEPT,
 	TC_STAT_MAX,
 };
 

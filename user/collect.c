@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "cgroups.h"
@@ -222,5 +223,78 @@ int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 	tc_cgroups_round();
 	for (size_t i = 0; i < m->nprocs; i++)
 		m->procs[i].cgroup = tc_cgroup_path(m->procs[i].key.cgroup_id);
+	return 0;
+}
+
+/*
+ * The sweep's two ends (sweep.h), around a survey. The records are read in
+ * batches: a busy host has a record per live connection.
+ */
+int tc_sweep_read(const struct tc_tracer *t, struct tc_sweep *sw)
+{
+	enum { BATCH = 256 };
+	int fd = bpf_map__fd(t->skel->maps.socks);
+	__u64 keys[BATCH], key, next;
+	struct tc_sock vals[BATCH], v;
+	__u32 in = 0, out = 0;
+	struct timespec ts;
+	void *prev = NULL;
+	int err;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);	/* bpf_ktime_get_ns()'s clock */
+	sw->before_ns = (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+	for (bool first = true;; first = false) {
+		__u32 cnt = BATCH;
+
+		err = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &cnt, NULL);
+		if (err < 0 && errno != ENOENT)
+			break;	/* no batch ops (before 5.6), or a bucket too big */
+		for (__u32 i = 0; i < cnt; i++)
+			if (tc_sweep_take(sw, keys[i], &vals[i]))
+				return -ENOMEM;
+		if (err < 0)
+			return 0;	/* ENOENT: all read */
+		in = out;
+	}
+	sw->n = 0;	/* one key at a time, from the start */
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (!bpf_map_lookup_elem(fd, &key, &v) && tc_sweep_take(sw, key, &v))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int tc_sweep_finish(const struct tc_tracer *t, struct tc_sweep *sw, struct tc_model *m)
+{
+	int fd = bpf_map__fd(t->skel->maps.socks), ncpu = libbpf_num_possible_cpus();
+	__u32 idx = TC_STAT_SWEPT;
+	struct tc_sock cur;
+	__u64 *vals, n = 0;
+
+	for (size_t i = 0; i < sw->n; i++) {
+		struct tc_sweep_cand *c = &sw->c[i];
+
+		/* still the record judged, not a new socket's at the address */
+		if (c->gone && !bpf_map_lookup_elem(fd, &c->key, &cur) &&
+		    cur.start_ns == c->start_ns && !bpf_map_delete_elem(fd, &c->key))
+			n++;
+	}
+	if (!n || ncpu <= 0)
+		return 0;
+	/* No program writes this slot: a plain read-modify-write is safe. */
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	fd = bpf_map__fd(t->skel->maps.stats);
+	if (!bpf_map_lookup_elem(fd, &idx, vals)) {
+		vals[0] += n;
+		bpf_map_update_elem(fd, &idx, vals, BPF_ANY);
+	}
+	free(vals);
+	m->health.stat[TC_STAT_SWEPT] += n;
+	m->health.socks_live -= n < m->health.socks_live ? n : m->health.socks_live;
+	tc_model_finish_health(m);
 	return 0;
 }

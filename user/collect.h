@@ -4,6 +4,7 @@
 #define TCPCLOSE_COLLECT_H
 
 #include "model.h"
+#include "sweep.h"
 #include "tracer.h"
 
 /* Replace m's rows, totals and health with the maps' current contents. */
@@ -12,5 +13,9 @@ int tc_collect(const struct tc_tracer *t, struct tc_model *m);
 /* Timewait stays killed but not yet counted by the kernel (see collect.c). */
 int tc_pending_kills(const struct tc_tracer *t, void (*fn)(const struct tc_peer_key *row,
 							  __s64 dur_ms, void *ctx), void *ctx);
+
+/* The sweep (sweep.h): candidates before a survey, deletions after it. */
+int tc_sweep_read(const struct tc_tracer *t, struct tc_sweep *sw);
+int tc_sweep_finish(const struct tc_tracer *t, struct tc_sweep *sw, struct tc_model *m);
 
 #endif

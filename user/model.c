@@ -131,8 +131,11 @@ void tc_model_finish_health(struct tc_model *m)
 {
 	struct tc_health *h = &m->health;
 
+	h->closes_unseen = h->stat[TC_STAT_STALE_AT_BIRTH] + h->stat[TC_STAT_SWEPT];
+	/* records end at CLOSE, as stale ones (above), or by LRU eviction */
 	h->socks_evicted = sub_floor0(h->stat[TC_STAT_SOCK_INSERTS],
-				      h->stat[TC_STAT_SOCK_DELETES] + h->socks_live);
+				      h->stat[TC_STAT_SOCK_DELETES] + h->socks_live +
+				      h->closes_unseen);
 	h->procs_evicted = sub_floor0(h->stat[TC_STAT_PROC_INSERTS], m->nprocs);
 	h->peers_evicted = sub_floor0(h->stat[TC_STAT_PEER_INSERTS], m->npeers);
 	h->events_lost = h->stat[TC_STAT_RB_LOST];

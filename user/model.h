@@ -36,6 +36,7 @@ struct tc_netns_info {
 	long long tw_overflow_mib; /* TcpExtTCPTimeWaitOverflow since the netns began; -1 unread */
 	__u64 time_wait;	/* TIME_WAIT sockets in it now (all destinations) */
 	__u64 sockets;		/* sockets holding a local port now */
+	int listed;		/* every socket was read (the iterator ran to its end) */
 };
 
 /* What the tracer itself saw go wrong or get dropped. */
@@ -47,6 +48,7 @@ struct tc_health {
 	__u64 peers_evicted;
 	__u64 events_lost;	/* ring buffer full (trace only) */
 	__u64 missed_runs;	/* program runs the kernel skipped (recursion guard) */
+	__u64 closes_unseen;	/* sockets that ended without their CLOSE reaching us */
 	__u64 rss_max_kib;	/* tcpclose's own peak RSS, at collection */
 	__u64 maps_kib;		/* memory of its BPF maps (the kernel's memlock figures) */
 };

@@ -114,6 +114,7 @@ int tc_rec_finish(struct tc_rec_writer *w, const struct tc_model *m)
 	ADD(o, "peers_evicted", U64(h->peers_evicted));
 	ADD(o, "events_lost", U64(h->events_lost));
 	ADD(o, "missed_runs", U64(h->missed_runs));
+	ADD(o, "closes_unseen", U64(h->closes_unseen));
 	ADD(o, "rss_max_kib", U64(h->rss_max_kib));
 	ADD(o, "maps_kib", U64(h->maps_kib));
 	ADD(t, "health", o);
@@ -325,6 +326,7 @@ static void health_of(json_object *t, struct tc_model *m)
 	h->peers_evicted = hu64(o, "peers_evicted");
 	h->events_lost = hu64(o, "events_lost");
 	h->missed_runs = hu64(o, "missed_runs");
+	h->closes_unseen = hu64(o, "closes_unseen");
 	h->rss_max_kib = hu64(o, "rss_max_kib");
 	h->maps_kib = hu64(o, "maps_kib");
 	if (json_object_object_get_ex(t, "prog_stats", &o))

@@ -174,6 +174,7 @@ static json_object *tracer_obj(const struct tc_model *m)
 	ADD(o, "evicted", ev);
 	ADD(o, "events_lost", U64(h->events_lost));
 	ADD(o, "missed_runs", U64(h->missed_runs));
+	ADD(o, "closes_unseen", U64(h->closes_unseen));
 	{
 		json_object *mem = json_object_new_object();
 

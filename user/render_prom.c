@@ -523,6 +523,9 @@ int tc_render_prom(FILE *f, const struct tc_model *m, struct tc_prom *st)
 	head(f, "tcpclose_missed_runs_total", "counter",
 	     "BPF program runs the kernel skipped (recursion guard): events not counted.");
 	fprintf(f, "tcpclose_missed_runs_total %" PRIu64 "\n", (uint64_t)m->health.missed_runs);
+	head(f, "tcpclose_closes_unseen_total", "counter",
+	     "Sockets that ended without their close reaching the tracer (found afterwards).");
+	fprintf(f, "tcpclose_closes_unseen_total %" PRIu64 "\n", (uint64_t)m->health.closes_unseen);
 	head(f, "tcpclose_events_lost_total", "counter", "Trace events dropped: ring buffer full.");
 	fprintf(f, "tcpclose_events_lost_total %" PRIu64 "\n", (uint64_t)m->health.events_lost);
 	head(f, "tcpclose_tracer_memory_bytes", "gauge",

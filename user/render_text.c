@@ -274,6 +274,10 @@ void tc_render_text(FILE *f, const struct tc_model *m, unsigned top)
 		fprintf(f, "\nWARNING: the kernel skipped %" PRIu64 " BPF program runs (recursion guard, "
 			"e.g. fentry/kprobe on PREEMPT_RT): counts above are short; try --attach tracepoint\n",
 			(uint64_t)h->missed_runs);
+	if (h->closes_unseen)
+		fprintf(f, "\nWARNING: %" PRIu64 " sockets ended without their close reaching the tracer "
+			"(the kernel skipped those runs; found afterwards): counts above are short\n",
+			(uint64_t)h->closes_unseen);
 	if (h->socks_evicted || h->procs_evicted || h->peers_evicted || h->events_lost ||
 	    h->stat[TC_STAT_SOCK_UNTRACKED] || h->stat[TC_STAT_AGG_FAIL])
 		fprintf(f, "\nnote: %" PRIu64 " sockets were open before tracing started; "

@@ -16,6 +16,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "budget.h"
+#include "collect.h"
 #include "privs.h"
 #include "survey.h"
 #include "tcpclose.skel.h"
@@ -132,7 +133,9 @@ static int survey_here(const struct tc_tracer *t, struct tc_netns_info *ni,
 	if (!link)
 		return 0;
 	iter = bpf_iter_create(bpf_link__fd(link));
-	for (ssize_t n = 1; iter >= 0 && n > 0;) {
+	ssize_t n = 1;
+
+	while (iter >= 0 && n > 0) {
 		if (*nrecs == cap) {
 			size_t ncap = cap ? cap * 2 : 1024;
 			struct tc_portrec *r = realloc(*recs, ncap * sizeof(*r));
@@ -147,6 +150,7 @@ static int survey_here(const struct tc_tracer *t, struct tc_netns_info *ni,
 		if (n > 0)
 			*nrecs += (size_t)n / sizeof(**recs);
 	}
+	ni->listed = iter >= 0 && n == 0;
 	if (iter >= 0)
 		close(iter);
 	bpf_link__destroy(link);
@@ -348,7 +352,9 @@ static int survey_remote(const struct tc_tracer *t, const char *given, struct tc
 int tc_survey_raw(const struct tc_tracer *t, const char *netns_path, struct tc_model *m,
 		  struct tc_netns_raw **raw, size_t *nraw)
 {
+	struct tc_sweep sw = { 0 };
 	__u64 *att;
+	int err = 0;
 
 	if (raw) {
 		*raw = NULL;
@@ -363,6 +369,16 @@ int tc_survey_raw(const struct tc_tracer *t, const char *netns_path, struct tc_m
 		free(att);
 		return -ENOMEM;
 	}
+	/* Records to sweep: read before the sockets are listed (sweep.h). */
+	if (t->survey && tc_sweep_read(t, &sw)) {
+		free(att);
+		if (raw) {
+			free(*raw);
+			*raw = NULL;
+		}
+		tc_sweep_free(&sw);
+		return -ENOMEM;
+	}
 	for (size_t k = 0; k < m->nnetns; k++) {
 		struct tc_netns_info *ni = &m->netns[k];
 		struct tc_portrec *recs = NULL;
@@ -373,6 +389,8 @@ int tc_survey_raw(const struct tc_tracer *t, const char *netns_path, struct tc_m
 			free(recs);
 			continue;
 		}
+		if (ni->listed && tc_sweep_judge(&sw, ni->ino, recs, nrecs) < 0)
+			err = -ENOMEM;
 		tc_budget_apply(m, ni, recs, nrecs, t->survey, att);
 		if (raw) {
 			(*raw)[*nraw].ino = ni->ino;
@@ -382,8 +400,24 @@ int tc_survey_raw(const struct tc_tracer *t, const char *netns_path, struct tc_m
 			free(recs);
 		}
 	}
+	/* The netns of records but of no client row (servers): listed only
+	 * for the sweep. */
+	for (__u32 ino; !err && (ino = tc_sweep_next_netns(&sw, m));) {
+		struct tc_netns_info ni = { .ino = ino };
+		struct tc_portrec *recs = NULL;
+		size_t nrecs = 0;
+
+		if (!(t->surveyor_fd >= 0 ? survey_remote(t, netns_path, &ni, &recs, &nrecs) :
+		      survey_netns(t, netns_path, &ni, &recs, &nrecs)) &&
+		    ni.found && ni.listed && tc_sweep_judge(&sw, ni.ino, recs, nrecs) < 0)
+			err = -ENOMEM;
+		free(recs);
+	}
+	if (!err)
+		err = tc_sweep_finish(t, &sw, m);
+	tc_sweep_free(&sw);
 	free(att);
-	return 0;
+	return err;
 }
 
 int tc_survey(const struct tc_tracer *t, const char *netns_path, struct tc_model *m)

@@ -254,6 +254,9 @@ void tc_render_top(FILE *f, const struct tc_top *t, const struct tc_model *m, do
 		all.v[TC_SORT_CLOSED], all.v[TC_SORT_LOCAL], all.v[TC_SORT_REMOTE],
 		all.v[TC_SORT_RESET], now, all.v[TC_SORT_TW_RATE], all.v[TC_SORT_REUSE],
 		all.v[TC_SORT_EADDRNOTAVAIL]);
+	if (m->health.closes_unseen || m->health.missed_runs)
+		fprintf(f, "not seen: %" PRIu64 " closes, %" PRIu64 " skipped runs\n",
+			(uint64_t)m->health.closes_unseen, (uint64_t)m->health.missed_runs);
 	if (m->health.events_lost || m->health.socks_evicted || m->health.peers_evicted ||
 	    m->health.procs_evicted)
 		fprintf(f, "evicted: sockets %" PRIu64 ", processes %" PRIu64 ", peers %" PRIu64 "\n",

@@ -55,10 +55,13 @@ tracer_stop "$rpid"
 check "report: exit 0" 0 $?
 
 total=$((2 * N))
-# Under this burst the kernel may skip a program run (its recursion guard,
-# counted as missed_runs): a close is then not seen, and says so.
+# Under this burst the kernel may skip program runs: counted as missed_runs
+# (its recursion guard), or not counted at all (seen on 6.18 in a Firecracker
+# VM). A socket whose close was skipped is found by the survey's sweep
+# (closes_unseen), so every socket followed is accounted for, exactly.
 closed=$(jq .totals.closed "$out")
 missed=$(jq .tracer.missed_runs "$out")
+unseen=$(jq .tracer.closes_unseen "$out")
 # kprobes on kernels before 6.7 skip nested runs without counting them
 # (no recursion_misses for kprobe programs): a small loss, not reported.
 want=$total
@@ -66,7 +69,12 @@ if [ "$(jq -r .attach "$out")" = kprobe ]; then
 	want=$((total * 98 / 100))
 	note "kprobe mode: $((total - closed)) closes not seen and not reported (allowed: 2%)"
 fi
-check_ge "report: every close counted, or its skipped run reported ($closed + $missed missed)" "$want" $((closed + missed))
+note "report: $closed closes seen, $unseen found unseen, $missed runs skipped and counted"
+check "report: no socket record left: each close seen or found unseen" 0 "$(jq .tracer.sockets_open "$out")"
+check "report: closes seen + found unseen = sockets followed" "$(jq .tracer.sockets_followed "$out")" \
+	$((closed + unseen))
+check_ge "report: every close counted, found unseen, or its skipped run reported" "$want" \
+	$((closed + unseen + missed))
 check_ge "report: never more closes than there were" 0 $((total - closed))
 check "report: no socket record evicted (--max-sockets $MAXS)" 0 "$(jq .tracer.evicted.sockets "$out")"
 rows=$(jq '.peers | length' "$out")
@@ -86,7 +94,9 @@ check "export: -n 20 peer series" 20 \
 	"$(grep -E '^tcpclose_peer_closes_total\{.*kind="local_first"' "$WORK/m.txt" | grep -vc 'role="other"')"
 etotal=$(awk 'index($1, "tcpclose_closes_total{") == 1 {s += $2} END {printf "%d\n", s}' "$WORK/m.txt")
 emissed=$(awk '$1 == "tcpclose_missed_runs_total" {print $2}' "$WORK/m.txt")
-check_ge "export: every close counted, or its skipped run reported" "$want" $((etotal + emissed))
+eunseen=$(awk '$1 == "tcpclose_closes_unseen_total" {print $2}' "$WORK/m.txt")
+check_ge "export: every close counted, found unseen, or its skipped run reported" "$want" \
+	$((etotal + eunseen + emissed))
 check "export: series + other = totals" "$etotal" \
 	"$(awk 'index($1, "tcpclose_peer_closes_total{") == 1 {s += $2} END {printf "%d\n", s}' "$WORK/m.txt")"
 check_ge "export: the rest folded and counted" 1000 \

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include "sweep.h"
+
+int tc_sweep_take(struct tc_sweep *sw, __u64 key, const struct tc_sock *rec)
+{
+	struct tc_sweep_cand *c;
+
+	if (!(rec->flags & TC_SF_TUPLE) || rec->start_ns + TC_SWEEP_MIN_AGE_NS > sw->before_ns)
+		return 0;
+	if (sw->n == sw->cap) {
+		size_t cap = sw->cap ? sw->cap * 2 : 256;
+
+		c = realloc(sw->c, cap * sizeof(*c));
+		if (!c)
+			return -ENOMEM;
+		sw->c = c;
+		sw->cap = cap;
+	}
+	c = &sw->c[sw->n++];
+	memset(c, 0, sizeof(*c));
+	c->key = key;
+	c->start_ns = rec->start_ns;
+	c->tuple = rec->tuple;
+	c->netns = rec->netns;
+	return 0;
+}
+
+__u32 tc_sweep_next_netns(struct tc_sweep *sw, const struct tc_model *m)
+{
+	for (size_t i = 0; i < sw->n; i++) {
+		__u32 ino = sw->c[i].netns;
+		bool listed = false;
+
+		if (sw->c[i].judged)
+			continue;
+		for (size_t k = 0; k < m->nnetns && !listed; k++)
+			listed = m->netns[k].ino == ino;
+		for (size_t j = i; j < sw->n; j++)
+			if (sw->c[j].netns == ino)
+				sw->c[j].judged = 1;
+		if (!listed)
+			return ino;
+	}
+	return 0;
+}
+
+static int tuple_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct tc_tuple));
+}
+
+long tc_sweep_judge(struct tc_sweep *sw, __u32 netns, const struct tc_portrec *recs,
+		    size_t nrecs)
+{
+	struct tc_tuple *live = malloc((nrecs ? nrecs : 1) * sizeof(*live));
+	size_t nlive = 0;
+	long gone = 0;
+
+	if (!live)
+		return -ENOMEM;
+	for (size_t i = 0; i < nrecs; i++)
+		if (recs[i].state != TC_TIME_WAIT)
+			live[nlive++] = recs[i].tuple;
+	qsort(live, nlive, sizeof(*live), tuple_cmp);
+	for (size_t i = 0; i < sw->n; i++) {
+		struct tc_sweep_cand *c = &sw->c[i];
+
+		if (c->netns != netns || c->gone)
+			continue;
+		if (!bsearch(&c->tuple, live, nlive, sizeof(*live), tuple_cmp)) {
+			c->gone = 1;
+			gone++;
+		}
+	}
+	free(live);
+	return gone;
+}
+
+void tc_sweep_free(struct tc_sweep *sw)
+{
+	free(sw->c);
+	memset(sw, 0, sizeof(*sw));
+}
