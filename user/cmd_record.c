@@ -152,6 +152,16 @@ int tc_cmd_record(const struct tc_opts *o)
 		if (ring_buffer__consume(rb) < 0)
 			break;
 	}
+	/* The closes the kernel skipped are found while attached (sweep.h);
+	 * once detached, every socket closing would look like one. */
+	tc_model_init(&m);
+	if (tc_collect(&t, &m) || tc_survey(&t, o->netns_path, &m)) {
+		tc_err("reading the BPF maps failed");
+		ret = 1;
+		goto out_model;
+	}
+	tc_model_free(&m);
+	t.no_sweep = true;
 	/* Stop the world: from here the maps and the stream agree. */
 	tcpclose_bpf__detach(t.skel);
 	ring_buffer__consume(rb);

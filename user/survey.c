@@ -370,7 +370,7 @@ int tc_survey_raw(const struct tc_tracer *t, const char *netns_path, struct tc_m
 		return -ENOMEM;
 	}
 	/* Records to sweep: read before the sockets are listed (sweep.h). */
-	if (t->survey && tc_sweep_read(t, &sw)) {
+	if (t->survey && !t->no_sweep && tc_sweep_read(t, &sw)) {
 		free(att);
 		if (raw) {
 			free(*raw);

@@ -17,6 +17,7 @@ struct tc_tracer {
 	const char *tw_hook;		/* NULL if timewait timers could not be hooked */
 	const char *port_hook;		/* NULL: connect()'s port search not hooked */
 	bool survey;			/* the port survey iterator loaded */
+	bool no_sweep;			/* detached: a record left now is no lost CLOSE */
 	int tw_attach;			/* family of the timewait hooks (enum tc_attach) */
 	bool tw_snapshot;		/* pre-existing timewait sockets were counted */
 	__u32 netns_ino;
