@@ -19,6 +19,12 @@ struct cg_entry {
 static struct cg_entry *cg;
 static size_t ncg, capcg, nsorted;	/* cg[0..nsorted) is sorted by id */
 static bool walked;		/* this round */
+/* Ids a walk did not find (cgroups deleted since): a row of one must not
+ * make every later collection walk the hierarchy again. Bounded: when
+ * full it starts over, costing one more walk. */
+#define GONE_MAX 4096
+static __u64 gone[GONE_MAX];
+static size_t ngone;
 static const char *root;
 static size_t root_len;
 
@@ -90,14 +96,27 @@ void tc_cgroups_round(void)
 	walked = false;
 }
 
+static bool known_gone(__u64 id)
+{
+	for (size_t i = 0; i < ngone; i++)
+		if (gone[i] == id)
+			return true;
+	return false;
+}
+
 const char *tc_cgroup_path(__u64 id)
 {
 	struct cg_entry *e = find(id);
 
-	if (!e && !walked) {
+	if (!e && !walked && !known_gone(id)) {
 		walked = true;
 		walk();
 		e = find(id);
+		if (!e) {	/* only a walk just made proves it gone */
+			if (ngone == GONE_MAX)
+				ngone = 0;
+			gone[ngone++] = id;
+		}
 	}
 	return e ? e->path : NULL;
 }
