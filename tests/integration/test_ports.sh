@@ -52,8 +52,14 @@ fi
 row='.peers[] | select(.role=="client" and .remote_port==9900 and .pid=='"$late1"') | .ports'
 check "budget toward :9900: range 8 (the netns's), in use == ss, TIME_WAIT == ss" "8 $ss_9900 $ss_9900_tw" \
 	"$(j "$row"' | "\(.range) \(.in_use) \(.time_wait)"')"
-check "budget: the holder's 8 ports are still in TIME_WAIT, utilisation 1, exhausted now" "8 1 0" \
-	"$(j "$row"' | "\(.time_wait) \(.utilisation) \(.exhaustion_s)"')"
+if [ "$ss_9900_tw" = 8 ]; then
+	check "budget: the holder's 8 ports are still in TIME_WAIT, utilisation 1, exhausted now" "8 1 0" \
+		"$(j "$row"' | "\(.time_wait) \(.utilisation) \(.exhaustion_s)"')"
+else	# TCG can be slow enough for some of their 60 s to run out first
+	note "only $ss_9900_tw of the holder's 8 TIME_WAIT sockets were left (ss)"
+	check "budget: utilisation == in use / range (ss: $ss_9900 of 8)" \
+		"$(awk -v n="$ss_9900" 'BEGIN { print n / 8 }')" "$(j "$row"' | .utilisation')"
+fi
 check "netns settings read inside it" "40000 40007 8 0" \
 	"$(j '.netns[0] | "\(.ip_local_port_range[0]) \(.ip_local_port_range[1]) \(.usable_ports) \(.tcp_tw_reuse)"')"
 
