@@ -94,7 +94,9 @@ nstat_get() {
 
 cleanup() {
 	for p in "${TRACERS[@]}"; do kill -9 "$p" 2>/dev/null; done
-	for ns in "${NETNS_LIST[@]}"; do
+	# netns_new runs in $(...): its NETNS_LIST+= never reaches this shell,
+	# so the names (tcpc-NAME-$$) are what finds them
+	for ns in "${NETNS_LIST[@]}" $(ip netns list | awk -v s="-$$" '$1 ~ /^tcpc-/ && substr($1, length($1) - length(s) + 1) == s {print $1}'); do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
 	done
