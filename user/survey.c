@@ -347,6 +347,14 @@ static int survey_remote(const struct tc_tracer *t, const char *given, struct tc
 	return r.ret;
 }
 
+/* One netns, through the privileged helper when there is one. */
+static int survey_one(const struct tc_tracer *t, const char *given, struct tc_netns_info *ni,
+		      struct tc_portrec **recs, size_t *nrecs)
+{
+	return t->surveyor_fd >= 0 ? survey_remote(t, given, ni, recs, nrecs) :
+				     survey_netns(t, given, ni, recs, nrecs);
+}
+
 /* Fills m->netns (one slot per netns of a client row) and the ports of
  * the client rows; with raw, also hands back what each netns gave. */
 int tc_survey_raw(const struct tc_tracer *t, const char *netns_path, struct tc_model *m,
@@ -384,8 +392,7 @@ int tc_survey_raw(const struct tc_tracer *t, const char *netns_path, struct tc_m
 		struct tc_portrec *recs = NULL;
 		size_t nrecs = 0;
 
-		if ((t->surveyor_fd >= 0 ? survey_remote(t, netns_path, ni, &recs, &nrecs) :
-		     survey_netns(t, netns_path, ni, &recs, &nrecs)) || !ni->found) {
+		if (survey_one(t, netns_path, ni, &recs, &nrecs) || !ni->found) {
 			free(recs);
 			continue;
 		}
@@ -407,9 +414,7 @@ int tc_survey_raw(const struct tc_tracer *t, const char *netns_path, struct tc_m
 		struct tc_portrec *recs = NULL;
 		size_t nrecs = 0;
 
-		if (!(t->surveyor_fd >= 0 ? survey_remote(t, netns_path, &ni, &recs, &nrecs) :
-		      survey_netns(t, netns_path, &ni, &recs, &nrecs)) &&
-		    ni.found && ni.listed && tc_sweep_judge(&sw, ni.ino, recs, nrecs) < 0)
+		if (!survey_one(t, netns_path, &ni, &recs, &nrecs) && ni.found && ni.listed && tc_sweep_judge(&sw, ni.ino, recs, nrecs) < 0)
 			err = -ENOMEM;
 		free(recs);
 	}

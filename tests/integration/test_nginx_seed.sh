@@ -38,7 +38,7 @@ in_ns "$ns" wrk -t1 -c8 -d1s --timeout 2s http://127.0.0.1:8080/ >"$WORK/wrk.out
 # TIME_WAIT. Its TIME_WAIT sockets outlive it. The upstream connections
 # open in it then (idle, or still in flight under TCG) are closed by its
 # shutdown: proxy first, by design.
-idle_px=$(in_ns "$ns" ss -Htan state established '( dport = :8081 )' | wc -l)
+open_px=$(in_ns "$ns" ss -Htan state established '( dport = :8081 )' | wc -l)
 nginx_stop "$ns" proxy
 tw_up=$(in_ns "$ns" ss -Htan state time-wait '( sport = :8081 )' | wc -l)
 tw_px=$(in_ns "$ns" ss -Htan state time-wait '( dport = :8081 )' | wc -l)
@@ -73,12 +73,12 @@ up_closed=$(jq .closed <<<"$up")
 check_ge "upstream did real work" 100 "$u_l"
 # The seed's finding: the upstream is the active closer of (nearly) every
 # proxy connection. A handful race the proxy's own close: simultaneous.
-# Not those the proxy's shutdown closed ($idle_px were open in it then).
+# Not those the proxy's shutdown closed ($open_px were open in it then).
 # Under TCG the proxy wins the race more often (94% upstream-first seen):
 # 90% here; the exact checks against ss and nstat follow.
-note "upstream connections: $up_closed, open in the proxy at its stop: $idle_px"
+note "upstream connections: $up_closed, open in the proxy at its stop: $open_px"
 check_ge "upstream started the close (FIN first or simultaneous) on >= 90% of the rest" \
-	$(( (up_closed - idle_px) * 90 / 100 )) $((u_l + u_s))
+	$(( (up_closed - open_px) * 90 / 100 )) $((u_l + u_s))
 mirror "upstream" "$u_l $u_r $u_s $u_rs $u_rr" "proxy" "$p_l $p_r $p_s $p_rs $p_rr"
 # The kernel creates one timewait socket for every socket that sent FIN
 # first or simultaneously (TcpExtTW/TWKilled count creations on current
