@@ -49,6 +49,9 @@ static const char usage[] =
 "      --listen ADDR:PORT   export: serve /metrics there (default address 127.0.0.1)\n"
 "      --textfile PATH      export: write PATH (*.prom) atomically every -i\n"
 "      --attach MODE        auto|fentry|kprobe|tracepoint (default auto)\n"
+"      --light              skip the hooks that run for every timer or syscall of\n"
+"                           the host (tracepoint-only kernels' TIME_WAIT and accept()\n"
+"                           hooks): cheaper, without TIME_WAIT ends and reuse hits\n"
 "  -n, --top N              rows per table (text, top) and series per table\n"
 "                           (export; the rest fold into \"other\") (default 20)\n"
 "      --max-sockets N      live sockets followed at once (default 131072)\n"
@@ -176,7 +179,8 @@ static int parse_uint(const char *s, unsigned long min, unsigned long max,
 }
 
 enum { OPT_NETNS = 256, OPT_ATTACH, OPT_MAX_SOCKETS, OPT_MAX_PEERS, OPT_MAX_PROCS,
-       OPT_PROG_STATS, OPT_CGROUP, OPT_LISTEN, OPT_TEXTFILE, OPT_KEEP_CAPS, OPT_FROM };
+       OPT_PROG_STATS, OPT_CGROUP, OPT_LISTEN, OPT_TEXTFILE, OPT_KEEP_CAPS, OPT_FROM,
+       OPT_LIGHT };
 
 static const struct option long_opts[] = {
 	{ "duration", required_argument, NULL, 'd' },
@@ -198,6 +202,7 @@ static const struct option long_opts[] = {
 	{ "keep-caps", no_argument, NULL, OPT_KEEP_CAPS },
 	{ "output", required_argument, NULL, 'o' },
 	{ "from", required_argument, NULL, OPT_FROM },
+	{ "light", no_argument, NULL, OPT_LIGHT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -340,6 +345,9 @@ int tc_parse_args(int argc, char **argv, struct tc_opts *o, char *err, size_t er
 		case OPT_PROG_STATS:
 			o->prog_stats = true;
 			break;
+		case OPT_LIGHT:
+			o->light = true;
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -372,8 +380,8 @@ int tc_parse_args(int argc, char **argv, struct tc_opts *o, char *err, size_t er
 	if (o->from && o->cmd != TC_CMD_REPORT && o->cmd != TC_CMD_DOCTOR)
 		return fail(err, errlen, "--from is for report and doctor");
 	if (o->from && (o->pid || o->comm[0] || o->cgroup_path || o->netns_path ||
-			o->interval_s > 0 || o->duration_s > 0 || o->prog_stats))
-		return fail(err, errlen, "--from replays a recording as it was: no filters, -d, -i or --prog-stats");
+			o->interval_s > 0 || o->duration_s > 0 || o->prog_stats || o->light))
+		return fail(err, errlen, "--from replays a recording as it was: no filters, -d, -i, --light or --prog-stats");
 	if (o->cmd == TC_CMD_RECORD && o->interval_s > 0)
 		return fail(err, errlen, "--interval is for report, not record");
 	if (o->sort && o->cmd != TC_CMD_TOP)

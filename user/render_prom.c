@@ -471,9 +471,12 @@ int tc_render_prom(FILE *f, const struct tc_model *m, struct tc_prom *st)
 
 	/* host-wide */
 	row_counters(f, "", NULL, &one, 1, m, 1);
-	head(f, "tcpclose_timewait_overflow_total", "counter",
-	     "TIME_WAIT sockets not created: tcp_max_tw_buckets was full.");
-	fprintf(f, "tcpclose_timewait_overflow_total %" PRIu64 "\n", (uint64_t)m->totals.tw.overflow);
+	if (m->tw_hook) {	/* without one, overflows cannot be told apart */
+		head(f, "tcpclose_timewait_overflow_total", "counter",
+		     "TIME_WAIT sockets not created: tcp_max_tw_buckets was full.");
+		fprintf(f, "tcpclose_timewait_overflow_total %" PRIu64 "\n",
+			(uint64_t)m->totals.tw.overflow);
+	}
 	if (m->tw_hook && m->tw_snapshot) {
 		head(f, "tcpclose_timewait_sockets", "gauge", "TIME_WAIT sockets alive now.");
 		fprintf(f, "tcpclose_timewait_sockets %" PRId64 "\n", (int64_t)tc_tw_active(&m->totals.tw));

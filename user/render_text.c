@@ -87,20 +87,21 @@ static void tw_cols_header(FILE *f)
 
 static void tw_cols(FILE *f, const struct tc_twcounts *t, const struct tc_model *m)
 {
-	char e[4][24], act[24], q[3][24];
+	char e[4][24], ovf[24], act[24], q[3][24];
 	double p50 = tc_hist_quantile(t->hist, TC_TW_HIST, 0.5, tc_tw_min(t), t->dur_max_ms);
 	double p99 = tc_hist_quantile(t->hist, TC_TW_HIST, 0.99, tc_tw_min(t), t->dur_max_ms);
 
 	for (int i = 0; i < 4; i++)
 		snprintf(e[i], sizeof(e[i]), m->tw_hook ? "%" PRIu64 : "-", (uint64_t)t->ended[i]);
+	snprintf(ovf, sizeof(ovf), m->tw_hook ? "%" PRIu64 : "-", (uint64_t)t->overflow);
 	snprintf(act, sizeof(act), m->tw_hook && m->tw_snapshot ? "%" PRId64 : "-",
 		 (int64_t)tc_tw_active(t));
 	snprintf(q[0], sizeof(q[0]), p50 >= 0 ? "%.0f" : "-", p50);
 	snprintf(q[1], sizeof(q[1]), p99 >= 0 ? "%.0f" : "-", p99);
 	snprintf(q[2], sizeof(q[2]), t->dur_count ? "%" PRIu64 : "-", (uint64_t)t->dur_max_ms);
-	fprintf(f, "%8" PRIu64 " %8" PRIu64 " %8s %8s %8s %8s %8" PRIu64 " %8s %9s %9s %9s\n",
+	fprintf(f, "%8" PRIu64 " %8" PRIu64 " %8s %8s %8s %8s %8s %8s %9s %9s %9s\n",
 		(uint64_t)t->entered, (uint64_t)t->fin_wait2, e[0], e[1], e[2], e[3],
-		(uint64_t)t->overflow, act, q[0], q[1], q[2]);
+		ovf, act, q[0], q[1], q[2]);
 }
 
 static bool tw_any(const struct tc_twcounts *t)

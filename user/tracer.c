@@ -352,6 +352,17 @@ static int attach_best(struct tc_tracer *t, const struct tc_opts *o, bool events
 		n[k] = set_order(optional[k].sets, optional[k].n, o->attach, order[k]);
 		max_tries += optional[k].n;
 	}
+	/* --light: the timer and syscall tracepoints run for every timer and
+	 * every syscall of the host, not only TCP's; the function hooks of the
+	 * same concerns run only when a socket is accepted or a timewait socket
+	 * lives or dies, so they stay. */
+	if (o->light) {
+		for (int j = 0; j < optional[OPT_OWNER].n; j++)
+			failed[OPT_OWNER][j] = optional[OPT_OWNER].sets[j].attach == TC_ATTACH_TRACEPOINT;
+		for (int j = 0; j < optional[OPT_TW].n; j++)
+			failed[OPT_TW][j] = optional[OPT_TW].sets[j].attach == TC_ATTACH_TRACEPOINT;
+		vlog("--light: no timer or syscall tracepoints");
+	}
 	for (int i = 0; i < NELEM(state_sets); i++) {
 		const struct hookset *c = &state_sets[i];
 

@@ -97,6 +97,12 @@ static void test_top_export_cgroup(void **state)
 	assert_non_null(strstr(err, "--from is for report and doctor"));
 	assert_int_equal(PARSE("report", "--from", "x", "-c", "nginx"), -1);
 	assert_non_null(strstr(err, "no filters"));
+	assert_int_equal(PARSE("report", "--from", "x", "--light"), -1);
+	assert_non_null(strstr(err, "--light"));
+	assert_int_equal(PARSE("top", "--light"), 0);
+	assert_true(o.light);
+	assert_int_equal(PARSE("report"), 0);
+	assert_false(o.light);
 }
 
 static void test_trace_and_help(void **state)
