@@ -36,17 +36,33 @@ static void add_u64(void *dst, const void *src)
 /* Per-CPU values are padded to 8 bytes each by the kernel. */
 #define PCPU_STRIDE(sz) (((sz) + 7) & ~(size_t)7)
 
-static __u64 count_keys(int fd, size_t key_size)
+/* Live socket records, counted in batches like the rows (read_rows). */
+static __u64 count_socks(int fd)
 {
-	char key[64], next[64];
+	enum { BATCH = 256 };
+	__u64 keys[BATCH], key, next, n = 0;
+	struct tc_sock *vals = malloc(BATCH * sizeof(*vals));
+	__u32 in = 0, out = 0;
 	void *prev = NULL;
-	__u64 n = 0;
 
-	if (key_size > sizeof(key))
-		return 0;
-	while (!bpf_map_get_next_key(fd, prev, next)) {
-		memcpy(key, next, key_size);
-		prev = key;
+	for (bool first = true; vals; first = false) {
+		__u32 cnt = BATCH;
+		int r = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &cnt, NULL);
+
+		if (r < 0 && errno != ENOENT)
+			break;
+		n += cnt;
+		if (r < 0) {
+			free(vals);
+			return n;
+		}
+		in = out;
+	}
+	free(vals);
+	n = 0;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
 		n++;
 	}
 	return n;
@@ -165,15 +181,87 @@ static void prog_info(const struct tc_tracer *t, struct tc_model *m)
 	}
 }
 
+static int add_proc(struct tc_model *m, const void *k, const struct tc_counts *c, bool undo)
+{
+	if (undo) {
+		m->nprocs = 0;
+		return 0;
+	}
+	return tc_model_add_proc(m, k, c);
+}
+
+static int add_peer(struct tc_model *m, const void *k, const struct tc_counts *c, bool undo)
+{
+	if (undo) {
+		m->npeers = 0;
+		return 0;
+	}
+	return tc_model_add_peer(m, k, c);
+}
+
+/*
+ * Every row of an aggregation map into the model. In batches: a few
+ * syscalls for thousands of rows (one pair per row made `top -i 1` cost a
+ * few % of a core with 16k rows), and a walk by bucket that an LRU eviction
+ * cannot send back to the start, as get_next_key does when the key it
+ * stands on is gone. Kernels without batch ops (before 5.6), or a bucket
+ * larger than a batch, get the key-by-key walk instead, from scratch.
+ */
+typedef int (*add_row_fn)(struct tc_model *m, const void *k, const struct tc_counts *c, bool undo);
+
+static int read_rows(int fd, size_t ksz, add_row_fn add, struct tc_model *m)
+{
+	enum { BATCH = 256 };
+	char key[256], next[256];
+	struct tc_counts c, *vals;
+	void *keys, *prev = NULL;
+	__u32 in = 0, out = 0;
+	int err = 0;
+
+	if (ksz > sizeof(key))
+		return -EINVAL;
+	keys = malloc(BATCH * ksz);
+	vals = malloc(BATCH * sizeof(*vals));
+	if (!keys || !vals) {
+		free(keys);
+		free(vals);
+		return -ENOMEM;
+	}
+	for (bool first = true;; first = false) {
+		__u32 cnt = BATCH;
+		int r = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &cnt, NULL);
+
+		if (r < 0 && errno != ENOENT)
+			break;
+		for (__u32 i = 0; i < cnt && !err; i++)
+			if (add(m, (char *)keys + i * ksz, &vals[i], false))
+				err = -ENOMEM;
+		if (err || r < 0)	/* r < 0 here: ENOENT, every row read */
+			goto out;
+		in = out;
+	}
+	add(m, NULL, NULL, true);
+	/* Rows may be evicted between next_key and lookup: skip those. */
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(key, next, ksz);
+		prev = key;
+		if (!bpf_map_lookup_elem(fd, key, &c) && add(m, key, &c, false)) {
+			err = -ENOMEM;
+			break;
+		}
+	}
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
 int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 {
 	struct tcpclose_bpf *s = t->skel;
 	int ncpu = libbpf_num_possible_cpus();
-	struct tc_proc_key pk, *pprev = NULL;
-	struct tc_peer_key rk, *rprev = NULL;
-	struct tc_counts c;
 	void *vals;
-	int fd, err = 0;
+	int err = 0;
 
 	if (ncpu <= 0)
 		return ncpu;
@@ -198,22 +286,12 @@ int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 	if (err)
 		return err;
 
-	/* Rows may be evicted between next_key and lookup: skip those. */
-	fd = bpf_map__fd(s->maps.procs);
-	while (!bpf_map_get_next_key(fd, pprev, &pk)) {
-		if (!bpf_map_lookup_elem(fd, &pk, &c) && tc_model_add_proc(m, &pk, &c))
-			return -ENOMEM;
-		pprev = &pk;
-	}
-	fd = bpf_map__fd(s->maps.peers);
-	while (!bpf_map_get_next_key(fd, rprev, &rk)) {
-		if (!bpf_map_lookup_elem(fd, &rk, &c) && tc_model_add_peer(m, &rk, &c))
-			return -ENOMEM;
-		rprev = &rk;
-	}
+	if ((err = read_rows(bpf_map__fd(s->maps.procs), sizeof(struct tc_proc_key), add_proc, m)) ||
+	    (err = read_rows(bpf_map__fd(s->maps.peers), sizeof(struct tc_peer_key), add_peer, m)))
+		return err;
 	if (tc_pending_kills(t, kill_in_model, m))
 		return -ENOMEM;
-	m->health.socks_live = count_keys(bpf_map__fd(s->maps.socks), sizeof(__u64));
+	m->health.socks_live = count_socks(bpf_map__fd(s->maps.socks));
 	memory(t, m);
 	prog_info(t, m);
 	tc_model_finish_health(m);
