@@ -44,6 +44,14 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* A lost exchange is an error, not a thread stuck for the rest of the run. */
+static void read_timeout(int fd)
+{
+	struct timeval tv = { .tv_sec = 2 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
 static void *server(void *arg)
 {
 	(void)arg;
@@ -54,6 +62,7 @@ static void *server(void *arg)
 
 		if (fd < 0)
 			continue;	/* the listener is shut down at the end */
+		read_timeout(fd);
 		if (read(fd, &c, 1) == 1 && write(fd, &c, 1) == 1 && !server_first)
 			(void)!read(fd, &c, 1);	/* the client's FIN */
 		close(fd);
@@ -76,6 +85,7 @@ static void *client(void *arg)
 			e++;
 			continue;
 		}
+		read_timeout(fd);
 		if (connect(fd, (void *)&a, sizeof(a)) || write(fd, &c, 1) != 1 ||
 		    read(fd, &c, 1) != 1) {
 			e++;
