@@ -115,6 +115,26 @@ check "fin_wait2: every length is tcp_fin_timeout (1 s) plus timer slack (p50, m
 check "fin_wait2: charged to the client process" 6 \
 	"$(jq --argjson p "$(jq .client_pid <<<"$r")" '.processes[] | select(.pid==$p) | .time_wait.ended.expired' "$out")"
 
+# --- pre-existing stays where ip_local_port_range (1024-65535) holds the
+# servers' ports too: the listeners, there at start, tell the sides apart.
+ns=$(netns_new twwide) || exit 1
+in_ns "$ns" sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
+in_ns "$ns" "$SCEN/closer" client-first 4 9710 5 >/dev/null
+in_ns "$ns" "$SCEN/closer" server-first 4 9711 7 >/dev/null
+holds=()
+for p in 9710 9711; do	# a listener on each port again (one held connection apiece)
+	exec {hfd}> >(in_ns "$ns" "$ROOT/build/bench/hold" -c 1 -p "$p" >"$WORK/hold-$p.out")
+	holds+=("$hfd")
+	for _ in $(seq 100); do [ -s "$WORK/hold-$p.out" ] && break; sleep 0.1; done
+done
+out=$WORK/wide.json
+tracer_start "$out" report --json --netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
+tracer_stop
+for hfd in "${holds[@]}"; do exec {hfd}>&-; done
+check "wide range: the pre-existing ones found" 12 "$(tw .totals.time_wait.preexisting)"
+check "wide range: a client row (its port folded) and a server row, no unknown ones" "5 7 0" \
+	"$(tw '"\([.peers[] | select(.role=="client" and .local_port==0 and .remote_port==9710) | .time_wait.preexisting] | add) \([.peers[] | select(.role=="server" and .local_port==9711 and .remote_port==0) | .time_wait.preexisting] | add) \([.peers[] | select(.role=="unknown")] | length)"')"
+
 if [ "${TCPCLOSE_QUICK:-0}" != 1 ]; then
 	# --- a real TIME_WAIT, waited out (60 s plus timer-wheel slack).
 	ns=$(netns_new twexp) || exit 1
