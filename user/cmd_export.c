@@ -18,6 +18,7 @@
 #include <microhttpd.h>
 #include "cmds.h"
 #include "collect.h"
+#include "outfile.h"
 #include "privs.h"
 #include "render.h"
 #include "render_prom.h"
@@ -155,34 +156,19 @@ static int listen_on(const char *spec, char *err, size_t errlen)
 static int write_textfile(const char *path, const char *body, size_t len)
 {
 	char tmp[4096];
-	FILE *f;
-	int fd;
+	FILE *f = tc_outfile_open(path, tmp, sizeof(tmp));
+	int ret;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
+	if (!f)
 		return -errno;
-	f = fdopen(fd, "w");
-	if (!f) {
-		close(fd);
-		unlink(tmp);
-		return -EIO;
+	if (fwrite(body, 1, len, f) != len) {
+		ret = errno ? -errno : -EIO;
+		tc_outfile_abort(f, tmp);
+		return ret;
 	}
-	if (fwrite(body, 1, len, f) != len || fflush(f) || fchmod(fd, 0644) || fsync(fd)) {
-		int e = errno;
-
-		fclose(f);
-		unlink(tmp);
-		return -e;
-	}
-	if (fclose(f) || rename(tmp, path)) {
-		int e = errno;
-
-		unlink(tmp);
-		return -e;
-	}
-	return 0;
+	ret = tc_outfile_commit(f, tmp, path, 0644);
+	fclose(f);	/* flushed and synced: nothing left to fail */
+	return ret;
 }
 
 static int textfile_tick(struct exporter *e)
