@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "budget.h"
+#include "outfile.h"
 #include "recfile.h"
 
 #define ADD(o, k, v) json_object_object_add((o), (k), (v))
@@ -27,19 +28,27 @@ static const char *byte_order(void)
 	return *(const __u8 *)&one ? "little" : "big";
 }
 
+/*
+ * The file is made under a temporary name next to path (0600, O_EXCL) and,
+ * once the header is in, renamed over path: a symlink planted there is
+ * replaced, never followed, and an older file's mode does not survive. The
+ * rename happens now, while the recorder still holds its capabilities (it
+ * drops them before tracing: a directory writable only with them would
+ * refuse a rename at the end), and the recording then grows in place, as a
+ * killed recorder's file must stay readable (its rows, without the trailer).
+ */
 int tc_rec_create(struct tc_rec_writer *w, const char *path, json_object *header,
 		  char *err, size_t errlen)
 {
+	char tmp[4096];
 	const char *txt;
 	__u32 v[2];
-	int fd;
+	int e;
 
 	memset(w, 0, sizeof(*w));
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || !(w->f = fdopen(fd, "w"))) {
+	w->f = tc_outfile_open(path, tmp, sizeof(tmp));
+	if (!w->f) {
 		snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
 		return -1;
 	}
 	ADD(header, "sizes", sizes_obj());
@@ -50,6 +59,13 @@ int tc_rec_create(struct tc_rec_writer *w, const char *path, json_object *header
 	if (fwrite(TC_REC_MAGIC, 1, 8, w->f) != 8 || fwrite(v, sizeof(v), 1, w->f) != 1 ||
 	    fwrite(txt, 1, v[1], w->f) != v[1]) {
 		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		tc_outfile_abort(w->f, tmp);
+		w->f = NULL;
+		return -1;
+	}
+	e = tc_outfile_commit(w->f, tmp, path, 0600);
+	if (e) {
+		snprintf(err, errlen, "cannot create %s: %s", path, strerror(-e));
 		fclose(w->f);
 		w->f = NULL;
 		return -1;
@@ -145,6 +161,8 @@ int tc_rec_finish(struct tc_rec_writer *w, const struct tc_model *m)
 	txt = json_object_to_json_string_ext(t, JSON_C_TO_STRING_PLAIN);
 	ret = tc_rec_frame(w, TC_REC_END, txt, (__u32)strlen(txt));
 	json_object_put(t);
+	if (fflush(w->f) || fsync(fileno(w->f)))
+		ret = -1;
 	if (fclose(w->f))
 		ret = -1;
 	w->f = NULL;

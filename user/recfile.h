@@ -39,8 +39,9 @@ struct tc_rec_writer {
 	__u64 frames;
 };
 
-/* Creates path (0600: it names hosts and processes) and writes the header,
- * to which the struct sizes and byte order are added. */
+/* Creates path afresh (0600: it names hosts and processes; whatever was
+ * there, a symlink included, is replaced, not written through: outfile.h)
+ * and writes the header, to which the struct sizes and byte order are added. */
 int tc_rec_create(struct tc_rec_writer *w, const char *path, json_object *header,
 		  char *err, size_t errlen);
 int tc_rec_frame(struct tc_rec_writer *w, __u32 type, const void *payload, __u32 len);

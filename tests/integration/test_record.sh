@@ -82,6 +82,21 @@ check "not a recording: one line" "tcpclose: error: $WORK/junk: not a tcpclose r
 "$TCPCLOSE" report --from "$WORK/nope.tcrec" >/dev/null 2>"$WORK/nope.err"
 check "a missing file: exit 1" 1 $?
 check_match "a missing file: one line" "^tcpclose: error: cannot open .*nope.tcrec: No such file or directory$" "$(cat "$WORK/nope.err")"
+# record -o over what is there: root must not write through a planted
+# symlink, and the file is 0600 whatever mode an older one had
+echo precious >"$WORK/victim"; chmod 644 "$WORK/victim"
+ln -s "$WORK/victim" "$WORK/planted.tcrec"
+"$TCPCLOSE" record -o "$WORK/planted.tcrec" -d 0.5 >/dev/null 2>"$WORK/planted.err"
+check "record -o over a symlink: exit 0" 0 $?
+check "record -o over a symlink: its target untouched" "precious 644" "$(cat "$WORK/victim") $(stat -c %a "$WORK/victim")"
+check "record -o over a symlink: the path is now a regular 0600 file" "regular file 600" \
+	"$(stat -c '%F %a' "$WORK/planted.tcrec")"
+"$TCPCLOSE" report --from "$WORK/planted.tcrec" >/dev/null 2>&1
+check "record -o over a symlink: a recording there" 0 $?
+echo old >"$WORK/old.tcrec"; chmod 644 "$WORK/old.tcrec"
+"$TCPCLOSE" record -o "$WORK/old.tcrec" -d 0.5 >/dev/null 2>&1
+check "record -o over a 0644 file: now 0600" 600 "$(stat -c %a "$WORK/old.tcrec")"
+check "record -o: no temporary file left" "" "$(ls "$WORK" | grep -E '\.tcrec\.[A-Za-z0-9]{6}$')"
 # --from needs no privileges, BPF or BTF: it reads a file
 if command -v setpriv >/dev/null; then
 	cp "$rec" "$WORK/pub.tcrec"; chmod 644 "$WORK/pub.tcrec"; chmod 755 "$WORK"

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include "recfile.h"
@@ -220,6 +221,55 @@ static void test_killed_recorder_and_bad_files(void **state)
 	unlink(path);
 }
 
+/* record -o: a symlink planted at the path is replaced, not followed; a file
+ * there of another mode ends 0600 like a new one. */
+static void test_create_replaces_not_follows(void **state)
+{
+	struct tc_rec_writer w;
+	struct tc_model m;
+	struct stat st;
+	char dir[] = "/tmp/tcpclose-unit-dir-XXXXXX", victim[96], target[96], buf[32] = "";
+	char err[256];
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	snprintf(target, sizeof(target), "%s/rec", dir);
+	f = fopen(victim, "w");
+	fputs("precious\n", f);
+	fclose(f);
+	chmod(victim, 0644);
+	assert_int_equal(symlink(victim, target), 0);
+	for (int round = 0; round < 2; round++) {	/* a symlink, then a 0644 file */
+		json_object *h = json_object_new_object();
+
+		if (round) {
+			unlink(target);
+			f = fopen(target, "w");
+			fputs("old\n", f);
+			fclose(f);
+			chmod(target, 0644);
+		}
+		assert_int_equal(tc_rec_create(&w, target, h, err, sizeof(err)), 0);
+		json_object_put(h);
+		tc_model_init(&m);
+		assert_int_equal(tc_rec_finish(&w, &m), 0);
+		tc_model_free(&m);
+		assert_int_equal(lstat(target, &st), 0);
+		assert_true(S_ISREG(st.st_mode));
+		assert_int_equal(st.st_mode & 07777, 0600);
+	}
+	f = fopen(victim, "r");
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	assert_string_equal(buf, "precious\n");
+	assert_int_equal(stat(victim, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	unlink(target);
+	unlink(victim);
+	assert_int_equal(rmdir(dir), 0);	/* and no temporary file left */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -227,6 +277,7 @@ int main(void)
 		cmocka_unit_test(test_tw_events),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_killed_recorder_and_bad_files),
+		cmocka_unit_test(test_create_replaces_not_follows),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
