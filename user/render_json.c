@@ -4,6 +4,7 @@
  * added. json-c does the escaping; comm bytes are made valid UTF-8 first.
  */
 #include <json-c/json.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -11,10 +12,14 @@
 #include "render.h"
 #include "utf8.h"
 
+/* JSON has no nan or inf: a value that is not finite (a rate over a
+ * duration too small to divide by) is null, as one not measured is. */
 static json_object *jdouble(double v, int prec)
 {
 	char buf[64];
 
+	if (!isfinite(v))
+		return NULL;
 	snprintf(buf, sizeof(buf), "%.*f", prec, v);
 	return json_object_new_double_s(v, buf);
 }
