@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "budget.h"
 #include "outfile.h"
 #include "recfile.h"
+#include "utf8.h"
 
 #define ADD(o, k, v) json_object_object_add((o), (k), (v))
 #define U64(v) json_object_new_uint64(v)
@@ -169,7 +175,7 @@ int tc_rec_finish(struct tc_rec_writer *w, const struct tc_model *m)
 	return ret;
 }
 
-/* ---- reading ------------------------------------------------------------ */
+/* ---- reading: nothing in the file is trusted ------------------------------ */
 
 static int fail(char *err, size_t errlen, const char *path, const char *why)
 {
@@ -177,18 +183,188 @@ static int fail(char *err, size_t errlen, const char *path, const char *why)
 	return -1;
 }
 
+/* The kinds of value the format has. json_object_is_type(NULL, t) is true
+ * only for json_type_null: a JSON null fails every one of these. */
+static bool is_object(json_object *v) { return json_object_is_type(v, json_type_object); }
+static bool is_array(json_object *v) { return json_object_is_type(v, json_type_array); }
+static bool is_bool(json_object *v) { return json_object_is_type(v, json_type_boolean); }
+static bool is_string(json_object *v) { return json_object_is_type(v, json_type_string); }
+
+static bool is_int_in(json_object *v, long long lo, long long hi)
+{
+	long long x;
+
+	if (!json_object_is_type(v, json_type_int))
+		return false;
+	x = json_object_get_int64(v);	/* above INT64_MAX: INT64_MAX */
+	return x >= lo && x <= hi;
+}
+
+static bool is_count(json_object *v) { return is_int_in(v, 0, INT64_MAX); }
+static bool is_u32(json_object *v) { return is_int_in(v, 0, UINT32_MAX); }
+static bool is_cint(json_object *v) { return is_int_in(v, INT_MIN, INT_MAX); }
+static bool is_i64(json_object *v) { return is_int_in(v, INT64_MIN, INT64_MAX); }
+
+static bool is_duration(json_object *v)
+{
+	double d;
+
+	if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int))
+		return false;
+	d = json_object_get_double(v);
+	return isfinite(d) && d >= 0;
+}
+
+/* A hook's name: printed as it is, so printable UTF-8, and short. JSON null
+ * is what the recorder writes for a hook this kernel lacks. */
+static bool is_name(json_object *v)
+{
+	return !v || (is_string(v) && json_object_get_string_len(v) <= 255 &&
+		      tc_utf8_printable(json_object_get_string(v),
+					(size_t)json_object_get_string_len(v)));
+}
+
+/* k absent, or its value of the kind ok wants. */
+static bool opt(json_object *o, const char *k, bool (*ok)(json_object *))
+{
+	json_object *v;
+
+	return !json_object_object_get_ex(o, k, &v) || ok(v);
+}
+
+/* Every element of the array at k (when there is one) of the kind ok wants. */
+static bool opt_each(json_object *o, const char *k, bool (*ok)(json_object *))
+{
+	json_object *a;
+
+	if (!json_object_object_get_ex(o, k, &a))
+		return true;
+	if (!is_array(a))
+		return false;
+	for (size_t i = 0; i < json_object_array_length(a); i++)
+		if (!ok(json_object_array_get_idx(a, i)))
+			return false;
+	return true;
+}
+
+static bool all_of(json_object *o, const char *const *keys, size_t n, bool (*ok)(json_object *))
+{
+	for (size_t i = 0; i < n; i++)
+		if (!opt(o, keys[i], ok))
+			return false;
+	return true;
+}
+
+#define ALL(o, keys, ok) all_of((o), (keys), sizeof(keys) / sizeof(keys[0]), (ok))
+
+static bool program_ok(json_object *p)
+{
+	static const char *const counts[] = { "runs", "run_ns" };
+
+	return is_object(p) && opt(p, "name", is_string) && ALL(p, counts, is_count);
+}
+
+static bool netns_ok(json_object *n)
+{
+	static const char *const u32s[] = { "ino", "port_lo", "port_hi", "usable" };
+	static const char *const ints[] = { "found", "tw_reuse", "max_tw_buckets", "fin_timeout",
+					    "tw_recycle" };
+	static const char *const counts[] = { "time_wait", "sockets" };
+
+	return is_object(n) && ALL(n, u32s, is_u32) && ALL(n, ints, is_cint) &&
+	       ALL(n, counts, is_count) && opt(n, "tw_overflow_mib", is_i64);
+}
+
+static bool cgroups_ok(json_object *o)
+{
+	if (!is_object(o))
+		return false;
+	json_object_object_foreach(o, k, v) {
+		(void)k;
+		if (!is_string(v))
+			return false;
+	}
+	return true;
+}
+
+/* The first part of the header that is not what tcpclose writes, or NULL.
+ * (tool, kernel, hostname, started, filters, sysctls: informative, unread.) */
+static const char *header_bad(json_object *h)
+{
+	static const char *const hooks[] = { "attach", "state_hook", "owner_hook", "tw_hook",
+					     "port_hook" };
+	static const char *const flags[] = { "port_hooks", "tw_snapshot", "survey" };
+	json_object *v;
+
+	if (!is_object(h))
+		return "not a JSON object";
+	if (!json_object_object_get_ex(h, "sizes", &v) || !is_object(v))
+		return "sizes";
+	if (!json_object_object_get_ex(h, "byte_order", &v) || !is_string(v))
+		return "byte_order";
+	if (!ALL(h, hooks, is_name))
+		return "hook names";
+	if (!ALL(h, flags, is_bool))
+		return "port_hooks, tw_snapshot, survey";
+	return NULL;
+}
+
+static const char *trailer_bad(json_object *t)
+{
+	static const char *const health[] = { "socks_live", "socks_evicted", "procs_evicted",
+					      "peers_evicted", "events_lost", "missed_runs",
+					      "closes_unseen", "rss_max_kib", "maps_kib" };
+	json_object *o;
+
+	if (!is_object(t))
+		return "not a JSON object";
+	if (!opt(t, "duration_s", is_duration))
+		return "duration_s";
+	if (json_object_object_get_ex(t, "health", &o)) {
+		if (!is_object(o) || !ALL(o, health, is_count))
+			return "health";
+		if (!opt_each(o, "stat", is_count))
+			return "health.stat";
+	}
+	if (!opt(t, "prog_stats", is_bool))
+		return "prog_stats";
+	if (!opt_each(t, "programs", program_ok))
+		return "programs";
+	if (!opt_each(t, "netns", netns_ok))
+		return "netns";
+	if (!opt(t, "cgroups", cgroups_ok))
+		return "cgroups";
+	return NULL;
+}
+
 static __u64 jsize(json_object *sizes, const char *k)
 {
 	json_object *v;
 
-	return json_object_object_get_ex(sizes, k, &v) ? (__u64)json_object_get_uint64(v) : 0;
+	return json_object_object_get_ex(sizes, k, &v) && is_count(v) ?
+	       (__u64)json_object_get_uint64(v) : 0;
 }
 
+/* The size a frame of this type has (any, up to 1 GiB, for the JSON and
+ * the kinds this reader does not know). */
+static bool frame_len_ok(__u32 type, __u32 len)
+{
+	switch (type) {
+	case TC_REC_CLOSE:
+		return len == sizeof(struct tc_event);
+	case TC_REC_TW:
+		return len == sizeof(struct tc_tw_event);
+	case TC_REC_PORTS:
+		return len >= 8 && (len - 8) % sizeof(struct tc_portrec) == 0;
+	default:
+		return len <= (1u << 30);
+	}
+}
+
+/* One frame of len bytes, all of them in the file (the caller checked). */
 static int frame_read(FILE *f, struct tc_recording *r, __u32 type, __u32 len, char **buf,
 		      size_t *cap)
 {
-	if (len > (1u << 30))
-		return -1;
 	if (len > *cap) {
 		char *n = realloc(*buf, len);
 
@@ -203,25 +379,19 @@ static int frame_read(FILE *f, struct tc_recording *r, __u32 type, __u32 len, ch
 	}
 	switch (type) {
 	case TC_REC_CLOSE:
-		if (len != sizeof(struct tc_event))
-			return -1;
 		return tc_replay_close(&r->rp, (const struct tc_event *)*buf);
 	case TC_REC_TW:
-		if (len != sizeof(struct tc_tw_event))
-			return -1;
 		return tc_replay_tw(&r->rp, (const struct tc_tw_event *)*buf);
 	case TC_REC_PORTS: {
 		struct tc_netns_raw_rec *p;
 		size_t n = (len - 8) / sizeof(struct tc_portrec);
 
-		if (len < 8 || (len - 8) % sizeof(struct tc_portrec))
-			return -1;
 		p = realloc(r->ports, (r->nports + 1) * sizeof(*p));
 		if (!p)
 			return -ENOMEM;
 		r->ports = p;
 		p = &r->ports[r->nports];
-		p->ino = *(const __u32 *)*buf;
+		memcpy(&p->ino, *buf, sizeof(p->ino));
 		p->nrecs = n;
 		p->recs = malloc(n ? n * sizeof(*p->recs) : 1);
 		if (!p->recs)
@@ -244,21 +414,48 @@ static int frame_read(FILE *f, struct tc_recording *r, __u32 type, __u32 len, ch
 	}
 }
 
+/* A regular file, opened without waiting on a FIFO's writer or a device. */
+static FILE *open_regular(const char *path, char *err, size_t errlen, off_t *size)
+{
+	struct stat st;
+	FILE *f;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: %s", path,
+			 S_ISDIR(st.st_mode) ? "a directory, not a recording" :
+			 "not a regular file (a recording is one)");
+		close(fd);
+		return NULL;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) || !(f = fdopen(fd, "r"))) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	*size = st.st_size;
+	return f;
+}
+
 int tc_rec_read(const char *path, struct tc_recording *r, char *err, size_t errlen)
 {
-	char magic[8], *hdr = NULL, *buf = NULL;
+	char magic[8], *hdr = NULL, *buf = NULL, why[160];
 	json_object *sizes, *v;
+	const char *bad;
 	size_t cap = 0;
 	__u32 vh[2], fh[2];
+	off_t size, left;
 	FILE *f;
 	int ret = 0;
 
 	memset(r, 0, sizeof(*r));
-	f = fopen(path, "re");
-	if (!f) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+	f = open_regular(path, err, errlen, &size);
+	if (!f)
 		return -1;
-	}
 	if (fread(magic, 8, 1, f) != 1 || memcmp(magic, TC_REC_MAGIC, 8) ||
 	    fread(vh, sizeof(vh), 1, f) != 1) {
 		fclose(f);
@@ -270,18 +467,26 @@ int tc_rec_read(const char *path, struct tc_recording *r, char *err, size_t errl
 			 TC_REC_VERSION);
 		return -1;
 	}
-	hdr = vh[1] < (1u << 20) ? calloc(1, vh[1] + 1) : NULL;
+	left = size - 16;
+	hdr = vh[1] < (1u << 20) && vh[1] <= left ? calloc(1, vh[1] + 1) : NULL;
 	if (!hdr || fread(hdr, vh[1], 1, f) != 1 || !(r->header = json_tokener_parse(hdr))) {
 		free(hdr);
 		fclose(f);
 		return fail(err, errlen, path, "the recording's header is damaged");
 	}
 	free(hdr);
-	if (!json_object_object_get_ex(r->header, "sizes", &sizes) ||
-	    jsize(sizes, "event") != sizeof(struct tc_event) ||
+	left -= vh[1];
+	if ((bad = header_bad(r->header))) {
+		fclose(f);
+		tc_rec_free(r);
+		snprintf(why, sizeof(why), "the recording's header is damaged (%s)", bad);
+		return fail(err, errlen, path, why);
+	}
+	json_object_object_get_ex(r->header, "sizes", &sizes);
+	json_object_object_get_ex(r->header, "byte_order", &v);
+	if (jsize(sizes, "event") != sizeof(struct tc_event) ||
 	    jsize(sizes, "tw_event") != sizeof(struct tc_tw_event) ||
 	    jsize(sizes, "portrec") != sizeof(struct tc_portrec) ||
-	    !json_object_object_get_ex(r->header, "byte_order", &v) ||
 	    strcmp(json_object_get_string(v), byte_order())) {
 		fclose(f);
 		tc_rec_free(r);
@@ -289,13 +494,25 @@ int tc_rec_read(const char *path, struct tc_recording *r, char *err, size_t errl
 			    "written by an incompatible tcpclose or architecture (event sizes, byte order)");
 	}
 	tc_replay_init(&r->rp, json_object_object_get_ex(r->header, "port_hooks", &v) &&
-				       json_object_get_boolean(v));
-	while (!r->trailer && fread(fh, sizeof(fh), 1, f) == 1) {
+			       json_object_get_boolean(v));
+	while (!r->trailer && left >= (off_t)sizeof(fh) && fread(fh, sizeof(fh), 1, f) == 1) {
+		left -= sizeof(fh);
+		if (!frame_len_ok(fh[0], fh[1])) {
+			ret = -1;
+			break;
+		}
+		if (fh[1] > left) {	/* cut short: checked before allocating */
+			r->truncated = 1;
+			break;
+		}
 		ret = frame_read(f, r, fh[0], fh[1], &buf, &cap);
 		if (ret)
 			break;
+		left -= fh[1];
 		r->frames++;
 	}
+	if (left > 0 && left < (off_t)sizeof(fh) && !r->trailer)
+		r->truncated = 1;	/* a frame header cut short */
 	free(buf);
 	fclose(f);
 	if (ret < 0) {
@@ -303,14 +520,21 @@ int tc_rec_read(const char *path, struct tc_recording *r, char *err, size_t errl
 		return fail(err, errlen, path, ret == -ENOMEM ? "out of memory" :
 			    "the recording is damaged (a frame of the wrong size)");
 	}
+	if (r->trailer && (bad = trailer_bad(r->trailer))) {
+		tc_rec_free(r);
+		snprintf(why, sizeof(why), "the recording's trailer is damaged (%s)", bad);
+		return fail(err, errlen, path, why);
+	}
 	return 0;
 }
 
+/* The model's side: tc_rec_read() checked every kind, and these check it
+ * again, so nothing here can meet a value of another type. */
 static const char *hstr(json_object *o, const char *k)
 {
 	json_object *v;
 
-	return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string) ?
+	return json_object_object_get_ex(o, k, &v) && is_string(v) ?
 	       json_object_get_string(v) : NULL;
 }
 
@@ -318,14 +542,29 @@ static __u64 hu64(json_object *o, const char *k)
 {
 	json_object *v;
 
-	return json_object_object_get_ex(o, k, &v) ? (__u64)json_object_get_uint64(v) : 0;
+	return json_object_object_get_ex(o, k, &v) && is_count(v) ?
+	       (__u64)json_object_get_uint64(v) : 0;
 }
 
 static long long hi64(json_object *o, const char *k)
 {
 	json_object *v;
 
-	return json_object_object_get_ex(o, k, &v) ? json_object_get_int64(v) : 0;
+	return json_object_object_get_ex(o, k, &v) && is_i64(v) ? json_object_get_int64(v) : 0;
+}
+
+static bool hbool(json_object *o, const char *k)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) && is_bool(v) && json_object_get_boolean(v);
+}
+
+static json_object *harray(json_object *o, const char *k)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) && is_array(v) ? v : NULL;
 }
 
 static void health_of(json_object *t, struct tc_model *m)
@@ -333,11 +572,14 @@ static void health_of(json_object *t, struct tc_model *m)
 	struct tc_health *h = &m->health;
 	json_object *o, *a;
 
-	if (!json_object_object_get_ex(t, "health", &o))
+	if (!json_object_object_get_ex(t, "health", &o) || !is_object(o))
 		return;
-	if (json_object_object_get_ex(o, "stat", &a))
-		for (size_t i = 0; i < TC_STAT_MAX && i < json_object_array_length(a); i++)
-			h->stat[i] = json_object_get_uint64(json_object_array_get_idx(a, i));
+	if ((a = harray(o, "stat")))
+		for (size_t i = 0; i < TC_STAT_MAX && i < json_object_array_length(a); i++) {
+			json_object *v = json_object_array_get_idx(a, i);
+
+			h->stat[i] = is_count(v) ? json_object_get_uint64(v) : 0;
+		}
 	h->socks_live = hu64(o, "socks_live");
 	h->socks_evicted = hu64(o, "socks_evicted");
 	h->procs_evicted = hu64(o, "procs_evicted");
@@ -347,15 +589,17 @@ static void health_of(json_object *t, struct tc_model *m)
 	h->closes_unseen = hu64(o, "closes_unseen");
 	h->rss_max_kib = hu64(o, "rss_max_kib");
 	h->maps_kib = hu64(o, "maps_kib");
-	if (json_object_object_get_ex(t, "prog_stats", &o))
-		m->prog_stats = json_object_get_boolean(o);
-	if (json_object_object_get_ex(t, "programs", &a))
+	m->prog_stats = hbool(t, "prog_stats");
+	if ((a = harray(t, "programs")))
 		for (size_t i = 0; i < json_object_array_length(a) && m->nprogs < TC_MAX_PROGS; i++) {
 			json_object *p = json_object_array_get_idx(a, i);
 			const char *name = hstr(p, "name");
 
-			snprintf(m->progs[m->nprogs].name, sizeof(m->progs[0].name), "%s",
-				 name ? name : "?");
+			if (!is_object(p))
+				continue;
+			/* any bytes: printable, cut at a character's end */
+			tc_utf8_cut(m->progs[m->nprogs].name, sizeof(m->progs[0].name),
+				    name ? name : "?");
 			m->progs[m->nprogs].runs = hu64(p, "runs");
 			m->progs[m->nprogs++].run_ns = hu64(p, "run_ns");
 		}
@@ -369,7 +613,7 @@ static int ports_of(json_object *t, struct tc_recording *r, struct tc_model *m, 
 
 	if (tc_budget_netns_slots(m))
 		return -ENOMEM;
-	if (!json_object_object_get_ex(t, "netns", &a))
+	if (!(a = harray(t, "netns")))
 		return 0;
 	att = tc_dest_attempts(m);
 	if (!att)
@@ -380,7 +624,7 @@ static int ports_of(json_object *t, struct tc_recording *r, struct tc_model *m, 
 		for (size_t i = 0; i < json_object_array_length(a); i++) {
 			json_object *o = json_object_array_get_idx(a, i);
 
-			if (hu64(o, "ino") != ni->ino)
+			if (!is_object(o) || hu64(o, "ino") != ni->ino)
 				continue;
 			ni->found = (int)hi64(o, "found");
 			ni->port_lo = (__u32)hu64(o, "port_lo");
@@ -415,17 +659,16 @@ int tc_rec_model(struct tc_recording *r, struct tc_model *m)
 	m->owner_hook = hstr(r->header, "owner_hook");
 	m->tw_hook = hstr(r->header, "tw_hook");
 	m->port_hook = hstr(r->header, "port_hook");
-	m->tw_snapshot = json_object_object_get_ex(r->header, "tw_snapshot", &v) &&
-			 json_object_get_boolean(v);
-	known = json_object_object_get_ex(r->header, "survey", &v) && json_object_get_boolean(v);
+	m->tw_snapshot = hbool(r->header, "tw_snapshot");
+	known = hbool(r->header, "survey");
 	if (tc_replay_model(&r->rp, m))
 		return -ENOMEM;
 	if (!r->trailer)
 		return 0;	/* killed: the rows, without the rest */
-	if (json_object_object_get_ex(r->trailer, "duration_s", &v))
+	if (json_object_object_get_ex(r->trailer, "duration_s", &v) && is_duration(v))
 		m->duration_s = json_object_get_double(v);
 	health_of(r->trailer, m);
-	if (json_object_object_get_ex(r->trailer, "cgroups", &cg))
+	if (json_object_object_get_ex(r->trailer, "cgroups", &cg) && is_object(cg))
 		for (size_t i = 0; i < m->nprocs; i++) {
 			char id[24];
 

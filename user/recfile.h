@@ -63,7 +63,10 @@ struct tc_recording {
 	int truncated;			/* the last frame was cut short */
 };
 
-/* -1 with a one-line reason when the file is not a recording we can read. */
+/* -1 with a one-line reason when the file is not a recording we can read:
+ * not a regular file, or anything in it, header, frames or trailer, not of
+ * the format (every JSON value's type and range is checked here, so
+ * tc_rec_model() uses only what fits). */
 int tc_rec_read(const char *path, struct tc_recording *r, char *err, size_t errlen);
 /* The model the live report would have printed at the recording's end. */
 int tc_rec_model(struct tc_recording *r, struct tc_model *m);

@@ -65,3 +65,43 @@ void tc_printable(char *dst, const char *src, size_t srclen)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
 }
+
+bool tc_utf8_printable(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	for (size_t i = 0; i < len;) {
+		size_t n = u[i] ? seq_len(u + i, len - i) : 0;
+
+		if (!n || (n == 1 && (u[i] < 0x20 || u[i] == 0x7f)))
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+void tc_utf8_cut(char *dst, size_t dstsize, const char *src)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t len = 0, o = 0;
+
+	if (!dstsize)
+		return;
+	while (s[len])
+		len++;
+	for (size_t i = 0; i < len;) {
+		size_t n = seq_len(s + i, len - i);
+		const unsigned char *c = s + i;
+
+		if (!n)
+			c = (const unsigned char *)"\xef\xbf\xbd";
+		else if (n == 1 && (*c < 0x20 || *c == 0x7f))
+			c = (const unsigned char *)"?";
+		if (o + (n ? n : 3) >= dstsize)
+			break;
+		for (size_t k = 0; k < (n ? n : 3); k++)
+			dst[o++] = (char)c[k];
+		i += n ? n : 1;
+	}
+	dst[o] = '\0';
+}

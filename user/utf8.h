@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 #ifndef TCPCLOSE_UTF8_H
 #define TCPCLOSE_UTF8_H
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -13,5 +14,13 @@ void tc_utf8_sanitize(char *dst, const char *src, size_t srclen);
 
 /* For text output: also replaces control characters with '?'. */
 void tc_printable(char *dst, const char *src, size_t srclen);
+
+/* len bytes of s are well-formed UTF-8 without NUL or control characters:
+ * a name from an untrusted file that can go to a terminal as it is. */
+bool tc_utf8_printable(const char *s, size_t len);
+
+/* src (NUL-terminated) into dst of dstsize bytes with tc_printable's rules,
+ * cut to fit at a character boundary, never inside a sequence. */
+void tc_utf8_cut(char *dst, size_t dstsize, const char *src);
 
 #endif

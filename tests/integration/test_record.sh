@@ -82,6 +82,27 @@ check "not a recording: one line" "tcpclose: error: $WORK/junk: not a tcpclose r
 "$TCPCLOSE" report --from "$WORK/nope.tcrec" >/dev/null 2>"$WORK/nope.err"
 check "a missing file: exit 1" 1 $?
 check_match "a missing file: one line" "^tcpclose: error: cannot open .*nope.tcrec: No such file or directory$" "$(cat "$WORK/nope.err")"
+# crafted files (issue 16): a value of the wrong type is one line and exit 1, never a crash
+le32() { printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)))"; }
+craft() {	# craft FILE HEADER_JSON [TRAILER_JSON]
+	local LC_ALL=C
+	{ printf TCPCLREC; le32 1; le32 ${#2}; printf %s "$2"
+	  [ -z "${3:-}" ] || { le32 9; le32 ${#3}; printf %s "$3"; }; } >"$1"
+}
+craft "$WORK/bo.tcrec" "$(jq -c '.byte_order = null' <<<"$hdr")"
+"$TCPCLOSE" report --from "$WORK/bo.tcrec" >/dev/null 2>"$WORK/bo.err"
+check "byte_order null: exit 1, one line" "1 tcpclose: error: $WORK/bo.tcrec: the recording's header is damaged (byte_order)" \
+	"$? $(cat "$WORK/bo.err")"
+craft "$WORK/stat.tcrec" "$hdr" '{"duration_s":1,"health":{"stat":{"a":1}}}'
+"$TCPCLOSE" doctor --from "$WORK/stat.tcrec" >/dev/null 2>"$WORK/stat.err"
+check "doctor --from, health.stat an object: exit 1, one line" \
+	"1 tcpclose: error: $WORK/stat.tcrec: the recording's trailer is damaged (health.stat)" "$? $(cat "$WORK/stat.err")"
+mkfifo "$WORK/fifo"
+timeout 5 "$TCPCLOSE" report --from "$WORK/fifo" >/dev/null 2>"$WORK/fifo.err"
+check "report --from a FIFO: exit 1 at once, not waiting for a writer" 1 $?
+check "report --from a FIFO: one line" "tcpclose: error: $WORK/fifo: not a regular file (a recording is one)" \
+	"$(cat "$WORK/fifo.err")"
+
 # record -o over what is there: root must not write through a planted
 # symlink, and the file is 0600 whatever mode an older one had
 echo precious >"$WORK/victim"; chmod 644 "$WORK/victim"

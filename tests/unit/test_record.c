@@ -7,11 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include "recfile.h"
+#include "render.h"
+#include "utf8.h"
 #include "replay.h"
 #include "rowmath.h"
 
@@ -221,6 +224,258 @@ static void test_killed_recorder_and_bad_files(void **state)
 	unlink(path);
 }
 
+/* ---- crafted files: the reader refuses what is not of the format, in one
+ * line, and never crashes (issue 16) ---- */
+
+static void tmp_path(char *p, size_t len)
+{
+	int fd;
+
+	snprintf(p, len, "/tmp/tcpclose-unit-XXXXXX");
+	fd = mkstemp(p);
+	assert_true(fd >= 0);
+	close(fd);
+}
+
+static const char *host_order(void)
+{
+	const __u16 one = 1;
+
+	return *(const __u8 *)&one ? "little" : "big";
+}
+
+/* A header of this build's sizes and byte order, with extra JSON members. */
+static void good_header(char *buf, size_t len, const char *extra)
+{
+	snprintf(buf, len, "{\"sizes\":{\"event\":%zu,\"tw_event\":%zu,\"portrec\":%zu},"
+		 "\"byte_order\":\"%s\",\"attach\":\"tracepoint\"%s%s}", sizeof(struct tc_event),
+		 sizeof(struct tc_tw_event), sizeof(struct tc_portrec), host_order(),
+		 extra[0] ? "," : "", extra);
+}
+
+/* magic, version, the header as given, then raw bytes (frames). */
+static void write_raw(const char *p, const char *header, const void *frames, size_t flen)
+{
+	FILE *f = fopen(p, "w");
+	__u32 v[2] = { TC_REC_VERSION, (__u32)strlen(header) };
+
+	assert_non_null(f);
+	fwrite(TC_REC_MAGIC, 1, 8, f);
+	fwrite(v, sizeof(v), 1, f);
+	fwrite(header, 1, v[1], f);
+	if (flen)
+		fwrite(frames, 1, flen, f);
+	fclose(f);
+}
+
+/* A good header, one close, an empty port survey of its netns (7), the
+ * trailer given. */
+static void write_with_trailer(const char *p, const char *trailer)
+{
+	struct tc_event e = client_close(10, 40000, TC_SF_TIMEWAIT | TC_SF_FIN_IN);
+	size_t tl = strlen(trailer), n = 0;
+	char hdr[512], *frames = malloc(32 + sizeof(e) + tl);
+	__u32 fh[2] = { TC_REC_CLOSE, sizeof(e) };
+
+	assert_non_null(frames);
+	good_header(hdr, sizeof(hdr), "\"survey\":true");
+	memcpy(frames + n, fh, 8);
+	memcpy(frames + n + 8, &e, sizeof(e));
+	n += 8 + sizeof(e);
+	memcpy(frames + n, (__u32[]){ TC_REC_PORTS, 8, 7, 0 }, 16);
+	n += 16;
+	fh[0] = TC_REC_END;
+	fh[1] = (__u32)tl;
+	memcpy(frames + n, fh, 8);
+	memcpy(frames + n + 8, trailer, tl);
+	write_raw(p, hdr, frames, n + 8 + tl);
+	free(frames);
+}
+
+static void expect_refused(const char *p, const char *why)
+{
+	struct tc_recording r;
+	char err[256] = "";
+
+	if (tc_rec_read(p, &r, err, sizeof(err)) != -1)
+		fail_msg("%s: read, expected refused (%s)", p, why);
+	if (!strstr(err, why))
+		fail_msg("expected \"%s\" in \"%s\"", why, err);
+	assert_null(strchr(err, '\n'));
+}
+
+static void test_crafted_headers(void **state)
+{
+	static const struct { const char *extra, *why; } bad[] = {
+		{ "\"byte_order\":null", "header is damaged (byte_order)" },
+		{ "\"byte_order\":5", "header is damaged (byte_order)" },
+		{ "\"sizes\":[1,2,3]", "header is damaged (sizes)" },
+		{ "\"sizes\":null", "header is damaged (sizes)" },
+		{ "\"port_hooks\":\"yes\"", "header is damaged (port_hooks" },
+		{ "\"survey\":{}", "header is damaged (port_hooks" },
+		{ "\"tw_hook\":7", "header is damaged (hook names)" },
+		{ "\"state_hook\":\"a\\u001b]0;owned\\u0007\"", "header is damaged (hook names)" },
+		{ "\"attach\":\"\\u00ff\\u0000x\"", "header is damaged (hook names)" },
+	};
+	char p[64], hdr[512];
+
+	tmp_path(p, sizeof(p));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		/* json-c keeps the last of two members of one name */
+		good_header(hdr, sizeof(hdr), bad[i].extra);
+		write_raw(p, hdr, NULL, 0);
+		expect_refused(p, bad[i].why);
+	}
+	write_raw(p, "[1,2]", NULL, 0);
+	expect_refused(p, "header is damaged (not a JSON object)");
+	write_raw(p, "\"byte_order\"", NULL, 0);
+	expect_refused(p, "header is damaged");
+	unlink(p);
+}
+
+static void test_crafted_trailers(void **state)
+{
+	static const struct { const char *trailer, *why; } bad[] = {
+		{ "{\"health\":{\"stat\":{\"a\":1}}}", "trailer is damaged (health.stat)" },
+		{ "{\"health\":{\"stat\":[1,\"2\"]}}", "trailer is damaged (health.stat)" },
+		{ "{\"health\":{\"stat\":[1,-2]}}", "trailer is damaged (health.stat)" },
+		{ "{\"health\":[1]}", "trailer is damaged (health)" },
+		{ "{\"health\":{\"events_lost\":null}}", "trailer is damaged (health)" },
+		{ "{\"programs\":\"x\"}", "trailer is damaged (programs)" },
+		{ "{\"programs\":[5]}", "trailer is damaged (programs)" },
+		{ "{\"programs\":[{\"name\":7}]}", "trailer is damaged (programs)" },
+		{ "{\"programs\":[{\"name\":\"p\",\"runs\":1.5}]}", "trailer is damaged (programs)" },
+		{ "{\"netns\":5}", "trailer is damaged (netns)" },
+		{ "{\"netns\":[null]}", "trailer is damaged (netns)" },
+		{ "{\"netns\":[{\"ino\":\"7\"}]}", "trailer is damaged (netns)" },
+		{ "{\"netns\":[{\"ino\":7,\"port_lo\":4294967296}]}", "trailer is damaged (netns)" },
+		{ "{\"netns\":[{\"ino\":7,\"found\":9999999999}]}", "trailer is damaged (netns)" },
+		{ "{\"cgroups\":[1]}", "trailer is damaged (cgroups)" },
+		{ "{\"cgroups\":{\"1\":5}}", "trailer is damaged (cgroups)" },
+		{ "{\"duration_s\":NaN}", "trailer is damaged (duration_s)" },
+		{ "{\"duration_s\":-Infinity}", "trailer is damaged (duration_s)" },
+		{ "{\"duration_s\":-1}", "trailer is damaged (duration_s)" },
+		{ "{\"duration_s\":\"2\"}", "trailer is damaged (duration_s)" },
+		{ "{\"prog_stats\":1}", "trailer is damaged (prog_stats)" },
+		{ "[]", "trailer is damaged (not a JSON object)" },
+	};
+	char p[64];
+
+	tmp_path(p, sizeof(p));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_with_trailer(p, bad[i].trailer);
+		expect_refused(p, bad[i].why);
+	}
+	unlink(p);
+}
+
+/* What is of the format but odd: read, and what reaches the output is sane. */
+static void test_untrusted_strings_and_numbers(void **state)
+{
+	struct tc_recording r;
+	struct tc_model m;
+	char p[64], err[256], *out = NULL, trailer[512];
+	size_t outlen = 0;
+	FILE *f;
+
+	tmp_path(p, sizeof(p));
+	/* a program name of 40 two-byte characters, one of control bytes */
+	strcpy(trailer, "{\"duration_s\":1e-320,\"health\":{},\"prog_stats\":true,\"programs\":[{\"name\":\"");
+	for (int i = 0; i < 40; i++)
+		strcat(trailer, "\xc3\xa9");
+	strcat(trailer, "\",\"runs\":1},{\"name\":\"a\\u001bb\\u0000c\"}],"
+			"\"netns\":[{\"ino\":7,\"found\":1,\"port_lo\":40000,\"port_hi\":40003,"
+			"\"usable\":4}]}");
+	write_with_trailer(p, trailer);
+	assert_int_equal(tc_rec_read(p, &r, err, sizeof(err)), 0);
+	tc_model_init(&m);
+	assert_int_equal(tc_rec_model(&r, &m), 0);
+	assert_int_equal(m.nprogs, 2);
+	/* cut to the buffer at a character's end: 15 whole characters */
+	assert_int_equal(strlen(m.progs[0].name), 30);
+	assert_true(tc_utf8_printable(m.progs[0].name, strlen(m.progs[0].name)));
+	assert_string_equal(m.progs[1].name, "a?b");
+	/* 1 connect in 1e-320 s: a rate that is not finite is null, never inf */
+	f = open_memstream(&out, &outlen);
+	assert_int_equal(tc_render_json(f, &m), 0);
+	fclose(f);
+	assert_null(strstr(out, "inf"));
+	assert_null(strstr(out, "nan"));
+	assert_non_null(strstr(out, "\"rate_per_s\":null"));
+	free(out);
+	tc_model_free(&m);
+	tc_rec_free(&r);
+	unlink(p);
+}
+
+/* A frame longer than the rest of the file is not allocated: 1 GiB claimed
+ * in a file of 100 bytes, under an address-space limit that 1 GiB exceeds. */
+static void test_frame_larger_than_the_file(void **state)
+{
+	struct tc_recording r;
+	struct rlimit old, lim;
+	char p[64], hdr[512], frames[108] = { 0 };
+	char err[256];
+	long pages = 0;
+	FILE *statm = fopen("/proc/self/statm", "r");
+	int ret;
+
+	assert_non_null(statm);
+	assert_int_equal(fscanf(statm, "%ld", &pages), 1);
+	fclose(statm);
+	tmp_path(p, sizeof(p));
+	good_header(hdr, sizeof(hdr), "");
+
+	/* a close frame has one size: anything else is damage */
+	memcpy(frames, (__u32[]){ TC_REC_CLOSE, 1u << 30 }, 8);
+	write_raw(p, hdr, frames, sizeof(frames));
+	expect_refused(p, "a frame of the wrong size");
+
+	/* a trailer cut short (the recorder killed while writing it) */
+	memcpy(frames, (__u32[]){ TC_REC_END, 1u << 30 }, 8);
+	write_raw(p, hdr, frames, sizeof(frames));
+	assert_int_equal(getrlimit(RLIMIT_AS, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (512u << 20);
+	assert_int_equal(setrlimit(RLIMIT_AS, &lim), 0);
+	ret = tc_rec_read(p, &r, err, sizeof(err));
+	assert_int_equal(setrlimit(RLIMIT_AS, &old), 0);
+	if (ret)
+		fail_msg("%s", err);
+	assert_true(r.truncated);
+	assert_null(r.trailer);
+	tc_rec_free(&r);
+
+	/* a header longer than the file */
+	memcpy(frames, TC_REC_MAGIC, 8);
+	memcpy(frames + 8, (__u32[]){ TC_REC_VERSION, 1000 }, 8);
+	{
+		FILE *f = fopen(p, "w");
+
+		fwrite(frames, 1, 100, f);
+		fclose(f);
+	}
+	expect_refused(p, "header is damaged");
+	unlink(p);
+}
+
+/* --from on a FIFO (or anything but a regular file) must not wait for a
+ * writer: refused at once. */
+static void test_not_a_regular_file(void **state)
+{
+	char p[64];
+
+	tmp_path(p, sizeof(p));
+	unlink(p);
+	assert_int_equal(mkfifo(p, 0600), 0);
+	alarm(5);	/* a hang ends the test */
+	expect_refused(p, "not a regular file");
+	alarm(0);
+	unlink(p);
+	expect_refused("/tmp", "a directory");
+	expect_refused("/dev/null", "not a regular file");
+}
+
 /* record -o: a symlink planted at the path is replaced, not followed; a file
  * there of another mode ends 0600 like a new one. */
 static void test_create_replaces_not_follows(void **state)
@@ -277,6 +532,11 @@ int main(void)
 		cmocka_unit_test(test_tw_events),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_killed_recorder_and_bad_files),
+		cmocka_unit_test(test_crafted_headers),
+		cmocka_unit_test(test_crafted_trailers),
+		cmocka_unit_test(test_untrusted_strings_and_numbers),
+		cmocka_unit_test(test_frame_larger_than_the_file),
+		cmocka_unit_test(test_not_a_regular_file),
 		cmocka_unit_test(test_create_replaces_not_follows),
 	};
 
