@@ -115,4 +115,88 @@ static __always_inline void tc_tw_bump(const struct tc_peer_key *rk, int ev, int
 	tc_tw_bump2(rk, ev, arg, dur_ms, -1);
 }
 
+/* trace/record: a record per closed socket (state.bpf.c defines these). */
+extern const volatile bool emit_events;
+
+/* The ring-buffer record of a closed socket: what its close added to the
+ * rows, so `trace` can print it and a recording can rebuild the rows. */
+static __always_inline void tc_emit_close(const struct tc_sock *s, __u64 now, __u64 lifetime_ns,
+					  __u64 bytes_in, __u64 bytes_out, __u32 segs_in,
+					  __u32 segs_out, int oldstate)
+{
+	struct tc_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	__u64 flags;
+
+	if (!e) {
+		tc_stat_inc(TC_STAT_RB_LOST);
+		return;
+	}
+	e->type = TC_EV_CLOSE;
+	e->pad0 = 0;
+	e->ts_ns = now;
+	e->lifetime_ns = lifetime_ns;
+	e->bytes_in = bytes_in;
+	e->bytes_out = bytes_out;
+	e->path = s->path;
+	e->tuple = s->tuple;
+	e->owner = s->owner;
+	e->segs_in = segs_in;
+	e->segs_out = segs_out;
+	e->netns = s->netns;
+	e->role = s->role;
+	e->kind = s->kind;
+	e->path_len = s->path_len;
+	e->flags = s->flags;
+	e->err = s->err;
+	e->retries = s->retries;
+	e->reuse_refused = s->reuse_refused;
+	e->connfail = s->connfail;
+	e->oldstate = oldstate;
+	flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+		BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
+}
+
+/*
+ * A socket that ended without its CLOSE reaching us (the kernel skipped the
+ * run): its record goes to totals and rows as kind TC_CK_UNSEEN, so that
+ * per row closes seen + unseen == sockets followed. Its timewait socket,
+ * when the caller found one (TC_SF_TIMEWAIT in s), is followed from here,
+ * its length unknown. Totals are per-CPU: a caller that a state program
+ * can interrupt on its CPU (sweep.bpf.c, sleepable) adds atomically.
+ */
+static __always_inline int tc_charge_unseen(struct tc_sock *s, __u64 now, bool atomic_totals)
+{
+	struct tc_proc_key pk;
+	struct tc_peer_key rk;
+	struct tc_counts *c;
+	__u32 zero = 0;
+
+	if (!tc_owner_matches(&s->owner)) {
+		tc_stat_inc(TC_STAT_FILTERED);
+		return TC_SWR_FILTERED;
+	}
+	s->kind = TC_CK_UNSEEN;
+	c = bpf_map_lookup_elem(&totals, &zero);
+	if (c)
+		tc_unseen_apply(c, s, port_hooks, atomic_totals);
+	tc_row_keys(&pk, &rk, &s->owner, &s->tuple, s->netns, s->role);
+	c = tc_row(&procs, &pk, TC_STAT_PROC_INSERTS);
+	if (c)
+		tc_unseen_apply(c, s, port_hooks, true);
+	c = tc_row(&peers, &rk, TC_STAT_PEER_INSERTS);
+	if (c)
+		tc_unseen_apply(c, s, port_hooks, true);
+	if (s->flags & TC_SF_TIMEWAIT) {
+		struct tc_tw tw = { .row = rk };	/* start 0: length unknown */
+		struct tc_tw_key tk = { .tuple = s->tuple, .netns = s->netns };
+
+		if (bpf_map_update_elem(&tws, &tk, &tw, BPF_NOEXIST))
+			tc_stat_inc(TC_STAT_TW_INSERT_FAIL);
+	}
+	if (emit_events)
+		tc_emit_close(s, now, 0, 0, 0, 0, 0, 0);
+	return TC_SWR_CHARGED;
+}
+
 #endif /* TCPCLOSE_AGG_BPF_H */

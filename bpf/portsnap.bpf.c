@@ -25,6 +25,13 @@ int tc_iter_ports(struct bpf_iter__tcp *ctx)
 	tc_read_tuple_num(skc, &rec.tuple);
 	if (!rec.tuple.lport)
 		return 0;
+	if (rec.state == TC_TIME_WAIT) {
+		/* the sweep charges a lost close's timewait socket by substate */
+		struct tcp_timewait_sock *tw = bpf_skc_to_tcp_timewait_sock(skc);
+
+		if (tw)
+			rec.substate = tw->tw_sk.tw_substate;
+	}
 	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
 	return 0;
 }

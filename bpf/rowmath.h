@@ -147,4 +147,25 @@ TC_INLINE void tc_tw_apply(struct tc_twcounts *t, int ev, int arg, __s64 dur_ms,
 	}
 }
 
+/*
+ * A close the kernel never ran our program for (TC_CK_UNSEEN): what the
+ * socket record knows goes to the row, nothing it does not. The attempt,
+ * its port retries, and a timewait socket found at its tuple (then TC_SF_TIMEWAIT
+ * is set, TC_SF_FIN_IN for the TIME_WAIT substate); no bytes, segments or
+ * lifetime (renderers average lifetimes over the closes seen).
+ */
+TC_INLINE void tc_unseen_apply(struct tc_counts *c, const struct tc_sock *s, bool port_hooks,
+			       bool atomic)
+{
+	struct tc_delta d = { 0 };
+
+	d.timewait = !!(s->flags & TC_SF_TIMEWAIT);
+	tc_add(c, &d, TC_CK_UNSEEN, atomic);
+	if (s->role == TC_ROLE_CLIENT)
+		tc_conn_apply(&c->conn, s->connfail, s->retries, s->reuse_refused, port_hooks,
+			      atomic);
+	if (d.timewait)
+		tc_tw_apply(&c->tw, TC_TWV_ENTER, !(s->flags & TC_SF_FIN_IN), 0, atomic);
+}
+
 #endif /* TCPCLOSE_ROWMATH_H */

@@ -119,39 +119,9 @@ static __always_inline void tc_finish(const struct sock *sk, const struct tcp_so
 			tc_tw_apply(&cr->tw, twev, fw2, 0, true);
 	}
 
-	if (emit_events) {
-		struct tc_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-		__u64 flags;
-
-		if (!e) {
-			tc_stat_inc(TC_STAT_RB_LOST);
-			return;
-		}
-		e->type = TC_EV_CLOSE;
-		e->pad0 = 0;
-		e->ts_ns = now;
-		e->lifetime_ns = d.lifetime_ns;
-		e->bytes_in = d.bytes_in;
-		e->bytes_out = d.bytes_out;
-		e->path = s->path;
-		e->tuple = s->tuple;
-		e->owner = s->owner;
-		e->segs_in = segs_in;
-		e->segs_out = segs_out;
-		e->netns = s->netns;
-		e->role = s->role;
-		e->kind = s->kind;
-		e->path_len = s->path_len;
-		e->flags = s->flags;
-		e->err = s->err;
-		e->retries = s->retries;
-		e->reuse_refused = s->reuse_refused;
-		e->connfail = s->connfail;
-		e->oldstate = oldstate;
-		flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
-			BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-		bpf_ringbuf_submit(e, flags);
-	}
+	if (emit_events)
+		tc_emit_close(s, now, d.lifetime_ns, d.bytes_in, d.bytes_out, segs_in, segs_out,
+			      oldstate);
 }
 
 /* Only a new socket makes these (connect(), a listener's new child). */
@@ -186,9 +156,10 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 
 	s = bpf_map_lookup_elem(&socks, &key);
 	/* A birth finding a record: an earlier socket at this address ended
-	 * without its CLOSE reaching us. Count that, and start afresh. */
+	 * without its CLOSE reaching us. Charge what it knew, start afresh. */
 	if (s && tc_is_fresh_birth(oldstate, newstate)) {
 		tc_stat_inc(TC_STAT_STALE_AT_BIRTH);
+		tc_charge_unseen(s, bpf_ktime_get_ns(), false);
 		s = NULL;
 	}
 	if (!s) {

@@ -42,6 +42,9 @@ enum tc_close_kind {
 	TC_CK_RESET_RECEIVED,	/* the peer reset an established connection */
 	TC_CK_NEVER_ESTABLISHED,/* connect failed: refused, timed out, aborted */
 	TC_CK_TIMEOUT,		/* established, then retransmits/keepalive gave up */
+	/* Ended, but the kernel skipped the program run of its CLOSE: found by
+	 * the sweep or by a new socket at its address (tc_unseen_apply). */
+	TC_CK_UNSEEN,
 	TC_CK_MAX,
 	TC_CK_NONE = 0xff,	/* still open, or not classified yet */
 };
@@ -79,8 +82,9 @@ enum tc_stat {
 	/* Closes never seen: the kernel skipped the runs (not always counted as
 	 * missed: see README). A new socket found its address's old record ... */
 	TC_STAT_STALE_AT_BIRTH,
-	/* ... or the survey found the socket of a record gone (user space
-	 * writes this one, in CPU 0's slot; no program touches it). */
+	/* ... or the survey found the socket of a record gone (sweep.bpf.c,
+	 * or user space where that cannot load). Both are charged to their
+	 * rows as TC_CK_UNSEEN, a filtered owner's excepted. */
 	TC_STAT_SWEPT,
 	TC_STAT_MAX,
 };
@@ -281,7 +285,28 @@ struct tc_tw_event {
 struct tc_portrec {
 	struct tc_tuple tuple;	/* lport: the local port (0 when none yet) */
 	__u8 state;		/* enum tc_tcp_state */
-	__u8 pad[7];
+	__u8 substate;		/* TIME_WAIT: TC_TIME_WAIT or TC_FIN_WAIT2 (tw_substate) */
+	__u8 pad[6];
+};
+
+/*
+ * The sweep's request to the kernel (sweep.bpf.c, run by BPF_PROG_TEST_RUN):
+ * charge the record at key, if it is still the one judged, to its rows as a
+ * close never seen, and delete it. The kernel writes back what it charged.
+ */
+enum tc_sweep_res {
+	TC_SWR_GONE = 0,	/* no record, or another socket's now: nothing done */
+	TC_SWR_CHARGED,		/* rec charged to totals and rows, and deleted */
+	TC_SWR_FILTERED,	/* deleted; -p/-c/--cgroup leave its owner out */
+};
+
+struct tc_sweep_arg {
+	__u64 key;		/* in: the socks map key */
+	__u64 start_ns;		/* in: the record judged */
+	__u32 tw;		/* in: its tuple is in TIME_WAIT now: TC_TIME_WAIT or
+				 * TC_FIN_WAIT2 (the substate), 0 none */
+	__u32 res;		/* out: enum tc_sweep_res */
+	struct tc_sock rec;	/* out: the record as charged */
 };
 
 #endif /* TCPCLOSE_H */

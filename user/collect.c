@@ -256,15 +256,33 @@ out:
 	return err;
 }
 
-int tc_collect(const struct tc_tracer *t, struct tc_model *m)
+/* The per-CPU totals and tracer counters, summed into m (zeroed first). */
+static int read_totals(const struct tc_tracer *t, struct tc_model *m)
 {
-	struct tcpclose_bpf *s = t->skel;
-	int ncpu = libbpf_num_possible_cpus();
+	int ncpu = libbpf_num_possible_cpus(), err;
 	void *vals;
-	int err = 0;
 
 	if (ncpu <= 0)
 		return ncpu;
+	vals = calloc((size_t)ncpu, PCPU_STRIDE(sizeof(struct tc_counts)));
+	if (!vals)
+		return -ENOMEM;
+	memset(&m->totals, 0, sizeof(m->totals));
+	memset(m->health.stat, 0, sizeof(m->health.stat));
+	err = read_percpu_sum(bpf_map__fd(t->skel->maps.totals), 0, vals,
+			      PCPU_STRIDE(sizeof(struct tc_counts)), ncpu, add_counts,
+			      &m->totals);
+	for (__u32 i = 0; !err && i < TC_STAT_MAX; i++)
+		err = read_percpu_sum(bpf_map__fd(t->skel->maps.stats), i, vals, sizeof(__u64),
+				      ncpu, add_u64, &m->health.stat[i]);
+	free(vals);
+	return err;
+}
+
+int tc_collect(const struct tc_tracer *t, struct tc_model *m)
+{
+	struct tcpclose_bpf *s = t->skel;
+	int err = 0;
 	tc_model_reset_rows(m);
 	m->attach = tc_attach_name(t->attach);
 	m->state_hook = t->state_hook;
@@ -273,17 +291,7 @@ int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 	m->port_hook = t->port_hook;
 	m->tw_snapshot = t->tw_snapshot;
 
-	vals = calloc((size_t)ncpu, PCPU_STRIDE(sizeof(struct tc_counts)));
-	if (!vals)
-		return -ENOMEM;
-	err = read_percpu_sum(bpf_map__fd(s->maps.totals), 0, vals,
-			      PCPU_STRIDE(sizeof(struct tc_counts)), ncpu, add_counts,
-			      &m->totals);
-	for (__u32 i = 0; !err && i < TC_STAT_MAX; i++)
-		err = read_percpu_sum(bpf_map__fd(s->maps.stats), i, vals, sizeof(__u64),
-				      ncpu, add_u64, &m->health.stat[i]);
-	free(vals);
-	if (err)
+	if ((err = read_totals(t, m)))
 		return err;
 
 	if ((err = read_rows(bpf_map__fd(s->maps.procs), sizeof(struct tc_proc_key), add_proc, m)) ||
@@ -344,35 +352,111 @@ int tc_sweep_read(const struct tc_tracer *t, struct tc_sweep *sw)
 	return 0;
 }
 
+/* Adds d to the model's row of key. A row the collection did not have is
+ * taken from the map as it is now (d included) while the model has room
+ * for it: in a full LRU map its insert evicted a row the model still
+ * shows, so there d stays in the totals only ("other"), rows bounded. */
+static int charge_row(const struct bpf_map *map, const void *key, size_t ksz,
+		      const struct tc_counts *d, struct tc_model *m, bool peers)
+{
+	size_t n = peers ? m->npeers : m->nprocs;
+	struct tc_counts c;
+
+	for (size_t i = 0; i < n; i++)
+		if (!memcmp(peers ? (const void *)&m->peers[i].key : (const void *)&m->procs[i].key,
+			    key, ksz)) {
+			tc_counts_add(peers ? &m->peers[i].c : &m->procs[i].c, d);
+			return 0;
+		}
+	/* the kernel's insert of it (tc_row): an eviction where no row is added */
+	m->health.stat[peers ? TC_STAT_PEER_INSERTS : TC_STAT_PROC_INSERTS]++;
+	if (n >= bpf_map__max_entries(map) || bpf_map_lookup_elem(bpf_map__fd(map), key, &c))
+		return 0;
+	return peers ? tc_model_add_peer(m, key, &c) : tc_model_add_proc(m, key, &c);
+}
+
+/* What sweep.bpf.c just added to the maps, added to the model collected
+ * before it with the kernel's own arithmetic (rowmath.h). */
+static int unseen_in_model(const struct tc_tracer *t, struct tc_model *m,
+			   const struct tc_sock *rec)
+{
+	struct tc_counts d = { 0 };
+	struct tc_proc_key pk;
+	struct tc_peer_key rk;
+
+	tc_unseen_apply(&d, rec, t->port_hook != NULL, false);
+	tc_counts_add(&m->totals, &d);
+	tc_row_keys(&pk, &rk, &rec->owner, &rec->tuple, rec->netns, rec->role);
+	if (charge_row(t->skel->maps.procs, &pk, sizeof(pk), &d, m, false) ||
+	    charge_row(t->skel->maps.peers, &rk, sizeof(rk), &d, m, true))
+		return -ENOMEM;
+	return 0;
+}
+
+/*
+ * Each record judged gone is charged by the kernel (sweep.bpf.c), which
+ * deletes it only if it is still the record judged. Without that program
+ * (before 5.14) the record is only deleted and counted here.
+ */
+static int sweep_charge(const struct tc_tracer *t, const struct tc_sweep_cand *c,
+			struct tc_sweep_arg *a)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = a, .ctx_size_in = sizeof(*a));
+	int fd = bpf_map__fd(t->skel->maps.socks);
+	struct tc_sock cur;
+
+	memset(a, 0, sizeof(*a));
+	a->key = c->key;
+	a->start_ns = c->start_ns;
+	a->tw = c->tw;
+	if (t->sweep_rows)
+		return bpf_prog_test_run_opts(bpf_program__fd(t->skel->progs.tc_sweep_charge), &run) ?
+		       -errno : 0;
+	if (!bpf_map_lookup_elem(fd, &c->key, &cur) && cur.start_ns == c->start_ns &&
+	    !bpf_map_delete_elem(fd, &c->key))
+		a->res = TC_SWR_FILTERED;	/* deleted, charged nowhere */
+	return 0;
+}
+
 int tc_sweep_finish(const struct tc_tracer *t, struct tc_sweep *sw, struct tc_model *m)
 {
-	int fd = bpf_map__fd(t->skel->maps.socks), ncpu = libbpf_num_possible_cpus();
-	__u32 idx = TC_STAT_SWEPT;
-	struct tc_sock cur;
-	__u64 *vals, n = 0;
+	int ncpu = libbpf_num_possible_cpus(), err = 0;
+	bool charged = false;
+	struct tc_sweep_arg a;
+	__u64 n = 0;
 
-	for (size_t i = 0; i < sw->n; i++) {
-		struct tc_sweep_cand *c = &sw->c[i];
+	for (size_t i = 0; i < sw->n && !err; i++) {
+		if (!sw->c[i].gone)
+			continue;
+		err = sweep_charge(t, &sw->c[i], &a);
+		if (err || a.res == TC_SWR_GONE)
+			continue;
+		n++;
+		if (a.res == TC_SWR_CHARGED) {
+			err = unseen_in_model(t, m, &a.rec);
+			charged = true;
+		} else if (t->sweep_rows) {
+			m->health.stat[TC_STAT_FILTERED]++;	/* as the kernel counted it */
+		}
+	}
+	if (charged)
+		tc_model_sort(m);
+	if (!t->sweep_rows && n && ncpu > 0) {
+		/* No program writes this slot: a plain read-modify-write is safe. */
+		__u64 *vals = calloc((size_t)ncpu, sizeof(*vals));
+		__u32 idx = TC_STAT_SWEPT;
+		int fd = bpf_map__fd(t->skel->maps.stats);
 
-		/* still the record judged, not a new socket's at the address */
-		if (c->gone && !bpf_map_lookup_elem(fd, &c->key, &cur) &&
-		    cur.start_ns == c->start_ns && !bpf_map_delete_elem(fd, &c->key))
-			n++;
+		if (!vals)
+			return -ENOMEM;
+		if (!bpf_map_lookup_elem(fd, &idx, vals)) {
+			vals[0] += n;
+			bpf_map_update_elem(fd, &idx, vals, BPF_ANY);
+		}
+		free(vals);
 	}
-	if (!n || ncpu <= 0)
-		return 0;
-	/* No program writes this slot: a plain read-modify-write is safe. */
-	vals = calloc((size_t)ncpu, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
-	fd = bpf_map__fd(t->skel->maps.stats);
-	if (!bpf_map_lookup_elem(fd, &idx, vals)) {
-		vals[0] += n;
-		bpf_map_update_elem(fd, &idx, vals, BPF_ANY);
-	}
-	free(vals);
 	m->health.stat[TC_STAT_SWEPT] += n;
 	m->health.socks_live -= n < m->health.socks_live ? n : m->health.socks_live;
 	tc_model_finish_health(m);
-	return 0;
+	return err;
 }

@@ -253,7 +253,10 @@ void tc_conncounts_add(struct tc_conncounts *dst, const struct tc_conncounts *sr
 		dst->retry_hist[i] += src->retry_hist[i];
 }
 
+/* Over the closes seen: an unseen one's lifetime is not known. */
 double tc_counts_avg_lifetime_ms(const struct tc_counts *c)
 {
-	return c->closed ? (double)c->lifetime_ns / (double)c->closed / 1e6 : 0.0;
+	__u64 n = c->closed - (c->kind[TC_CK_UNSEEN] < c->closed ? c->kind[TC_CK_UNSEEN] : c->closed);
+
+	return n ? (double)c->lifetime_ns / (double)n / 1e6 : 0.0;
 }

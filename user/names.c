@@ -13,6 +13,7 @@ static const char *const kind_names[TC_CK_MAX] = {
 	[TC_CK_RESET_RECEIVED] = "reset_received",
 	[TC_CK_NEVER_ESTABLISHED] = "never_established",
 	[TC_CK_TIMEOUT] = "timeout",
+	[TC_CK_UNSEEN] = "unseen",
 };
 
 static const char *const state_names[TC_STATE_MAX] = {

@@ -267,7 +267,7 @@ static void peer_labels(FILE *f, const void *row)
 
 static const char *const kind_label[TC_CK_MAX] = {
 	"local_first", "remote_first", "simultaneous", "reset_sent", "reset_received",
-	"never_established", "timeout",
+	"never_established", "timeout", "unseen",
 };
 static const char *const end_label[TC_TWE_MAX] = { "expired", "reused", "syn_recycled", "killed" };
 static const char *const fail_label[] = { "port_exhausted", "bind_conflict", "other" };

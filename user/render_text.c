@@ -12,20 +12,21 @@
 
 static void counts_header(FILE *f)
 {
-	fprintf(f, "%8s %8s %8s %6s %7s %7s %7s %7s %8s %7s %9s\n", "CLOSED", "LOCAL1ST",
-		"REMOTE1ST", "SIMUL", "RST_TX", "RST_RX", "NO_EST", "TIMEOUT",
+	fprintf(f, "%8s %8s %8s %6s %7s %7s %7s %7s %6s %8s %7s %9s\n", "CLOSED", "LOCAL1ST",
+		"REMOTE1ST", "SIMUL", "RST_TX", "RST_RX", "NO_EST", "TIMEOUT", "UNSEEN",
 		"TIMEWAIT", "1XCHG", "AVG_MS");
 }
 
 static void counts_cols(FILE *f, const struct tc_counts *c)
 {
 	fprintf(f, "%8" PRIu64 " %8" PRIu64 " %9" PRIu64 " %6" PRIu64 " %7" PRIu64
-		" %7" PRIu64 " %7" PRIu64 " %7" PRIu64 " %8" PRIu64 " %7" PRIu64 " %9.1f\n",
+		" %7" PRIu64 " %7" PRIu64 " %7" PRIu64 " %6" PRIu64 " %8" PRIu64 " %7" PRIu64
+		" %9.1f\n",
 		(uint64_t)c->closed, (uint64_t)c->kind[TC_CK_LOCAL_FIRST],
 		(uint64_t)c->kind[TC_CK_REMOTE_FIRST], (uint64_t)c->kind[TC_CK_SIMULTANEOUS],
 		(uint64_t)c->kind[TC_CK_RESET_SENT], (uint64_t)c->kind[TC_CK_RESET_RECEIVED],
 		(uint64_t)c->kind[TC_CK_NEVER_ESTABLISHED], (uint64_t)c->kind[TC_CK_TIMEOUT],
-		(uint64_t)c->timewait, (uint64_t)c->one_exchange, tc_counts_avg_lifetime_ms(c));
+		(uint64_t)c->kind[TC_CK_UNSEEN], (uint64_t)c->timewait, (uint64_t)c->one_exchange, tc_counts_avg_lifetime_ms(c));
 }
 
 static void peer_endpoint(const struct tc_peer_key *k, char *buf, size_t size)

@@ -71,14 +71,45 @@ static struct tc_counts *peer_row(struct tc_replay *r, const struct tc_peer_key 
 	return row(&r->peers, &r->npeers, k, sizeof(*k), sizeof(struct peer_node), cmp_peer);
 }
 
+/* The three levels a close adds to: totals, its process, its peer. */
+static int close_rows(struct tc_replay *r, const struct tc_event *e, struct tc_counts *rows[3])
+{
+	struct tc_proc_key pk;
+	struct tc_peer_key rk;
+
+	tc_row_keys(&pk, &rk, &e->owner, &e->tuple, e->netns, e->role);
+	rows[0] = &r->totals;
+	rows[1] = proc_row(r, &pk);
+	rows[2] = peer_row(r, &rk);
+	return rows[1] && rows[2] ? 0 : -ENOMEM;
+}
+
+/* As tc_charge_unseen() in agg.bpf.h: a close the kernel skipped. */
+static int replay_unseen(struct tc_replay *r, const struct tc_event *e)
+{
+	struct tc_sock s = { .tuple = e->tuple, .owner = e->owner, .netns = e->netns,
+			     .role = e->role, .kind = e->kind, .flags = e->flags,
+			     .retries = e->retries, .reuse_refused = e->reuse_refused,
+			     .connfail = e->connfail };
+	struct tc_counts *rows[3];
+
+	if (close_rows(r, e, rows))
+		return -ENOMEM;
+	for (int i = 0; i < 3; i++)
+		tc_unseen_apply(rows[i], &s, r->port_hooks, false);
+	r->events++;
+	return 0;
+}
+
 /* As tc_finish() in state.bpf.c: the same delta to totals, process, peer. */
 int tc_replay_close(struct tc_replay *r, const struct tc_event *e)
 {
 	struct tc_counts *rows[3];
 	struct tc_delta d = { 0 };
-	struct tc_proc_key pk;
-	struct tc_peer_key rk;
 	int twev = -1;
+
+	if (e->kind == TC_CK_UNSEEN)
+		return replay_unseen(r, e);
 
 	d.bytes_in = e->bytes_in;
 	d.bytes_out = e->bytes_out;
@@ -90,12 +121,7 @@ int tc_replay_close(struct tc_replay *r, const struct tc_event *e)
 	d.fin_then_reset = tc_fin_then_reset(e->kind, e->oldstate, e->err);
 	d.timewait = !!(e->flags & TC_SF_TIMEWAIT);
 
-	tc_row_keys(&pk, &rk, &e->owner, &e->tuple, e->netns, e->role);
-
-	rows[0] = &r->totals;
-	rows[1] = proc_row(r, &pk);
-	rows[2] = peer_row(r, &rk);
-	if (!rows[1] || !rows[2])
+	if (close_rows(r, e, rows))
 		return -ENOMEM;
 	if (e->flags & TC_SF_TIMEWAIT)
 		twev = TC_TWV_ENTER;

@@ -48,6 +48,8 @@ __u32 tc_sweep_next_netns(struct tc_sweep *sw, const struct tc_model *m)
 	return 0;
 }
 
+_Static_assert(offsetof(struct tc_portrec, tuple) == 0, "tuple_cmp sorts tc_portrec too");
+
 static int tuple_cmp(const void *a, const void *b)
 {
 	return memcmp(a, b, sizeof(struct tc_tuple));
@@ -57,26 +59,38 @@ long tc_sweep_judge(struct tc_sweep *sw, __u32 netns, const struct tc_portrec *r
 		    size_t nrecs)
 {
 	struct tc_tuple *live = malloc((nrecs ? nrecs : 1) * sizeof(*live));
-	size_t nlive = 0;
+	struct tc_portrec *tw = malloc((nrecs ? nrecs : 1) * sizeof(*tw));
+	size_t nlive = 0, ntw = 0;
 	long gone = 0;
 
-	if (!live)
+	if (!live || !tw) {
+		free(live);
+		free(tw);
 		return -ENOMEM;
+	}
 	for (size_t i = 0; i < nrecs; i++)
 		if (recs[i].state != TC_TIME_WAIT)
 			live[nlive++] = recs[i].tuple;
+		else
+			tw[ntw++] = recs[i];
+	/* the tuple comes first in a tc_portrec: one comparison for both */
 	qsort(live, nlive, sizeof(*live), tuple_cmp);
+	qsort(tw, ntw, sizeof(*tw), tuple_cmp);
 	for (size_t i = 0; i < sw->n; i++) {
 		struct tc_sweep_cand *c = &sw->c[i];
+		const struct tc_portrec *t;
 
 		if (c->netns != netns || c->gone)
 			continue;
 		if (!bsearch(&c->tuple, live, nlive, sizeof(*live), tuple_cmp)) {
 			c->gone = 1;
+			t = bsearch(&c->tuple, tw, ntw, sizeof(*tw), tuple_cmp);
+			c->tw = t ? (t->substate == TC_FIN_WAIT2 ? TC_FIN_WAIT2 : TC_TIME_WAIT) : 0;
 			gone++;
 		}
 	}
 	free(live);
+	free(tw);
 	return gone;
 }
 

@@ -21,6 +21,8 @@ struct tc_sweep_cand {
 	struct tc_tuple tuple;
 	__u32 netns;
 	int gone;		/* tc_sweep_judge: not among the netns' sockets */
+	__u32 tw;		/* ... and its tuple in TIME_WAIT: TC_TIME_WAIT or
+				 * TC_FIN_WAIT2 (the substate); 0 none */
 	int judged;		/* its netns was listed, or handed out */
 };
 
@@ -38,8 +40,9 @@ int tc_sweep_take(struct tc_sweep *sw, __u64 key, const struct tc_sock *rec);
 __u32 tc_sweep_next_netns(struct tc_sweep *sw, const struct tc_model *m);
 /* Marks gone the candidates of netns whose socket is not among recs (the
  * survey of netns, taken after the candidates' start). A timewait socket
- * with the tuple does not count: the full socket is gone. Sorts recs'
- * copy, not recs. Returns the number marked, or -ENOMEM. */
+ * with the tuple does not count: the full socket is gone, and that socket
+ * took its place (tw). Sorts copies, not recs. Returns the number marked,
+ * or -ENOMEM. */
 long tc_sweep_judge(struct tc_sweep *sw, __u32 netns, const struct tc_portrec *recs,
 		    size_t nrecs);
 void tc_sweep_free(struct tc_sweep *sw);

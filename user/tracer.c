@@ -180,8 +180,11 @@ static const struct hookset port_sets[] = {
 	    "tc_portk_twref_in", "tc_portk_twref" } },
 };
 
-/* The port survey of a netns (iter/tcp, run on demand): any kernel 5.9+. */
+/* The port survey of a netns (iter/tcp, run on demand): any kernel 5.9+.
+ * With it the sweep, which charges the closes the kernel skipped to their
+ * rows through a syscall program (5.14+); without one it only counts them. */
 static const struct hookset survey_sets[] = {
+	{ TC_ATTACH_AUTO, "iter/tcp+syscall", { "tc_iter_ports", "tc_sweep_charge" } },
 	{ TC_ATTACH_AUTO, "iter/tcp", { "tc_iter_ports" } },
 };
 
@@ -265,6 +268,7 @@ static int configure(struct tcpclose_bpf *skel, const struct tc_opts *o,
 	/* The iterator runs on demand (tc_tracer_snapshot), not as a hook. */
 	bpf_program__set_autoattach(skel->progs.tc_iter_tw, false);
 	bpf_program__set_autoattach(skel->progs.tc_iter_ports, false);
+	bpf_program__set_autoattach(skel->progs.tc_sweep_charge, false);
 	skel->rodata->target_netns = t->netns_ino;
 	skel->rodata->target_cgroup = t->cgroup_id;
 	skel->rodata->target_cgroup_level = (__u32)t->cgroup_level;
@@ -324,6 +328,7 @@ static int try_sets(struct tc_tracer *t, const struct tc_opts *o, bool events,
 	t->tw_attach = opt[OPT_TW] ? opt[OPT_TW]->attach : TC_ATTACH_AUTO;
 	t->port_hook = opt[OPT_PORTS] ? opt[OPT_PORTS]->hook : NULL;
 	t->survey = opt[OPT_SURVEY] != NULL;
+	t->sweep_rows = t->survey && in_set("tc_sweep_charge", opt[OPT_SURVEY]);
 	return 0;
 }
 
@@ -390,7 +395,7 @@ static int attach_best(struct tc_tracer *t, const struct tc_opts *o, bool events
 			failed[shed][opt[shed] - optional[shed].sets] = true;
 			/* A refused program type (lockdown, no trampolines) is the
 			 * kernel's answer for the whole family, not just this set. */
-			if (last == -EPERM)
+			if (last == -EPERM && opt[shed]->attach != TC_ATTACH_AUTO)
 				for (int k = 0; k < N_OPT; k++)
 					for (int j = 0; j < optional[k].n; j++)
 						if (optional[k].sets[j].attach == opt[shed]->attach)

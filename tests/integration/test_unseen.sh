@@ -4,7 +4,10 @@
 # records are planted beside the real ones while connections are held: a
 # copy of a live client's record with its remote port changed (a socket
 # that is gone: its close was "missed") and an unchanged copy (its socket is
-# alive). The sweep must count the first and only the first.
+# alive). The sweep must count the first and only the first, and charge it
+# to the rows the record names: the attempt, the process, the destination,
+# a close of kind "unseen". A third planted record names the 4-tuple of a
+# real TIME_WAIT socket: its row must tell it took one.
 . "$(dirname "$0")/lib.sh"
 ns=$(netns_new unseen) || exit 1
 hold=$ROOT/build/bench/hold
@@ -32,12 +35,32 @@ bpftool map update id "$id" key 0x08 0 0 0 0 0 0 0 value "${bytes[@]}"
 check "planted the record of a gone socket" 0 $?
 bpftool map update id "$id" key 0x10 0 0 0 0 0 0 0 value "${alive[@]}"
 check "planted a copy of a live socket's record" 0 $?
+# a real TIME_WAIT at 127.0.0.1:45001 -> 127.0.0.1:9601 (the client closes
+# first), and a record naming that 4-tuple whose close was "missed"
+in_ns "$ns" "$SCEN/closer" client-first 4 9601 1 45001 >/dev/null
+check "closer: client-first from port 45001" 0 $?
+tw=("${alive[@]}")
+tw[0]=0x7f; tw[1]=0; tw[2]=0; tw[3]=1; tw[16]=0x7f; tw[17]=0; tw[18]=0; tw[19]=1
+tw[32]=0xc9; tw[33]=0xaf; tw[34]=0x81; tw[35]=0x25	# lport 45001, rport 9601
+bpftool map update id "$id" key 0x18 0 0 0 0 0 0 0 value "${tw[@]}"
+check "planted the record of a gone socket now in TIME_WAIT" 0 $?
 tracer_stop
 check "report: exit 0" 0 $?
-check "the gone socket's record: one close found unseen" 1 "$(jq .tracer.closes_unseen "$out")"
+note "planted records: a gone one (port 9), a live copy, one in TIME_WAIT (port 9601)"
+check "the two gone sockets' records: two closes found unseen" 2 "$(jq .tracer.closes_unseen "$out")"
 check "the live copy and the 4 real records stay open" 5 "$(jq .tracer.sockets_open "$out")"
 check "no record counted evicted" 0 "$(jq .tracer.evicted.sockets "$out")"
-check "nothing closed yet" 0 "$(jq .totals.closed "$out")"
+check "totals: the closer's 2 closes seen, 2 unseen" "2 2" \
+	"$(jq -r '"\(.totals.closed - .totals.close.unseen) \(.totals.close.unseen)"' "$out")"
+hpid_row='[.processes[] | select(.comm == "hold")]'
+check "the holder's process row: 2 closes, both unseen, 2 connect attempts" "1 2 2 2" \
+	"$(jq -r "$hpid_row"' | "\(length) \(.[0].closed) \(.[0].close.unseen) \(.[0].connect.attempts)"' "$out")"
+check "its destination :9 row: 1 unseen close, 1 attempt, no TIME_WAIT" "1 1 1 0" \
+	"$(jq -r '[.peers[] | select(.remote_port == 9)] | "\(length) \(.[0].close.unseen) \(.[0].connect.attempts) \(.[0].timewait)"' "$out")"
+check "its destination :9601 row: 1 unseen close that left a TIME_WAIT (entered 1)" "1 1 1 1" \
+	"$(jq -r '[.peers[] | select(.remote_port == 9601 and .comm == "hold")] | "\(length) \(.[0].close.unseen) \(.[0].timewait) \(.[0].time_wait.entered)"' "$out")"
+check "the average lifetime is over the closes seen only" \
+	"$(jq '[.processes[] | select(.comm == "hold")][0].avg_lifetime_ms' "$out")" 0
 
 # the text report says so in a warning
 out2=$WORK/r.txt
@@ -50,6 +73,7 @@ bpftool map update id "$id" key 0x08 0 0 0 0 0 0 0 value "${bytes[@]}"
 tracer_stop
 check "text report: a warning line for it" 1 \
 	"$(grep -c '^WARNING: 1 sockets ended without their close reaching the tracer' "$out2")"
+check "text report: the UNSEEN column" 1 "$(grep -c 'TIMEOUT UNSEEN TIMEWAIT' "$out2" | awk '{print ($1 > 0)}')"
 exec 3>&-
 wait "$hpid" 2>/dev/null
 finish

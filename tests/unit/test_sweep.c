@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <cmocka.h>
+#include "replay.h"
+#include "rowmath.h"
 #include "sweep.h"
 
 #define NS_A 4026531840u
@@ -73,6 +75,8 @@ static void test_judge_gone_alive_and_timewait(void **state)
 		live(2001, TC_TIME_WAIT),	/* only its timewait socket: gone */
 		live(2003, TC_ESTABLISHED),	/* no record: nothing to judge */
 	};
+
+	recs[1].substate = TC_FIN_WAIT2;	/* an orphan's timewait socket */
 	struct tc_sock a = rec(2000, NS_A, SEC, TC_SF_TUPLE);
 	struct tc_sock tw = rec(2001, NS_A, SEC, TC_SF_TUPLE);
 	struct tc_sock none = rec(2002, NS_A, SEC, TC_SF_TUPLE);
@@ -88,6 +92,9 @@ static void test_judge_gone_alive_and_timewait(void **state)
 	assert_true(sw.c[1].gone);
 	assert_true(sw.c[2].gone);
 	assert_false(sw.c[3].gone);	/* another netns: not judged by NS_A's list */
+	/* the gone ones: which left a timewait socket, in which substate */
+	assert_int_equal(sw.c[1].tw, TC_FIN_WAIT2);
+	assert_int_equal(sw.c[2].tw, 0);
 	/* judged again (a second listing): nothing new */
 	assert_int_equal(tc_sweep_judge(&sw, NS_A, recs, 3), 0);
 	/* the caller's list is left as it was */
@@ -96,6 +103,71 @@ static void test_judge_gone_alive_and_timewait(void **state)
 	/* an empty netns: all of its records are gone */
 	assert_int_equal(tc_sweep_judge(&sw, NS_B, NULL, 0), 1);
 	tc_sweep_free(&sw);
+}
+
+/* A timewait socket in the TIME_WAIT substate is told as such. */
+static void test_judge_timewait_substate(void **state)
+{
+	struct tc_sweep sw = { .before_ns = 100 * SEC };
+	struct tc_portrec recs[] = { live(2001, TC_TIME_WAIT) };
+	struct tc_sock tw = rec(2001, NS_A, SEC, TC_SF_TUPLE);
+
+	(void)state;
+	recs[0].substate = TC_TIME_WAIT;
+	assert_int_equal(tc_sweep_take(&sw, 11, &tw), 0);
+	assert_int_equal(tc_sweep_judge(&sw, NS_A, recs, 1), 1);
+	assert_int_equal(sw.c[0].tw, TC_TIME_WAIT);
+	tc_sweep_free(&sw);
+}
+
+/*
+ * What an unseen close adds (rowmath.h, the kernel's own arithmetic), and
+ * its replay from a recording's event: the attempt and its retries, the
+ * timewait socket found, kind unseen; no bytes, lifetime or exchange.
+ */
+static void test_unseen_rows_and_replay(void **state)
+{
+	struct tc_sock s = rec(2001, NS_A, SEC, TC_SF_TUPLE | TC_SF_TIMEWAIT | TC_SF_FIN_IN);
+	struct tc_event e = { .type = TC_EV_CLOSE, .kind = TC_CK_UNSEEN };
+	struct tc_counts c = { 0 };
+	struct tc_replay r;
+	struct tc_model m;
+
+	(void)state;
+	s.role = TC_ROLE_CLIENT;
+	s.retries = 3;
+	s.owner.tgid = 42;
+	strcpy(s.owner.comm, "cli");
+	tc_unseen_apply(&c, &s, true, false);
+	assert_int_equal(c.closed, 1);
+	assert_int_equal(c.kind[TC_CK_UNSEEN], 1);
+	assert_int_equal(c.conn.attempts, 1);
+	assert_int_equal(c.conn.port_retries, 3);
+	assert_int_equal(c.conn.retry_hist[tc_retry_slot(3)], 1);
+	assert_int_equal(c.timewait, 1);
+	assert_int_equal(c.tw.entered, 1);
+	assert_int_equal(c.tw.fin_wait2, 0);	/* TIME_WAIT substate: FIN_IN */
+	assert_int_equal(c.one_exchange + c.lifetime_ns + c.bytes_in + c.segs_out, 0);
+	assert_true(tc_counts_avg_lifetime_ms(&c) == 0.0);
+
+	e.tuple = s.tuple;
+	e.owner = s.owner;
+	e.netns = s.netns;
+	e.role = s.role;
+	e.flags = s.flags;
+	e.retries = s.retries;
+	tc_replay_init(&r, true);
+	assert_int_equal(tc_replay_close(&r, &e), 0);
+	tc_model_init(&m);
+	assert_int_equal(tc_replay_model(&r, &m), 0);
+	assert_memory_equal(&m.totals, &c, sizeof(c));
+	assert_int_equal(m.nprocs, 1);
+	assert_int_equal(m.npeers, 1);
+	assert_memory_equal(&m.procs[0].c, &c, sizeof(c));
+	assert_memory_equal(&m.peers[0].c, &c, sizeof(c));
+	assert_int_equal(m.peers[0].key.tuple.lport, 0);	/* a client row: per destination */
+	tc_model_free(&m);
+	tc_replay_free(&r);
 }
 
 static void test_next_netns_once_and_not_listed(void **state)
@@ -124,6 +196,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_take_skips_young_and_portless),
 		cmocka_unit_test(test_judge_gone_alive_and_timewait),
+		cmocka_unit_test(test_judge_timewait_substate),
+		cmocka_unit_test(test_unseen_rows_and_replay),
 		cmocka_unit_test(test_next_netns_once_and_not_listed),
 	};
 
