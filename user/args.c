@@ -57,6 +57,7 @@ static const char usage[] =
 "      --max-sockets N      live sockets followed at once (default 131072)\n"
 "      --max-peers N        per-peer rows kept (default 16384)\n"
 "      --max-procs N        per-process rows kept (default 4096)\n"
+"      --max-timewait N     TIME_WAIT stays followed at once (default 262144)\n"
 "      --prog-stats         measure tcpclose's own BPF programs while it runs\n"
 "                           (runs and ns per run; kernel.bpf_stats for this run only)\n"
 "      --keep-caps          keep every capability after attaching (default: drop\n"
@@ -179,6 +180,7 @@ static int parse_uint(const char *s, unsigned long min, unsigned long max,
 }
 
 enum { OPT_NETNS = 256, OPT_ATTACH, OPT_MAX_SOCKETS, OPT_MAX_PEERS, OPT_MAX_PROCS,
+       OPT_MAX_TIMEWAIT,
        OPT_PROG_STATS, OPT_CGROUP, OPT_LISTEN, OPT_TEXTFILE, OPT_KEEP_CAPS, OPT_FROM,
        OPT_LIGHT };
 
@@ -194,6 +196,7 @@ static const struct option long_opts[] = {
 	{ "max-sockets", required_argument, NULL, OPT_MAX_SOCKETS },
 	{ "max-peers", required_argument, NULL, OPT_MAX_PEERS },
 	{ "max-procs", required_argument, NULL, OPT_MAX_PROCS },
+	{ "max-timewait", required_argument, NULL, OPT_MAX_TIMEWAIT },
 	{ "prog-stats", no_argument, NULL, OPT_PROG_STATS },
 	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ "sort", required_argument, NULL, 's' },
@@ -219,6 +222,7 @@ int tc_parse_args(int argc, char **argv, struct tc_opts *o, char *err, size_t er
 	o->max_sockets = 131072;
 	o->max_peers = 16384;
 	o->max_procs = 4096;
+	o->max_timewait = 262144;
 	o->attach = TC_ATTACH_AUTO;
 
 	if (argc > 1 && argv[1][0] != '-') {
@@ -304,6 +308,12 @@ int tc_parse_args(int argc, char **argv, struct tc_opts *o, char *err, size_t er
 			if (parse_uint(optarg, 64, 1u << 22, &u))
 				return fail(err, errlen, "invalid --max-procs '%s': 64..4194304", optarg);
 			o->max_procs = (__u32)u;
+			break;
+		case OPT_MAX_TIMEWAIT:
+			if (parse_uint(optarg, 1024, 1u << 24, &u))
+				return fail(err, errlen, "invalid --max-timewait '%s': 1024..16777216",
+					    optarg);
+			o->max_timewait = (__u32)u;
 			break;
 		case 's':
 			o->sort = tc_sort_parse(optarg);

@@ -32,6 +32,7 @@ struct tc_opts {
 	__u32 max_sockets;	/* socket-record map size */
 	__u32 max_peers;
 	__u32 max_procs;
+	__u32 max_timewait;	/* timewait-stay map size */
 	bool prog_stats;	/* measure the tracer's own BPF programs (run time) */
 	const char *cgroup_path;	/* --cgroup: NULL for every cgroup */
 	int sort;		/* top: enum tc_top_sort */

@@ -36,15 +36,24 @@ static void add_u64(void *dst, const void *src)
 /* Per-CPU values are padded to 8 bytes each by the kernel. */
 #define PCPU_STRIDE(sz) (((sz) + 7) & ~(size_t)7)
 
-/* Live socket records, counted in batches like the rows (read_rows). */
-static __u64 count_socks(int fd)
+/* The entries of a hash map (socket records, timewait stays), counted in
+ * batches like the rows (read_rows). */
+static __u64 count_entries(const struct bpf_map *map)
 {
 	enum { BATCH = 256 };
-	__u64 keys[BATCH], key, next, n = 0;
-	struct tc_sock *vals = malloc(BATCH * sizeof(*vals));
+	int fd = bpf_map__fd(map);
+	size_t ksz = bpf_map__key_size(map);
+	void *keys = malloc(BATCH * ksz), *vals = malloc(BATCH * (size_t)bpf_map__value_size(map));
+	char key[256], next[256];
 	__u32 in = 0, out = 0;
 	void *prev = NULL;
+	__u64 n = 0;
 
+	if (ksz > sizeof(key) || !keys) {
+		free(keys);
+		free(vals);
+		return 0;
+	}
 	for (bool first = true; vals; first = false) {
 		__u32 cnt = BATCH;
 		int r = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &cnt, NULL);
@@ -53,16 +62,18 @@ static __u64 count_socks(int fd)
 			break;
 		n += cnt;
 		if (r < 0) {
+			free(keys);
 			free(vals);
 			return n;
 		}
 		in = out;
 	}
+	free(keys);
 	free(vals);
 	n = 0;
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(key, next, ksz);
+		prev = key;
 		n++;
 	}
 	return n;
@@ -297,9 +308,11 @@ int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 	if ((err = read_rows(bpf_map__fd(s->maps.procs), sizeof(struct tc_proc_key), add_proc, m)) ||
 	    (err = read_rows(bpf_map__fd(s->maps.peers), sizeof(struct tc_peer_key), add_peer, m)))
 		return err;
+	tc_model_dedupe(m);
 	if (tc_pending_kills(t, kill_in_model, m))
 		return -ENOMEM;
-	m->health.socks_live = count_socks(bpf_map__fd(s->maps.socks));
+	m->health.socks_live = count_entries(s->maps.socks);
+	m->health.tws_live = t->tw_hook ? count_entries(s->maps.tws) : 0;
 	memory(t, m);
 	prog_info(t, m);
 	tc_model_finish_health(m);

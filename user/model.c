@@ -94,6 +94,61 @@ static int cmp_peer(const void *pa, const void *pb)
 	return r ? r : memcmp(&a->key, &b->key, sizeof(a->key));
 }
 
+static int cmp_proc_key(const void *pa, const void *pb)
+{
+	const struct tc_proc_row *a = pa, *b = pb;
+
+	return memcmp(&a->key, &b->key, sizeof(a->key));
+}
+
+static int cmp_peer_key(const void *pa, const void *pb)
+{
+	const struct tc_peer_row *a = pa, *b = pb;
+
+	return memcmp(&a->key, &b->key, sizeof(a->key));
+}
+
+/* Sorts by key, then keeps the copy with the most closes of each run. */
+static size_t dedupe(void *rows, size_t n, size_t sz, int (*cmp)(const void *, const void *),
+		     const struct tc_counts *(*counts)(const void *row))
+{
+	char *r = rows;
+	size_t out = 0;
+
+	if (n < 2)
+		return n;
+	qsort(rows, n, sz, cmp);
+	for (size_t i = 0; i < n; i++) {
+		char *dst = r + (out - 1) * sz;
+
+		if (out && !cmp(dst, r + i * sz)) {
+			if (counts(r + i * sz)->closed > counts(dst)->closed)
+				memcpy(dst, r + i * sz, sz);
+			continue;
+		}
+		if (out != i)
+			memcpy(r + out * sz, r + i * sz, sz);
+		out++;
+	}
+	return out;
+}
+
+static const struct tc_counts *proc_counts(const void *row)
+{
+	return &((const struct tc_proc_row *)row)->c;
+}
+
+static const struct tc_counts *peer_counts(const void *row)
+{
+	return &((const struct tc_peer_row *)row)->c;
+}
+
+void tc_model_dedupe(struct tc_model *m)
+{
+	m->nprocs = dedupe(m->procs, m->nprocs, sizeof(*m->procs), cmp_proc_key, proc_counts);
+	m->npeers = dedupe(m->peers, m->npeers, sizeof(*m->peers), cmp_peer_key, peer_counts);
+}
+
 void tc_model_sort(struct tc_model *m)
 {
 	if (m->nprocs)
@@ -138,6 +193,16 @@ void tc_model_finish_health(struct tc_model *m)
 				      h->closes_unseen);
 	h->procs_evicted = sub_floor0(h->stat[TC_STAT_PROC_INSERTS], m->nprocs);
 	h->peers_evicted = sub_floor0(h->stat[TC_STAT_PEER_INSERTS], m->npeers);
+	/* every stay entered (or found at start) has a record until its end */
+	h->tws_evicted = 0;
+	if (m->tw_hook) {
+		__u64 ended = 0;
+
+		for (int i = 0; i < TC_TWE_MAX; i++)
+			ended += m->totals.tw.ended[i];
+		h->tws_evicted = sub_floor0(m->totals.tw.entered + m->totals.tw.preexisting,
+					    ended + h->tws_live);
+	}
 	h->events_lost = h->stat[TC_STAT_RB_LOST];
 }
 

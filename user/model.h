@@ -46,6 +46,8 @@ struct tc_health {
 	__u64 socks_evicted;	/* LRU evictions of live socket records */
 	__u64 procs_evicted;	/* process rows evicted (their counts stay in totals) */
 	__u64 peers_evicted;
+	__u64 tws_live;		/* timewait stays followed at collection (tw hooks only) */
+	__u64 tws_evicted;	/* ... evicted by --max-timewait: their ends never counted */
 	__u64 events_lost;	/* ring buffer full (trace only) */
 	__u64 missed_runs;	/* program runs the kernel skipped (recursion guard) */
 	__u64 closes_unseen;	/* sockets that ended without their CLOSE reaching us */
@@ -89,6 +91,10 @@ int tc_model_add_proc(struct tc_model *m, const struct tc_proc_key *k,
 		      const struct tc_counts *c);
 int tc_model_add_peer(struct tc_model *m, const struct tc_peer_key *k,
 		      const struct tc_counts *c);
+/* One row per key: a key-by-key map walk restarts from the first key when
+ * an LRU evicts the key it stands on, reading rows twice. Of two copies the
+ * one read later has counted more (counters only grow): it is kept. */
+void tc_model_dedupe(struct tc_model *m);
 /* Busiest first (closed desc), ties broken by a stable key order. */
 void tc_model_sort(struct tc_model *m);
 /* Two client rows toward the same destination (netns, local address,

@@ -178,6 +178,7 @@ static json_object *tracer_obj(const struct tc_model *m)
 	ADD(ev, "sockets", U64(h->socks_evicted));
 	ADD(ev, "processes", U64(h->procs_evicted));
 	ADD(ev, "peers", U64(h->peers_evicted));
+	ADD(ev, "timewait", U64(h->tws_evicted));
 	ADD(o, "evicted", ev);
 	ADD(o, "events_lost", U64(h->events_lost));
 	ADD(o, "missed_runs", U64(h->missed_runs));

@@ -523,6 +523,8 @@ int tc_render_prom(FILE *f, const struct tc_model *m, struct tc_prom *st)
 		(uint64_t)m->health.procs_evicted);
 	fprintf(f, "tcpclose_rows_evicted_total{table=\"peers\"} %" PRIu64 "\n",
 		(uint64_t)m->health.peers_evicted);
+	fprintf(f, "tcpclose_rows_evicted_total{table=\"timewait\"} %" PRIu64 "\n",
+		(uint64_t)m->health.tws_evicted);
 	head(f, "tcpclose_missed_runs_total", "counter",
 	     "BPF program runs the kernel skipped (recursion guard): events not counted.");
 	fprintf(f, "tcpclose_missed_runs_total %" PRIu64 "\n", (uint64_t)m->health.missed_runs);

@@ -278,7 +278,8 @@ void tc_render_text(FILE *f, const struct tc_model *m, unsigned top)
 			(uint64_t)h->missed_runs);
 	if (h->closes_unseen)
 		fprintf(f, "\nWARNING: %" PRIu64 " sockets ended without their close reaching the tracer "
-			"(the kernel skipped those runs; found afterwards): counts above are short\n",
+			"(the kernel skipped those runs; found afterwards): they are the UNSEEN closes, "
+			"whose kind, bytes and lifetime are unknown\n",
 			(uint64_t)h->closes_unseen);
 	if (h->socks_evicted || h->procs_evicted || h->peers_evicted || h->events_lost ||
 	    h->stat[TC_STAT_SOCK_UNTRACKED] || h->stat[TC_STAT_AGG_FAIL])
@@ -288,6 +289,10 @@ void tc_render_text(FILE *f, const struct tc_model *m, unsigned top)
 			(uint64_t)h->stat[TC_STAT_SOCK_UNTRACKED], (uint64_t)h->socks_evicted,
 			(uint64_t)h->procs_evicted, (uint64_t)h->peers_evicted,
 			(uint64_t)h->events_lost);
+	if (h->tws_evicted)
+		fprintf(f, "\nWARNING: %" PRIu64 " TIME_WAIT stays evicted by --max-timewait: their ends "
+			"are not counted and the TIME_WAIT gauges over-count by that many\n",
+			(uint64_t)h->tws_evicted);
 	fflush(f);
 }
 

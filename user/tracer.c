@@ -282,7 +282,8 @@ static int configure(struct tcpclose_bpf *skel, const struct tc_opts *o,
 	skel->rodata->port_hooks = pc != NULL;
 	if ((err = bpf_map__set_max_entries(skel->maps.socks, o->max_sockets)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.peers, o->max_peers)) ||
-	    (err = bpf_map__set_max_entries(skel->maps.procs, o->max_procs)))
+	    (err = bpf_map__set_max_entries(skel->maps.procs, o->max_procs)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.tws, o->max_timewait)))
 		return err;
 	/* No reader, no buffer: one page is the smallest ring the kernel takes. */
 	if (!events)

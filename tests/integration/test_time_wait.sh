@@ -135,6 +135,29 @@ check "wide range: the pre-existing ones found" 12 "$(tw .totals.time_wait.preex
 check "wide range: a client row (its port folded) and a server row, no unknown ones" "5 7 0" \
 	"$(tw '"\([.peers[] | select(.role=="client" and .local_port==0 and .remote_port==9710) | .time_wait.preexisting] | add) \([.peers[] | select(.role=="server" and .local_port==9711 and .remote_port==0) | .time_wait.preexisting] | add) \([.peers[] | select(.role=="unknown")] | length)"')"
 
+# --- more stays than --max-timewait follows: the evicted ones are counted,
+# and the ends the kernel then reports for them are the unknown ones.
+ns=$(netns_new twevict) || exit 1
+in_ns "$ns" sysctl -qw net.ipv4.tcp_fin_timeout=1
+out=$WORK/evict.json
+tracer_start "$out" report --json --max-timewait 1024 --netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
+r=$(in_ns "$ns" "$SCEN/closer" half-close 4 9660 1500)
+for _ in $(seq 100); do
+	[ "$(in_ns "$ns" ss -Htan state fin-wait-2 | wc -l)" = 0 ] && break
+	sleep 0.2
+done
+sleep 1.5	# the last stays' 1 s and the timer wheel's slack
+tracer_stop
+check "evict: scenario ok" true "$(jq .ok <<<"$r")"
+entered=$(tw .totals.time_wait.entered)
+check "evict: 1500 stays entered (the closes seen) + the client's closes unseen" 1500 \
+	$((entered + $(jq --argjson p "$(jq .client_pid <<<"$r")" '.processes[] | select(.pid==$p) | .close.unseen' "$out")))
+check_ge "evict: stays evicted beyond --max-timewait 1024 (counted)" $((entered - 1024)) \
+	"$(tw .tracer.evicted.timewait)"
+check "evict: every stay's end counted, or the stay counted evicted" "$entered" \
+	"$(tw '.totals.time_wait.ended.expired + .tracer.evicted.timewait')"
+check "evict: none left (ss); the gauge over-counts by the evicted, as documented" \
+	"0 $(tw .tracer.evicted.timewait)" "$(in_ns "$ns" ss -Htan state time-wait | wc -l) $(tw .totals.time_wait.active)"
 if [ "${TCPCLOSE_QUICK:-0}" != 1 ]; then
 	# --- a real TIME_WAIT, waited out (60 s plus timer-wheel slack).
 	ns=$(netns_new twexp) || exit 1
