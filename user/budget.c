@@ -1,24 +1,22 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <search.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "budget.h"
 
-static struct tc_netns_info *netns_slot(struct tc_model *m, __u32 ino)
+/* tsearch(3) keys: the inode itself, in the pointer. */
+static int cmp_ino(const void *a, const void *b)
 {
-	struct tc_netns_info *n;
+	uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
 
-	for (size_t i = 0; i < m->nnetns; i++)
-		if (m->netns[i].ino == ino)
-			return &m->netns[i];
-	n = realloc(m->netns, (m->nnetns + 1) * sizeof(*n));
-	if (!n)
-		return NULL;
-	m->netns = n;
-	n = &m->netns[m->nnetns++];
-	memset(n, 0, sizeof(*n));
-	n->ino = ino;
-	return n;
+	return x < y ? -1 : x > y;
+}
+
+static void no_free(void *p)
+{
+	(void)p;
 }
 
 static int peer_dest_cmp(const void *a, const void *b, void *ctx)
@@ -70,34 +68,112 @@ __u64 *tc_dest_attempts(const struct tc_model *m)
 	return att;
 }
 
+/* Appended in the order the rows name them (busiest first), each once:
+ * a tree of the inodes seen keeps that n log n for any number of netns. */
 int tc_budget_netns_slots(struct tc_model *m)
 {
+	struct tc_netns_info *n;
+	void *seen = NULL;
+	size_t add = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < m->nnetns; i++)
+		if (!tsearch((void *)(uintptr_t)m->netns[i].ino, &seen, cmp_ino))
+			goto nomem;
 	for (size_t i = 0; i < m->npeers; i++)
-		if (m->peers[i].key.role == TC_ROLE_CLIENT && !netns_slot(m, m->peers[i].key.netns))
-			return -ENOMEM;
-	return 0;
+		add += m->peers[i].key.role == TC_ROLE_CLIENT;
+	if (!add)
+		goto out;
+	n = realloc(m->netns, (m->nnetns + add) * sizeof(*n));
+	if (!n)
+		goto nomem;
+	m->netns = n;
+	for (size_t i = 0; i < m->npeers; i++) {
+		void *key = (void *)(uintptr_t)m->peers[i].key.netns;
+
+		if (m->peers[i].key.role != TC_ROLE_CLIENT || tfind(key, &seen, cmp_ino))
+			continue;
+		if (!tsearch(key, &seen, cmp_ino))
+			goto nomem;
+		memset(&m->netns[m->nnetns], 0, sizeof(m->netns[0]));
+		m->netns[m->nnetns++].ino = m->peers[i].key.netns;
+	}
+	goto out;
+nomem:
+	err = -ENOMEM;
+out:
+	tdestroy(seen, no_free);
+	return err;
+}
+
+/* The ports of client row i of netns ni. */
+static void apply_row(struct tc_model *m, size_t i, const struct tc_netns_info *ni,
+		      const struct tc_portrec *recs, size_t nrecs, int known, const __u64 *att)
+{
+	struct tc_peer_row *r = &m->peers[i];
+	struct tc_ports *p = &r->ports;
+
+	p->known = known;
+	p->range = ni->usable;
+	tc_count_dest_sorted(recs, nrecs, &r->key.tuple, ni->port_lo, ni->port_hi,
+			     &p->in_use, &p->time_wait);
+	p->utilisation = p->range ? (double)p->in_use / p->range : 1.0;
+	p->rate = m->duration_s > 0 ? (double)att[i] / m->duration_s : 0;
+	p->tw_len_s = TC_TIMEWAIT_LEN_S;
+	p->exhaustion_s = tc_exhaustion_s(p->range, p->in_use, p->time_wait, p->rate,
+					  p->tw_len_s,
+					  tc_tw_reusable(ni->tw_reuse, r->key.tuple.family,
+							 r->key.tuple.raddr));
 }
 
 void tc_budget_apply(struct tc_model *m, const struct tc_netns_info *ni, struct tc_portrec *recs,
 		     size_t nrecs, int known, const __u64 *att)
 {
 	tc_sort_recs(recs, nrecs);
-	for (size_t i = 0; i < m->npeers; i++) {
-		struct tc_peer_row *r = &m->peers[i];
-		struct tc_ports *p = &r->ports;
+	for (size_t i = 0; i < m->npeers; i++)
+		if (m->peers[i].key.role == TC_ROLE_CLIENT && m->peers[i].key.netns == ni->ino)
+			apply_row(m, i, ni, recs, nrecs, known, att);
+}
 
-		if (r->key.role != TC_ROLE_CLIENT || r->key.netns != ni->ino)
-			continue;
-		p->known = known;
-		p->range = ni->usable;
-		tc_count_dest_sorted(recs, nrecs, &r->key.tuple, ni->port_lo, ni->port_hi,
-				     &p->in_use, &p->time_wait);
-		p->utilisation = p->range ? (double)p->in_use / p->range : 1.0;
-		p->rate = m->duration_s > 0 ? (double)att[i] / m->duration_s : 0;
-		p->tw_len_s = TC_TIMEWAIT_LEN_S;
-		p->exhaustion_s = tc_exhaustion_s(p->range, p->in_use, p->time_wait, p->rate,
-						  p->tw_len_s,
-						  tc_tw_reusable(ni->tw_reuse, r->key.tuple.family,
-								 r->key.tuple.raddr));
+static int by_netns(const void *a, const void *b, void *ctx)
+{
+	const struct tc_peer_row *p = ctx;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	if (p[x].key.netns != p[y].key.netns)
+		return p[x].key.netns < p[y].key.netns ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+size_t *tc_budget_rows(const struct tc_model *m, size_t *n)
+{
+	size_t *rows = malloc((m->npeers ? m->npeers : 1) * sizeof(*rows));
+
+	*n = 0;
+	if (!rows)
+		return NULL;
+	for (size_t i = 0; i < m->npeers; i++)
+		if (m->peers[i].key.role == TC_ROLE_CLIENT)
+			rows[(*n)++] = i;
+	qsort_r(rows, *n, sizeof(*rows), by_netns, m->peers);
+	return rows;
+}
+
+void tc_budget_apply_rows(struct tc_model *m, const struct tc_netns_info *ni,
+			  struct tc_portrec *recs, size_t nrecs, int known, const __u64 *att,
+			  const size_t *rows, size_t nrows)
+{
+	size_t lo = 0, hi = nrows;
+
+	tc_sort_recs(recs, nrecs);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->peers[rows[mid]].key.netns < ni->ino)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
+	for (; lo < nrows && m->peers[rows[lo]].key.netns == ni->ino; lo++)
+		apply_row(m, rows[lo], ni, recs, nrecs, known, att);
 }

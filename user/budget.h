@@ -16,5 +16,11 @@ __u64 *tc_dest_attempts(const struct tc_model *m);
 /* The ports of ni's client rows from its sockets (recs, sorted here). */
 void tc_budget_apply(struct tc_model *m, const struct tc_netns_info *ni, struct tc_portrec *recs,
 		     size_t nrecs, int known, const __u64 *att);
+/* The same for many netns: rows from tc_budget_rows() (the client rows by
+ * netns; caller frees) make each netns cost its own rows, not all of them. */
+size_t *tc_budget_rows(const struct tc_model *m, size_t *n);
+void tc_budget_apply_rows(struct tc_model *m, const struct tc_netns_info *ni,
+			  struct tc_portrec *recs, size_t nrecs, int known, const __u64 *att,
+			  const size_t *rows, size_t nrows);
 
 #endif

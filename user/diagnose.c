@@ -16,15 +16,168 @@ struct dest {
 	int nprocs;
 };
 
-static void gather(const struct tc_model *m, size_t first, struct dest *d)
+/*
+ * Lookups over the rows, built once per verdict so that a model of many
+ * rows (a recording of 40k peers) costs n log n, not a scan per row:
+ * client rows grouped by destination, server rows by what they accept,
+ * the netns by inode. Each index breaks ties by row position, so every
+ * answer is the one the rows' order gave the scans these replace.
+ */
+struct index {
+	size_t *dest;	/* client rows by destination, then position */
+	size_t ndest;
+	size_t *srv;	/* server rows by (netns, family, lport, laddr, raddr), then position */
+	size_t nsrv;
+	size_t *ns;	/* m->netns by inode, then position */
+	const struct tc_model *m;
+};
+
+static int cmp_pos(size_t a, size_t b)
+{
+	return a < b ? -1 : a > b;
+}
+
+static int dest_key_cmp(const struct tc_peer_key *x, const struct tc_peer_key *y)
+{
+	int c;
+
+	if (x->netns != y->netns)
+		return x->netns < y->netns ? -1 : 1;
+	if (x->tuple.family != y->tuple.family)
+		return x->tuple.family < y->tuple.family ? -1 : 1;
+	if (x->tuple.rport != y->tuple.rport)
+		return x->tuple.rport < y->tuple.rport ? -1 : 1;
+	if ((c = memcmp(x->tuple.laddr, y->tuple.laddr, TC_ADDR_LEN)))
+		return c;
+	return memcmp(x->tuple.raddr, y->tuple.raddr, TC_ADDR_LEN);
+}
+
+static int by_dest(const void *a, const void *b, void *ctx)
+{
+	const struct tc_peer_row *p = ctx;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = dest_key_cmp(&p[x].key, &p[y].key);
+
+	return c ? c : cmp_pos(x, y);
+}
+
+/* A server row's accepting side, in the terms of a client row toward it:
+ * (netns, family, the port it listens on, its address, the client's). */
+struct srv_key {
+	__u32 netns;
+	__u16 family, port;
+	const __u8 *laddr, *raddr;
+};
+
+static struct srv_key srv_of_server(const struct tc_peer_key *k)
+{
+	return (struct srv_key){ k->netns, k->tuple.family, k->tuple.lport, k->tuple.laddr,
+				 k->tuple.raddr };
+}
+
+static struct srv_key srv_of_client(const struct tc_peer_key *c)
+{
+	return (struct srv_key){ c->netns, c->tuple.family, c->tuple.rport, c->tuple.raddr,
+				 c->tuple.laddr };
+}
+
+static int srv_cmp(const struct srv_key *x, const struct srv_key *y)
+{
+	int c;
+
+	if (x->netns != y->netns)
+		return x->netns < y->netns ? -1 : 1;
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	if ((c = memcmp(x->laddr, y->laddr, TC_ADDR_LEN)))
+		return c;
+	return memcmp(x->raddr, y->raddr, TC_ADDR_LEN);
+}
+
+static int by_srv(const void *a, const void *b, void *ctx)
+{
+	const struct tc_peer_row *p = ctx;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	struct srv_key kx = srv_of_server(&p[x].key), ky = srv_of_server(&p[y].key);
+	int c = srv_cmp(&kx, &ky);
+
+	return c ? c : cmp_pos(x, y);
+}
+
+static int by_ino(const void *a, const void *b, void *ctx)
+{
+	const struct tc_netns_info *n = ctx;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	if (n[x].ino != n[y].ino)
+		return n[x].ino < n[y].ino ? -1 : 1;
+	return cmp_pos(x, y);
+}
+
+static void index_free(struct index *ix)
+{
+	free(ix->dest);
+	free(ix->srv);
+	free(ix->ns);
+	memset(ix, 0, sizeof(*ix));
+}
+
+/* -1 when out of memory (nothing to judge by then). */
+static int index_build(struct index *ix, const struct tc_model *m)
+{
+	size_t np = m->npeers ? m->npeers : 1;
+
+	memset(ix, 0, sizeof(*ix));
+	ix->m = m;
+	ix->dest = malloc(np * sizeof(*ix->dest));
+	ix->srv = malloc(np * sizeof(*ix->srv));
+	ix->ns = malloc((m->nnetns ? m->nnetns : 1) * sizeof(*ix->ns));
+	if (!ix->dest || !ix->srv || !ix->ns) {
+		index_free(ix);
+		return -1;
+	}
+	for (size_t i = 0; i < m->npeers; i++) {
+		if (m->peers[i].key.role == TC_ROLE_CLIENT)
+			ix->dest[ix->ndest++] = i;
+		else if (m->peers[i].key.role == TC_ROLE_SERVER)
+			ix->srv[ix->nsrv++] = i;
+	}
+	for (size_t i = 0; i < m->nnetns; i++)
+		ix->ns[i] = i;
+	qsort_r(ix->dest, ix->ndest, sizeof(*ix->dest), by_dest, m->peers);
+	qsort_r(ix->srv, ix->nsrv, sizeof(*ix->srv), by_srv, m->peers);
+	qsort_r(ix->ns, m->nnetns, sizeof(*ix->ns), by_ino, m->netns);
+	return 0;
+}
+
+/* The first netns entry (in m->netns order) with inode ino: its position
+ * in ix->ns, or ix->m->nnetns when there is none. */
+static size_t ns_lower(const struct index *ix, __u32 ino)
+{
+	size_t lo = 0, hi = ix->m->nnetns;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ix->m->netns[ix->ns[mid]].ino < ino)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Everything the client rows of one destination (ix->dest[g..e)) add up
+ * to; procs: the first three rows, the busiest (rows are sorted). */
+static void gather(const struct tc_model *m, const size_t *rows, size_t n, struct dest *d)
 {
 	memset(d, 0, sizeof(*d));
-	d->first = &m->peers[first];
-	for (size_t i = first; i < m->npeers; i++) {
-		const struct tc_peer_row *r = &m->peers[i];
+	d->first = &m->peers[rows[0]];
+	for (size_t i = 0; i < n; i++) {
+		const struct tc_peer_row *r = &m->peers[rows[i]];
 
-		if (!tc_same_dest(&r->key, &d->first->key))
-			continue;
 		d->closed += r->c.closed;
 		d->local_first += r->c.kind[TC_CK_LOCAL_FIRST];
 		d->remote_first += r->c.kind[TC_CK_REMOTE_FIRST];
@@ -37,14 +190,6 @@ static void gather(const struct tc_model *m, size_t first, struct dest *d)
 		if (d->nprocs < 3)
 			d->procs[d->nprocs++] = r;
 	}
-}
-
-static bool seen_before(const struct tc_model *m, size_t i)
-{
-	for (size_t k = 0; k < i; k++)
-		if (tc_same_dest(&m->peers[k].key, &m->peers[i].key))
-			return true;
-	return false;
 }
 
 static void dest_str(const struct tc_peer_key *k, char *buf, size_t len)
@@ -82,30 +227,43 @@ static void procs_str(const struct dest *d, char *buf, size_t len)
 }
 
 /* The accepting side of a destination on this host, if it is here: the
- * server row whose listening address:port is the destination. */
-static const struct tc_peer_row *server_of(const struct tc_model *m, const struct tc_peer_key *c)
+ * server row whose listening address:port is the destination (the busiest,
+ * the first of equals). */
+static const struct tc_peer_row *server_of(const struct index *ix, const struct tc_peer_key *c)
 {
-	const struct tc_peer_row *best = NULL;
+	const struct tc_peer_row *p = ix->m->peers, *best = NULL;
+	struct srv_key want = srv_of_client(c);
+	size_t lo = 0, hi = ix->nsrv;
 
-	for (size_t i = 0; i < m->npeers; i++) {
-		const struct tc_peer_key *k = &m->peers[i].key;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct srv_key k = srv_of_server(&p[ix->srv[mid]].key);
 
-		if (k->role != TC_ROLE_SERVER || k->netns != c->netns ||
-		    k->tuple.family != c->tuple.family || k->tuple.lport != c->tuple.rport ||
-		    memcmp(k->tuple.laddr, c->tuple.raddr, TC_ADDR_LEN) ||
-		    memcmp(k->tuple.raddr, c->tuple.laddr, TC_ADDR_LEN))
-			continue;
-		if (!best || m->peers[i].c.closed > best->c.closed)
-			best = &m->peers[i];
+		if (srv_cmp(&k, &want) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < ix->nsrv; lo++) {
+		const struct tc_peer_row *r = &p[ix->srv[lo]];
+		struct srv_key k = srv_of_server(&r->key);
+
+		if (srv_cmp(&k, &want))
+			break;
+		if (!best || r->c.closed > best->c.closed)
+			best = r;
 	}
 	return best;
 }
 
-static const struct tc_netns_info *netns_of(const struct tc_model *m, __u32 ino)
+/* The first netns entry of inode ino that was read, or NULL. */
+static const struct tc_netns_info *netns_of(const struct index *ix, __u32 ino)
 {
-	for (size_t i = 0; i < m->nnetns; i++)
-		if (m->netns[i].ino == ino && m->netns[i].found)
-			return &m->netns[i];
+	const struct tc_model *m = ix->m;
+
+	for (size_t k = ns_lower(ix, ino); k < m->nnetns && m->netns[ix->ns[k]].ino == ino; k++)
+		if (m->netns[ix->ns[k]].found)
+			return &m->netns[ix->ns[k]];
 	return NULL;
 }
 
@@ -159,10 +317,10 @@ static void exhaustion_fix(char *fix, const struct dest *d, const struct tc_netn
 		"take ones older than 1 s" : "");
 }
 
-static void rule_dest(const struct tc_model *m, const struct dest *d, struct out *o)
+static void rule_dest(const struct index *ix, const struct dest *d, struct out *o)
 {
 	const struct tc_ports *p = &d->first->ports;
-	const struct tc_netns_info *ni = netns_of(m, d->first->key.netns);
+	const struct tc_netns_info *ni = netns_of(ix, d->first->key.netns);
 	char dst[160], procs[220], budget[200] = "";
 	struct tc_finding *f;
 	bool failing = d->exhausted + d->bind_conflict > 0;
@@ -215,7 +373,7 @@ static void rule_dest(const struct tc_model *m, const struct dest *d, struct out
 	    pct(d->remote_first, d->closed) > 100 * TC_DOC_CLOSER_SHARE &&
 	    pct(d->one_exchange, d->closed) >= 100 * TC_DOC_PATTERN_SHARE &&
 	    (f = add(o, TC_SEV_WARNING, "keepalive_defeated"))) {
-		const struct tc_peer_row *s = server_of(m, &d->first->key);
+		const struct tc_peer_row *s = server_of(ix, &d->first->key);
 		char up[96] = "the upstream";
 
 		if (s)
@@ -279,18 +437,20 @@ static void rule_resets(const struct tc_model *m, struct out *o)
  * when every netns with overflow rows was read and its counter is 0, none
  * happened.
  */
-static bool overflow_disproved(const struct tc_model *m)
+static bool overflow_disproved(const struct index *ix)
 {
+	const struct tc_model *m = ix->m;
 	bool any = false;
 
 	for (size_t i = 0; i < m->npeers; i++) {
 		const struct tc_netns_info *n = NULL;
+		__u32 ino = m->peers[i].key.netns;
 
 		if (!m->peers[i].c.tw.overflow)
 			continue;
-		for (size_t k = 0; k < m->nnetns; k++)
-			if (m->netns[k].ino == m->peers[i].key.netns)
-				n = &m->netns[k];
+		/* the last entry of that inode */
+		for (size_t k = ns_lower(ix, ino); k < m->nnetns && m->netns[ix->ns[k]].ino == ino; k++)
+			n = &m->netns[ix->ns[k]];
 		if (!n || !n->found || n->tw_overflow_mib != 0)
 			return false;
 		any = true;
@@ -298,14 +458,15 @@ static bool overflow_disproved(const struct tc_model *m)
 	return any;
 }
 
-static void rule_overflow(const struct tc_model *m, struct out *o)
+static void rule_overflow(const struct index *ix, struct out *o)
 {
+	const struct tc_model *m = ix->m;
 	const struct tc_twcounts *t = &m->totals.tw;
 	struct tc_finding *f;
 	char lim[200] = "";
 	size_t off = 0;
 
-	if (!t->overflow || overflow_disproved(m) || !(f = add(o, TC_SEV_WARNING, "tw_overflow")))
+	if (!t->overflow || overflow_disproved(ix) || !(f = add(o, TC_SEV_WARNING, "tw_overflow")))
 		return;
 	for (size_t i = 0; i < m->nnetns && off < sizeof(lim); i++)
 		if (m->netns[i].found)
@@ -377,21 +538,46 @@ static int by_severity(const void *a, const void *b)
 	return ((const struct tc_finding *)b)->severity - ((const struct tc_finding *)a)->severity;
 }
 
+/* Groups (their start in ix->dest) by the position of their first row. */
+static int by_first_row(const void *a, const void *b, void *ctx)
+{
+	const size_t *dest = ctx;
+
+	return cmp_pos(dest[*(const size_t *)a], dest[*(const size_t *)b]);
+}
+
 int tc_diagnose(const struct tc_model *m, struct tc_finding *out, int max)
 {
 	struct out o = { .f = out, .n = 0, .max = max };
+	struct index ix;
+	size_t *first, ngroups = 0;
 
-	for (size_t i = 0; i < m->npeers; i++) {
+	if (index_build(&ix, m))
+		return 0;
+	/* the destinations in the order of their first (busiest) row */
+	first = malloc((ix.ndest ? ix.ndest : 1) * sizeof(*first));
+	if (!first) {
+		index_free(&ix);
+		return 0;
+	}
+	for (size_t g = 0; g < ix.ndest; g++)
+		if (!g || !tc_same_dest(&m->peers[ix.dest[g]].key, &m->peers[ix.dest[g - 1]].key))
+			first[ngroups++] = g;
+	qsort_r(first, ngroups, sizeof(*first), by_first_row, ix.dest);
+	for (size_t k = 0; k < ngroups; k++) {
+		size_t g = first[k], e = g + 1;
 		struct dest d;
 
-		if (m->peers[i].key.role != TC_ROLE_CLIENT || seen_before(m, i))
-			continue;
-		gather(m, i, &d);
-		rule_dest(m, &d, &o);
+		while (e < ix.ndest && tc_same_dest(&m->peers[ix.dest[e]].key, &m->peers[ix.dest[g]].key))
+			e++;
+		gather(m, ix.dest + g, e - g, &d);
+		rule_dest(&ix, &d, &o);
 	}
+	free(first);
 	rule_resets(m, &o);
-	rule_overflow(m, &o);
+	rule_overflow(&ix, &o);
 	rule_sysctls(m, &o);
+	index_free(&ix);
 	/* stable: equal severities keep the order the rules found them in */
 	for (int i = 1; i < o.n; i++)
 		for (int k = i; k > 0 && by_severity(&out[k - 1], &out[k]) > 0; k--) {

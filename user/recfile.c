@@ -309,6 +309,48 @@ static const char *header_bad(json_object *h)
 	return NULL;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static __u32 ino_of(json_object *n)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(n, "ino", &v) && is_u32(v) ?
+	       (__u32)json_object_get_uint64(v) : 0;
+}
+
+/* A netns listed twice in the trailer (tcpclose lists each once): what a
+ * recording declares is bounded by what it holds, and one entry per netns
+ * is what the model reads. The check sorts: n log n. */
+static bool netns_twice(json_object *t)
+{
+	json_object *a = NULL;
+	size_t n;
+	__u32 *ino;
+	bool twice = false;
+
+	if (!json_object_object_get_ex(t, "netns", &a) || !is_array(a))
+		return false;
+	n = json_object_array_length(a);
+	if (n < 2)
+		return false;
+	ino = malloc(n * sizeof(*ino));
+	if (!ino)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		ino[i] = ino_of(json_object_array_get_idx(a, i));
+	qsort(ino, n, sizeof(*ino), cmp_u32);
+	for (size_t i = 1; i < n && !twice; i++)
+		twice = ino[i] == ino[i - 1];
+	free(ino);
+	return twice;
+}
+
 static const char *trailer_bad(json_object *t)
 {
 	static const char *const health[] = { "socks_live", "socks_evicted", "procs_evicted",
@@ -330,7 +372,7 @@ static const char *trailer_bad(json_object *t)
 		return "prog_stats";
 	if (!opt_each(t, "programs", program_ok))
 		return "programs";
-	if (!opt_each(t, "netns", netns_ok))
+	if (!opt_each(t, "netns", netns_ok) || netns_twice(t))
 		return "netns";
 	if (!opt(t, "cgroups", cgroups_ok))
 		return "cgroups";
@@ -386,10 +428,15 @@ static int frame_read(FILE *f, struct tc_recording *r, __u32 type, __u32 len, ch
 		struct tc_netns_raw_rec *p;
 		size_t n = (len - 8) / sizeof(struct tc_portrec);
 
-		p = realloc(r->ports, (r->nports + 1) * sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		r->ports = p;
+		if (r->nports == r->cap_ports) {
+			size_t nc = r->cap_ports ? 2 * r->cap_ports : 16;
+
+			p = realloc(r->ports, nc * sizeof(*p));
+			if (!p)
+				return -ENOMEM;
+			r->ports = p;
+			r->cap_ports = nc;
+		}
 		p = &r->ports[r->nports];
 		memcpy(&p->ino, *buf, sizeof(p->ino));
 		p->nrecs = n;
@@ -439,6 +486,24 @@ static FILE *open_regular(const char *path, char *err, size_t errlen, off_t *siz
 	}
 	*size = st.st_size;
 	return f;
+}
+
+static int cmp_ports(const void *a, const void *b)
+{
+	return cmp_u32(&((const struct tc_netns_raw_rec *)a)->ino,
+		       &((const struct tc_netns_raw_rec *)b)->ino);
+}
+
+/* Sorts the port surveys by netns (tc_rec_model looks them up): the
+ * recorder writes one per netns, so a second one is damage. */
+static bool ports_twice(struct tc_recording *r)
+{
+	if (r->nports > 1)
+		qsort(r->ports, r->nports, sizeof(*r->ports), cmp_ports);
+	for (size_t i = 1; i < r->nports; i++)
+		if (r->ports[i].ino == r->ports[i - 1].ino)
+			return true;
+	return false;
 }
 
 int tc_rec_read(const char *path, struct tc_recording *r, char *err, size_t errlen)
@@ -519,6 +584,11 @@ int tc_rec_read(const char *path, struct tc_recording *r, char *err, size_t errl
 		tc_rec_free(r);
 		return fail(err, errlen, path, ret == -ENOMEM ? "out of memory" :
 			    "the recording is damaged (a frame of the wrong size)");
+	}
+	if (ports_twice(r)) {
+		tc_rec_free(r);
+		return fail(err, errlen, path,
+			    "the recording is damaged (two port surveys of one netns)");
 	}
 	if (r->trailer && (bad = trailer_bad(r->trailer))) {
 		tc_rec_free(r);
@@ -605,47 +675,81 @@ static void health_of(json_object *t, struct tc_model *m)
 		}
 }
 
-/* The survey as it was: each netns's sysctls, then its sockets' budget. */
+struct netns_entry {
+	__u32 ino;
+	json_object *o;
+};
+
+static int cmp_entry(const void *a, const void *b)
+{
+	return cmp_u32(&((const struct netns_entry *)a)->ino, &((const struct netns_entry *)b)->ino);
+}
+
+static void netns_from(struct tc_netns_info *ni, json_object *o)
+{
+	ni->found = (int)hi64(o, "found");
+	ni->port_lo = (__u32)hu64(o, "port_lo");
+	ni->port_hi = (__u32)hu64(o, "port_hi");
+	ni->usable = (__u32)hu64(o, "usable");
+	ni->tw_reuse = (int)hi64(o, "tw_reuse");
+	ni->max_tw_buckets = (int)hi64(o, "max_tw_buckets");
+	ni->fin_timeout = (int)hi64(o, "fin_timeout");
+	ni->tw_recycle = (int)hi64(o, "tw_recycle");
+	ni->tw_overflow_mib = hi64(o, "tw_overflow_mib");
+	ni->time_wait = hu64(o, "time_wait");
+	ni->sockets = hu64(o, "sockets");
+}
+
+/*
+ * The survey as it was: each netns's sysctls, then its sockets' budget.
+ * Every lookup is a binary search (the trailer's entries sorted here, the
+ * port surveys by tc_rec_read, the client rows by netns), and each netns
+ * costs its own rows: replay stays n log n in the recording's size.
+ */
 static int ports_of(json_object *t, struct tc_recording *r, struct tc_model *m, int known)
 {
+	struct netns_entry *ent = NULL;
+	size_t nent = 0, nrows = 0, *rows = NULL;
 	json_object *a;
-	__u64 *att;
+	__u64 *att = NULL;
+	int err = -ENOMEM;
 
 	if (tc_budget_netns_slots(m))
 		return -ENOMEM;
 	if (!(a = harray(t, "netns")))
 		return 0;
+	ent = malloc((json_object_array_length(a) + 1) * sizeof(*ent));
 	att = tc_dest_attempts(m);
-	if (!att)
-		return -ENOMEM;
+	rows = tc_budget_rows(m, &nrows);
+	if (!ent || !att || !rows)
+		goto out;
+	for (size_t i = 0; i < json_object_array_length(a); i++) {
+		json_object *o = json_object_array_get_idx(a, i);
+
+		if (is_object(o))
+			ent[nent++] = (struct netns_entry){ ino_of(o), o };
+	}
+	qsort(ent, nent, sizeof(*ent), cmp_entry);	/* no two alike: trailer_bad() */
 	for (size_t k = 0; k < m->nnetns; k++) {
 		struct tc_netns_info *ni = &m->netns[k];
+		struct netns_entry key = { .ino = ni->ino }, *e;
+		struct tc_netns_raw_rec pk = { .ino = ni->ino }, *p;
 
-		for (size_t i = 0; i < json_object_array_length(a); i++) {
-			json_object *o = json_object_array_get_idx(a, i);
-
-			if (!is_object(o) || hu64(o, "ino") != ni->ino)
-				continue;
-			ni->found = (int)hi64(o, "found");
-			ni->port_lo = (__u32)hu64(o, "port_lo");
-			ni->port_hi = (__u32)hu64(o, "port_hi");
-			ni->usable = (__u32)hu64(o, "usable");
-			ni->tw_reuse = (int)hi64(o, "tw_reuse");
-			ni->max_tw_buckets = (int)hi64(o, "max_tw_buckets");
-			ni->fin_timeout = (int)hi64(o, "fin_timeout");
-			ni->tw_recycle = (int)hi64(o, "tw_recycle");
-			ni->tw_overflow_mib = hi64(o, "tw_overflow_mib");
-			ni->time_wait = hu64(o, "time_wait");
-			ni->sockets = hu64(o, "sockets");
-		}
+		e = bsearch(&key, ent, nent, sizeof(*ent), cmp_entry);
+		if (e)
+			netns_from(ni, e->o);
 		if (!ni->found)
 			continue;
-		for (size_t i = 0; i < r->nports; i++)
-			if (r->ports[i].ino == ni->ino)
-				tc_budget_apply(m, ni, r->ports[i].recs, r->ports[i].nrecs, known, att);
+		p = bsearch(&pk, r->ports, r->nports, sizeof(*r->ports), cmp_ports);
+		if (p)
+			tc_budget_apply_rows(m, ni, p->recs, p->nrecs, known, att, rows, nrows);
 	}
+	err = 0;
+out:
+	free(ent);
 	free(att);
-	return 0;
+	free(rows);
+	return err;
 }
 
 int tc_rec_model(struct tc_recording *r, struct tc_model *m)

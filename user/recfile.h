@@ -58,7 +58,7 @@ struct tc_recording {
 		struct tc_portrec *recs;
 		size_t nrecs;
 	} *ports;
-	size_t nports;
+	size_t nports, cap_ports;	/* sorted by ino, one per netns */
 	__u64 frames;
 	int truncated;			/* the last frame was cut short */
 };

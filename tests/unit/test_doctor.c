@@ -310,6 +310,76 @@ static void test_overflow_resets_myths(void **state)
 	tc_model_free(&m);
 }
 
+/*
+ * A model of 200k client rows (two processes toward each of 100k
+ * destinations, each in a netns of its own), 100k server rows and 100k
+ * netns: the verdict must be right, and it takes a second where a scan of
+ * every row per row (the old grouping, server and netns lookups) took
+ * hours. A destination's rows are summed across the model, its listener
+ * found among all the server rows, its netns among all the netns.
+ */
+static void test_many_destinations(void **state)
+{
+	enum { N = 100000, TARGET = 61234, KA = 77777 };
+	struct tc_model m;
+	struct tc_counts c = { 0 }, s = { 0 };
+
+	tc_model_init(&m);
+	m.netns = calloc(N, sizeof(*m.netns));
+	assert_non_null(m.netns);
+	m.nnetns = N;
+	for (__u32 p = 0; p < 2; p++)
+		for (__u32 i = 0; i < N; i++) {
+			struct tc_peer_key k = peer(TC_ROLE_CLIENT, 1000 + p, p ? "procb" : "proca", 0,
+						    (__u16)(1 + i % 60000));
+
+			k.netns = 5000000 + i;
+			k.tuple.raddr[1] = (__u8)(i / 60000);
+			memset(&c, 0, sizeof(c));
+			c.closed = c.conn.attempts = 5;
+			c.kind[TC_CK_LOCAL_FIRST] = 5;
+			c.tw.overflow = 1;
+			if (i == TARGET)
+				c.conn.port_exhausted = p + 1;	/* 1 + 2 */
+			if (i == KA) {
+				c.closed = c.conn.attempts = c.one_exchange = 30;
+				c.kind[TC_CK_LOCAL_FIRST] = 0;
+				c.kind[TC_CK_REMOTE_FIRST] = 30;
+			}
+			assert_int_equal(tc_model_add_peer(&m, &k, &c), 0);
+		}
+	for (__u32 i = 0; i < N; i++) {
+		struct tc_peer_key k = peer(TC_ROLE_SERVER, 3000 + i, "other", (__u16)(1 + i % 60000), 0);
+
+		k.netns = 5000000 + i;
+		k.tuple.laddr[1] = (__u8)(i / 60000);	/* what the client rows call raddr */
+		memset(&s, 0, sizeof(s));
+		s.closed = i == KA ? 60 : 10;
+		if (i == KA)
+			strcpy(k.proc.comm, "upstream");
+		assert_int_equal(tc_model_add_peer(&m, &k, &s), 0);
+		m.netns[i] = (struct tc_netns_info){ .ino = 5000000 + i, .found = 1,
+			.port_lo = 1000 + i, .port_hi = 2000 + i, .fin_timeout = 60,
+			.tw_recycle = -1, .tw_overflow_mib = 0 };
+	}
+	m.totals.tw.overflow = 2 * N;
+
+	int n = tc_diagnose(&m, f, 32);
+	const struct tc_finding *x = find(n, "eaddrnotavail");
+	assert_non_null(x);
+	assert_true(has(x->title, "failed 3 times"));		/* both processes' rows */
+	assert_true(has(x->evidence, "proca (pid 1000), procb (pid 1001)"));
+	assert_true(has(x->fix, "(now 62234-63234)"));		/* its own netns */
+	x = find(n, "keepalive_defeated");
+	assert_non_null(x);
+	assert_true(has(x->title, "upstream (pid 80777)"));	/* its listener */
+	assert_true(has(x->evidence, "60 connections"));
+	/* every netns read, its kernel counter 0: no overflow happened */
+	assert_null(find(n, "tw_overflow"));
+	assert_int_equal(n, 2);
+	tc_model_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -322,6 +392,7 @@ int main(void)
 		cmocka_unit_test(test_overflow_resets_myths),
 		cmocka_unit_test(test_netstat_value),
 		cmocka_unit_test(test_overflow_kernel_check),
+		cmocka_unit_test(test_many_destinations),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

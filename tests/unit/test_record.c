@@ -350,6 +350,8 @@ static void test_crafted_trailers(void **state)
 		{ "{\"netns\":[{\"ino\":\"7\"}]}", "trailer is damaged (netns)" },
 		{ "{\"netns\":[{\"ino\":7,\"port_lo\":4294967296}]}", "trailer is damaged (netns)" },
 		{ "{\"netns\":[{\"ino\":7,\"found\":9999999999}]}", "trailer is damaged (netns)" },
+		/* one entry per netns: a trailer declares no more than that */
+		{ "{\"netns\":[{\"ino\":7},{\"ino\":8},{\"ino\":7}]}", "trailer is damaged (netns)" },
 		{ "{\"cgroups\":[1]}", "trailer is damaged (cgroups)" },
 		{ "{\"cgroups\":{\"1\":5}}", "trailer is damaged (cgroups)" },
 		{ "{\"duration_s\":NaN}", "trailer is damaged (duration_s)" },
@@ -525,6 +527,81 @@ static void test_create_replaces_not_follows(void **state)
 	assert_int_equal(rmdir(dir), 0);	/* and no temporary file left */
 }
 
+/*
+ * 60000 netns, each with a client row, a trailer entry and a port survey:
+ * every row gets its own netns's budget. Looking each netns up by a scan
+ * of every entry, survey and row (as tc_rec_model did) took minutes here;
+ * now it is n log n. A second survey of one netns is refused.
+ */
+static void test_many_netns(void **state)
+{
+	enum { N = 60000 };
+	struct tc_rec_writer w;
+	struct tc_recording r;
+	struct tc_model m;
+	json_object *h = json_object_new_object();
+	char p[64], err[256];
+
+	tmp_path(p, sizeof(p));
+	json_object_object_add(h, "attach", json_object_new_string("tracepoint"));
+	json_object_object_add(h, "survey", json_object_new_boolean(1));
+	assert_int_equal(tc_rec_create(&w, p, h, err, sizeof(err)), 0);
+	json_object_put(h);
+	tc_model_init(&m);
+	m.duration_s = 1.0;
+	m.netns = calloc(N, sizeof(*m.netns));
+	assert_non_null(m.netns);
+	m.nnetns = N;
+	for (__u32 i = 0; i < N; i++) {
+		struct tc_event e = client_close(10, 40000, 0);
+		struct tc_portrec pr[2] = { 0 };
+
+		e.netns = 100000 + i;
+		assert_int_equal(tc_rec_frame(&w, TC_REC_CLOSE, &e, sizeof(e)), 0);
+		/* i + 1 ports usable; one in use toward the row's destination,
+		 * and one only in the even netns */
+		for (int k = 0; k < 2; k++) {
+			pr[k].tuple = e.tuple;
+			pr[k].tuple.lport = (__u16)(40000 + k);
+			pr[k].state = TC_ESTABLISHED;
+		}
+		assert_int_equal(tc_rec_ports(&w, e.netns, pr, i % 2 ? 1 : 2), 0);
+		/* the trailer in the other order than the rows and surveys */
+		m.netns[N - 1 - i] = (struct tc_netns_info){ .ino = e.netns, .found = 1,
+			.port_lo = 40000, .port_hi = 40000 + i, .usable = i + 1 };
+	}
+	assert_int_equal(tc_rec_finish(&w, &m), 0);
+	tc_model_free(&m);
+
+	assert_int_equal(tc_rec_read(p, &r, err, sizeof(err)), 0);
+	tc_model_init(&m);
+	assert_int_equal(tc_rec_model(&r, &m), 0);
+	assert_int_equal(m.npeers, N);
+	assert_int_equal(m.nnetns, N);
+	for (size_t k = 0; k < m.npeers; k++) {
+		const struct tc_peer_row *row = &m.peers[k];
+		__u32 i = row->key.netns - 100000;
+
+		assert_true(row->ports.known);
+		assert_int_equal(row->ports.range, i + 1);
+		/* the ports in [40000, 40000 + i]: the second only from i = 1 */
+		assert_int_equal(row->ports.in_use, i % 2 || !i ? 1 : 2);
+	}
+	tc_model_free(&m);
+	tc_rec_free(&r);
+
+	/* the recorder writes one survey per netns: two is damage */
+	{
+		__u32 two[8] = { TC_REC_PORTS, 8, 7, 0, TC_REC_PORTS, 8, 7, 0 };
+		char hdr[512];
+
+		good_header(hdr, sizeof(hdr), "\"survey\":true");
+		write_raw(p, hdr, two, sizeof(two));
+		expect_refused(p, "two port surveys of one netns");
+	}
+	unlink(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -538,6 +615,7 @@ int main(void)
 		cmocka_unit_test(test_frame_larger_than_the_file),
 		cmocka_unit_test(test_not_a_regular_file),
 		cmocka_unit_test(test_create_replaces_not_follows),
+		cmocka_unit_test(test_many_netns),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
