@@ -122,17 +122,19 @@ TC_INLINE void tc_tw_apply(struct tc_twcounts *t, int ev, int arg, __s64 dur_ms,
 		if (arg >= 0 && arg < TC_TWE_MAX)
 			TC_ROW_ADD(atomic, t->ended[arg], 1);
 		if (dur_ms >= 0) {
-			__u32 slot = tc_log2_slot(dur_ms);
+			/* unsigned from here: 0..INT64_MAX, so ms + 1 cannot wrap */
+			__u64 ms = (__u64)dur_ms;
+			__u32 slot = tc_log2_slot(ms);
 
 			TC_ROW_ADD(atomic, t->dur_count, 1);
-			TC_ROW_ADD(atomic, t->dur_sum_ms, dur_ms);
+			TC_ROW_ADD(atomic, t->dur_sum_ms, ms);
 			if (slot < TC_TW_HIST)
 				TC_ROW_ADD(atomic, t->hist[slot], 1);
 			/* a lost race only under-reports max by one concurrent stay */
-			if ((__u64)dur_ms > t->dur_max_ms)
-				t->dur_max_ms = dur_ms;
-			if (!t->dur_min_ms1 || (__u64)dur_ms + 1 < t->dur_min_ms1)
-				t->dur_min_ms1 = dur_ms + 1;
+			if (ms > t->dur_max_ms)
+				t->dur_max_ms = ms;
+			if (!t->dur_min_ms1 || ms + 1 < t->dur_min_ms1)
+				t->dur_min_ms1 = ms + 1;
 		}
 		break;
 	case TC_TWV_OVERFLOW:

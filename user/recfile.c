@@ -583,6 +583,7 @@ int tc_rec_read(const char *path, struct tc_recording *r, char *err, size_t errl
 	if (ret < 0) {
 		tc_rec_free(r);
 		return fail(err, errlen, path, ret == -ENOMEM ? "out of memory" :
+			    ret == -EINVAL ? "the recording is damaged (a TIME_WAIT length out of range)" :
 			    "the recording is damaged (a frame of the wrong size)");
 	}
 	if (ports_twice(r)) {

@@ -140,11 +140,17 @@ int tc_replay_close(struct tc_replay *r, const struct tc_event *e)
 	return 0;
 }
 
-/* As tc_tw_bump2() in agg.bpf.h. */
+/* As tc_tw_bump2() in agg.bpf.h. A length the kernel cannot have measured
+ * (below -1, "unknown", or over TC_REPLAY_TW_MAX_MS) is refused. */
 int tc_replay_tw(struct tc_replay *r, const struct tc_tw_event *e)
 {
-	struct tc_counts *rows[3] = { &r->totals, proc_row(r, &e->row.proc), peer_row(r, &e->row) };
+	struct tc_counts *rows[3];
 
+	if (e->dur_ms < -1 || e->dur_ms > TC_REPLAY_TW_MAX_MS)
+		return -EINVAL;
+	rows[0] = &r->totals;
+	rows[1] = proc_row(r, &e->row.proc);
+	rows[2] = peer_row(r, &e->row);
 	if (!rows[1] || !rows[2])
 		return -ENOMEM;
 	for (int i = 0; i < 3; i++) {

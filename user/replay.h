@@ -24,6 +24,10 @@ void tc_replay_init(struct tc_replay *r, bool port_hooks);
 void tc_replay_free(struct tc_replay *r);
 /* 0, or -ENOMEM. */
 int tc_replay_close(struct tc_replay *r, const struct tc_event *e);
+/* The longest TIME_WAIT stay a recording may hold: a year (they last 60 s;
+ * a peer re-sending its FIN restarts that, never for a year). */
+#define TC_REPLAY_TW_MAX_MS (365LL * 24 * 3600 * 1000)
+/* 0, -ENOMEM, or -EINVAL: dur_ms neither -1 nor 0..TC_REPLAY_TW_MAX_MS. */
 int tc_replay_tw(struct tc_replay *r, const struct tc_tw_event *e);
 /* The totals and rows into m (its rows replaced, then sorted). */
 int tc_replay_model(const struct tc_replay *r, struct tc_model *m);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Replay (the rows as a pure function of events) and the recording format. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -602,6 +603,40 @@ static void test_many_netns(void **state)
 	unlink(p);
 }
 
+/* A TIME_WAIT length no kernel measured: refused, by replay and by the
+ * reader, in one line; -1 (unknown) and real lengths replay. */
+static void test_tw_length_out_of_range(void **state)
+{
+	struct tc_replay r;
+	struct tc_tw_event e = { .type = TC_EV_TW, .ev = TC_TWV_END, .arg = TC_TWE_EXPIRED,
+				 .ev2 = -1 };
+	char p[64], hdr[512], frames[8 + sizeof(e)];
+	__u32 fh[2] = { TC_REC_TW, sizeof(e) };
+	static const __s64 bad[] = { INT64_MAX, TC_REPLAY_TW_MAX_MS + 1, -2, INT64_MIN };
+
+	tc_replay_init(&r, false);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		e.dur_ms = bad[i];
+		assert_int_equal(tc_replay_tw(&r, &e), -EINVAL);
+	}
+	e.dur_ms = -1;
+	assert_int_equal(tc_replay_tw(&r, &e), 0);
+	e.dur_ms = TC_REPLAY_TW_MAX_MS;
+	assert_int_equal(tc_replay_tw(&r, &e), 0);
+	assert_true(r.totals.tw.dur_max_ms == TC_REPLAY_TW_MAX_MS);
+	assert_int_equal(r.totals.tw.dur_count, 1);
+	tc_replay_free(&r);
+
+	tmp_path(p, sizeof(p));
+	good_header(hdr, sizeof(hdr), "\"survey\":true");
+	e.dur_ms = INT64_MAX;
+	memcpy(frames, fh, 8);
+	memcpy(frames + 8, &e, sizeof(e));
+	write_raw(p, hdr, frames, sizeof(frames));
+	expect_refused(p, "a TIME_WAIT length out of range");
+	unlink(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -616,6 +651,7 @@ int main(void)
 		cmocka_unit_test(test_not_a_regular_file),
 		cmocka_unit_test(test_create_replaces_not_follows),
 		cmocka_unit_test(test_many_netns),
+		cmocka_unit_test(test_tw_length_out_of_range),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include "closestate.h"
 #include "model.h"
+#include "rowmath.h"
 #include "render.h"
 
 static void test_slots(void **state)
@@ -116,6 +117,35 @@ static void test_json_unavailable_is_null(void **state)
 	free(out);
 }
 
+/*
+ * The longest stay a __s64 can say (replay reads it from a file): no
+ * signed overflow on the way (min is kept as ms + 1; `make unit-asan`
+ * builds this with -fsanitize=undefined), and the numbers are the stay's.
+ * Lengths of real stays come out as before.
+ */
+static void test_huge_stay(void **state)
+{
+	struct tc_twcounts t = { 0 };
+
+	tc_tw_apply(&t, TC_TWV_END, TC_TWE_EXPIRED, INT64_MAX, false);
+	assert_int_equal(t.dur_count, 1);
+	assert_true(t.dur_max_ms == (__u64)INT64_MAX);
+	assert_true(t.dur_min_ms1 == (__u64)INT64_MAX + 1);
+	assert_true(tc_tw_min(&t) == (__u64)INT64_MAX);
+	assert_int_equal(t.hist[TC_TW_HIST - 1], 1);
+	assert_int_equal(t.ended[TC_TWE_EXPIRED], 1);
+	tc_tw_apply(&t, TC_TWV_END, TC_TWE_EXPIRED, 60123, false);
+	assert_true(tc_tw_min(&t) == 60123);
+	assert_true(t.dur_max_ms == (__u64)INT64_MAX);
+	assert_int_equal(t.hist[tc_hist_slot(60123)], 1);
+	/* 0 ms is a length (min 0), -1 none */
+	tc_tw_apply(&t, TC_TWV_END, TC_TWE_EXPIRED, 0, false);
+	tc_tw_apply(&t, TC_TWV_END, TC_TWE_EXPIRED, -1, false);
+	assert_int_equal(t.dur_count, 3);
+	assert_true(tc_tw_min(&t) == 0);
+	assert_int_equal(t.ended[TC_TWE_EXPIRED], 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -124,6 +154,7 @@ int main(void)
 		cmocka_unit_test(test_active_and_sum),
 		cmocka_unit_test(test_overflow_predicate),
 		cmocka_unit_test(test_json_unavailable_is_null),
+		cmocka_unit_test(test_huge_stay),
 	};
 	return cmocka_run_group_tests_name("timewait", tests, NULL, NULL);
 }
