@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <linux/magic.h>
 #include "cgroups.h"
+#include "utf8.h"
 
 struct cg_entry {
 	__u64 id;
@@ -71,9 +72,13 @@ static int visit(const char *path, const struct stat *st, int flag, struct FTW *
 	}
 	n = &cg[ncg];
 	n->id = st->st_ino;
-	n->path = strdup(path[root_len] ? path + root_len : "/");
+	/* a cgroup's name is any bytes but '/': kept as valid UTF-8 (a byte
+	 * that is none becomes U+FFFD), as JSON and Prometheus labels need */
+	path = path[root_len] ? path + root_len : "/";
+	n->path = malloc(3 * strlen(path) + 1);
 	if (!n->path)
 		return 1;
+	tc_utf8_sanitize(n->path, path, strlen(path));
 	ncg++;
 	return 0;
 }

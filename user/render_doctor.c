@@ -6,6 +6,7 @@
 #include <string.h>
 #include "diagnose.h"
 #include "names.h"
+#include "utf8.h"
 
 static const char *const sev_names[] = { "info", "warning", "critical" };
 static const char *const sev_upper[] = { "INFO", "WARNING", "CRITICAL" };
@@ -45,12 +46,13 @@ void tc_render_doctor_text(FILE *out, const struct tc_model *m, const struct tc_
 {
 	struct summary s;
 	int status = tc_doctor_status(f, n);
+	char hook[256], t[3][TC_FINDING_TEXT];
 
 	summarise(m, &s);
 	fprintf(out, "tcpclose doctor: watched %.1f s with %s: %" PRIu64 " sockets closed "
 		"(%" PRIu64 " closed first by the peer), %" PRIu64 " entered TIME_WAIT, %" PRIu64
 		" in TIME_WAIT now, %" PRIu64 " EADDRNOTAVAIL, %" PRIu64 " TIME_WAIT overflows\n",
-		m->duration_s, m->state_hook ? m->state_hook : "?", (uint64_t)s.closed,
+		m->duration_s, tc_term_str(hook, sizeof(hook), m->state_hook, "?"), (uint64_t)s.closed,
 		(uint64_t)s.by_peer, (uint64_t)s.tw_entered, (uint64_t)s.tw_now,
 		(uint64_t)s.eaddrnotavail, (uint64_t)s.overflow);
 	if (s.max_util >= 0)
@@ -60,8 +62,12 @@ void tc_render_doctor_text(FILE *out, const struct tc_model *m, const struct tc_
 		fprintf(out, "(port-search retries unavailable here: this kernel/mode has no fentry or "
 			"kprobe on __inet_check_established)\n");
 	for (int i = 0; i < n; i++) {
-		fprintf(out, "\n%-8s  %s\n", sev_upper[f[i].severity], f[i].title);
-		fprintf(out, "  evidence: %s\n  fix:      %s\n", f[i].evidence, f[i].fix);
+		/* names in them (comm) are printable already: this is the net */
+		fprintf(out, "\n%-8s  %s\n", sev_upper[f[i].severity],
+			tc_term_str(t[0], sizeof(t[0]), f[i].title, ""));
+		fprintf(out, "  evidence: %s\n  fix:      %s\n",
+			tc_term_str(t[1], sizeof(t[1]), f[i].evidence, ""),
+			tc_term_str(t[2], sizeof(t[2]), f[i].fix, ""));
 	}
 	if (status == 0)
 		fprintf(out, "\nverdict: nothing wrong%s (exit 0)\n",

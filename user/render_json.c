@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include "names.h"
@@ -30,6 +31,21 @@ static json_object *jstr_comm(const char *comm)
 
 	tc_utf8_sanitize(buf, comm, TC_COMM_LEN);
 	return json_object_new_string(buf);
+}
+
+/* Any string as valid UTF-8 (a cgroup path from a recording is any bytes). */
+static json_object *jstr_utf8(const char *s)
+{
+	size_t len = strlen(s);
+	char *buf = malloc(3 * len + 1);
+	json_object *o;
+
+	if (!buf)
+		return NULL;
+	tc_utf8_sanitize(buf, s, len);
+	o = json_object_new_string(buf);
+	free(buf);
+	return o;
 }
 
 static json_object *jaddr(int family, const __u8 *addr)
@@ -197,7 +213,7 @@ static json_object *tracer_obj(const struct tc_model *m)
 		for (int i = 0; i < m->nprogs; i++) {
 			json_object *p = json_object_new_object();
 
-			ADD(p, "name", json_object_new_string(m->progs[i].name));
+			ADD(p, "name", jstr_utf8(m->progs[i].name));
 			ADD(p, "runs", U64(m->progs[i].runs));
 			ADD(p, "run_ns", U64(m->progs[i].run_ns));
 			json_object_array_add(progs, p);
@@ -275,11 +291,12 @@ int tc_render_json(FILE *f, const struct tc_model *m)
 	 * objects. The bytes are those of one json-c object printed whole.
 	 */
 	ADD(head, "version", json_object_new_int(TC_JSON_VERSION));
-	ADD(head, "attach", json_object_new_string(m->attach ? m->attach : "none"));
-	ADD(hooks, "state", m->state_hook ? json_object_new_string(m->state_hook) : NULL);
-	ADD(hooks, "owner", m->owner_hook ? json_object_new_string(m->owner_hook) : NULL);
-	ADD(hooks, "time_wait", m->tw_hook ? json_object_new_string(m->tw_hook) : NULL);
-	ADD(hooks, "port_search", m->port_hook ? json_object_new_string(m->port_hook) : NULL);
+	/* names a recording gave (it checked them): valid UTF-8 all the same */
+	ADD(head, "attach", jstr_utf8(m->attach ? m->attach : "none"));
+	ADD(hooks, "state", m->state_hook ? jstr_utf8(m->state_hook) : NULL);
+	ADD(hooks, "owner", m->owner_hook ? jstr_utf8(m->owner_hook) : NULL);
+	ADD(hooks, "time_wait", m->tw_hook ? jstr_utf8(m->tw_hook) : NULL);
+	ADD(hooks, "port_search", m->port_hook ? jstr_utf8(m->port_hook) : NULL);
 	ADD(head, "hooks", hooks);
 	ADD(head, "duration_s", jdouble(m->duration_s, 3));
 	add_counts(totals, &m->totals, m);
@@ -292,7 +309,7 @@ int tc_render_json(FILE *f, const struct tc_model *m)
 		json_object *o = json_object_new_object();
 
 		add_proc(o, &m->procs[i].key);
-		ADD(o, "cgroup", m->procs[i].cgroup ? json_object_new_string(m->procs[i].cgroup) : NULL);
+		ADD(o, "cgroup", m->procs[i].cgroup ? jstr_utf8(m->procs[i].cgroup) : NULL);
 		add_counts(o, &m->procs[i].c, m);
 		bad |= fprintf(f, "%s%s", i ? "," : "", json_object_to_json_string_ext(o, fl)) < 0;
 		json_object_put(o);

@@ -191,8 +191,10 @@ static void render_progs(FILE *f, const struct tc_model *m)
 		"PROGRAM", "RUNS", "TOTAL_NS", "NS/RUN");
 	for (int i = 0; i < m->nprogs; i++) {
 		const struct tc_prog_stat *p = &m->progs[i];
+		char name[sizeof(p->name)];
 
-		fprintf(f, "%-24s %12" PRIu64 " %14" PRIu64 " %10.0f\n", p->name,
+		fprintf(f, "%-24s %12" PRIu64 " %14" PRIu64 " %10.0f\n",
+			tc_term_str(name, sizeof(name), p->name, "?"),
 			(uint64_t)p->runs, (uint64_t)p->run_ns,
 			p->runs ? (double)p->run_ns / (double)p->runs : 0.0);
 		runs += p->runs;
@@ -208,12 +210,14 @@ static void render_progs(FILE *f, const struct tc_model *m)
 void tc_render_text(FILE *f, const struct tc_model *m, unsigned top)
 {
 	const struct tc_health *h = &m->health;
-	char comm[COMM_BUF], ep[200];
+	char comm[COMM_BUF], ep[200], attach[256], hook[256];
 	size_t i;
 	struct tc_counts other;
 
-	fprintf(f, "tcpclose: %.1f s, %s (%s)\n", m->duration_s, m->attach,
-		m->state_hook ? m->state_hook : "?");
+	/* a recording's strings: printable, whatever the file said */
+	fprintf(f, "tcpclose: %.1f s, %s (%s)\n", m->duration_s,
+		tc_term_str(attach, sizeof(attach), m->attach, "?"),
+		tc_term_str(hook, sizeof(hook), m->state_hook, "?"));
 	fprintf(f, "\nTOTAL (per local socket: a loopback connection counts twice)\n");
 	fprintf(f, "%-30s", "");
 	counts_header(f);

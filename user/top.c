@@ -194,7 +194,7 @@ static void table(FILE *f, const struct tc_top *t, const struct tc_model *m, int
 		fprintf(f, "%-8s %-16s %-36s", "PID", "COMM", "CGROUP");
 	cols_header(f, sort);
 	for (size_t i = 0; i < n && i < rows; i++) {
-		char comm[TC_COMM_LEN * 3 + 1], ep[160], cg[40];
+		char comm[TC_COMM_LEN * 3 + 1], ep[160], cg[40 * 3];
 
 		if (peers) {
 			const struct tc_peer_key *k = &l[i].peer->key;
@@ -221,10 +221,19 @@ static void table(FILE *f, const struct tc_top *t, const struct tc_model *m, int
 				snprintf(comm, sizeof(comm), "[unknown]");
 				snprintf(cg, sizeof(cg), "-");
 			} else if (p) {
-				/* the end of a path says the most */
+				/* the end of a path says the most; any bytes a cgroup's
+				 * name has reach the terminal printable, cut at a
+				 * character's start */
+				const char *tail = p;
+
 				len = strlen(p);
-				snprintf(cg, sizeof(cg), "%s%s", len > 36 ? "..." : "",
-					 len > 36 ? p + len - 33 : p);
+				if (len > 36) {
+					tail = p + len - 33;
+					while (tail > p && ((unsigned char)*tail & 0xc0) == 0x80)
+						tail++;
+					memcpy(cg, "...", 3);
+				}
+				tc_printable(cg + (tail != p ? 3 : 0), tail, 36);
 			} else {
 				snprintf(cg, sizeof(cg), "%" PRIu64, (uint64_t)r->key.cgroup_id);
 			}
@@ -243,8 +252,10 @@ void tc_render_top(FILE *f, const struct tc_top *t, const struct tc_model *m, do
 	struct tc_top_line all;
 
 	fill(&all, &m->totals, t->have_prev ? &t->totals : NULL, dt_s, m);
+	char hook[256];
+
 	fprintf(f, "tcpclose top - %s, every %.1f s, sort %s, %s\n", clock ? clock : "", dt_s,
-		tc_sort_name(sort), m->state_hook ? m->state_hook : "");
+		tc_sort_name(sort), tc_term_str(hook, sizeof(hook), m->state_hook, ""));
 	char now[32] = "?";
 
 	if (m->tw_hook && m->tw_snapshot)

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <string.h>
 #include "utf8.h"
 
 /* Length of the well-formed UTF-8 sequence at s (RFC 3629), or 0. */
@@ -58,12 +59,37 @@ void tc_utf8_sanitize(char *dst, const char *src, size_t srclen)
 	dst[o] = '\0';
 }
 
+/* A control character at c (n bytes, well-formed): C0, DEL, or C1
+ * (U+0080..U+009F: C2 80..C2 9F; U+009B is CSI to many terminals). */
+static bool is_control(const unsigned char *c, size_t n)
+{
+	return (n == 1 && (*c < 0x20 || *c == 0x7f)) || (n == 2 && c[0] == 0xc2 && c[1] <= 0x9f);
+}
+
 void tc_printable(char *dst, const char *src, size_t srclen)
 {
-	tc_utf8_sanitize(dst, src, srclen);
-	for (char *p = dst; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
+	const unsigned char *s = (const unsigned char *)src;
+	size_t len = 0, o = 0;
+
+	while (len < srclen && s[len])
+		len++;
+	for (size_t i = 0; i < len;) {
+		size_t n = seq_len(s + i, len - i);
+
+		if (!n) {
+			memcpy(dst + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		} else if (is_control(s + i, n)) {
+			dst[o++] = '?';
+			i += n;
+		} else {
+			memcpy(dst + o, s + i, n);
+			o += n;
+			i += n;
+		}
+	}
+	dst[o] = '\0';
 }
 
 bool tc_utf8_printable(const char *s, size_t len)
@@ -73,7 +99,7 @@ bool tc_utf8_printable(const char *s, size_t len)
 	for (size_t i = 0; i < len;) {
 		size_t n = u[i] ? seq_len(u + i, len - i) : 0;
 
-		if (!n || (n == 1 && (u[i] < 0x20 || u[i] == 0x7f)))
+		if (!n || is_control(u + i, n))
 			return false;
 		i += n;
 	}
@@ -93,15 +119,26 @@ void tc_utf8_cut(char *dst, size_t dstsize, const char *src)
 		size_t n = seq_len(s + i, len - i);
 		const unsigned char *c = s + i;
 
-		if (!n)
+		size_t w = n;
+
+		if (!n) {
 			c = (const unsigned char *)"\xef\xbf\xbd";
-		else if (n == 1 && (*c < 0x20 || *c == 0x7f))
+			w = 3;
+		} else if (is_control(c, n)) {
 			c = (const unsigned char *)"?";
-		if (o + (n ? n : 3) >= dstsize)
+			w = 1;
+		}
+		if (o + w >= dstsize)
 			break;
-		for (size_t k = 0; k < (n ? n : 3); k++)
+		for (size_t k = 0; k < w; k++)
 			dst[o++] = (char)c[k];
 		i += n ? n : 1;
 	}
 	dst[o] = '\0';
+}
+
+const char *tc_term_str(char *dst, size_t dstsize, const char *src, const char *dflt)
+{
+	tc_utf8_cut(dst, dstsize, src ? src : dflt);
+	return dst;
 }

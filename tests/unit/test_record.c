@@ -317,6 +317,9 @@ static void test_crafted_headers(void **state)
 		{ "\"tw_hook\":7", "header is damaged (hook names)" },
 		{ "\"state_hook\":\"a\\u001b]0;owned\\u0007\"", "header is damaged (hook names)" },
 		{ "\"attach\":\"\\u00ff\\u0000x\"", "header is damaged (hook names)" },
+		/* C1: U+009B is CSI to many terminals, raw or escaped */
+		{ "\"state_hook\":\"a\\u009b2Jb\"", "header is damaged (hook names)" },
+		{ "\"owner_hook\":\"a\xc2\x9b" "2Jb\"", "header is damaged (hook names)" },
 	};
 	char p[64], hdr[512];
 

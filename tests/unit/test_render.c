@@ -13,7 +13,9 @@
 #include "closestate.h"
 #include "model.h"
 #include "names.h"
+#include "diagnose.h"
 #include "render.h"
+#include "top.h"
 #include "utf8.h"
 
 static char *capture(void (*fn)(FILE *, const void *), const void *arg)
@@ -228,6 +230,115 @@ static void test_utf8(void **state)
 	assert_string_equal(out, "0123456789abcdef");
 	tc_printable(out, "a\tb\x7f", 16);
 	assert_string_equal(out, "a?b?");
+	/* C1 controls too: U+009B is CSI to many terminals; U+00A0 is text */
+	tc_printable(out, "\x1b[2J\xc2\x9b" "2J\xc2\x80\xc2\x9f\xc2\xa0\xff", 16);
+	assert_string_equal(out, "?[2J?2J??\xc2\xa0\xef\xbf\xbd");
+	assert_false(tc_utf8_printable("\xc2\x9b", 2));
+	assert_false(tc_utf8_printable("a\xc2\x85", 3));
+	assert_false(tc_utf8_printable("\x1b[2J", 4));
+	assert_false(tc_utf8_printable("\xff", 1));
+	assert_true(tc_utf8_printable("caf\xc3\xa9\xc2\xa0", 7));
+	tc_utf8_cut(out, sizeof(out), "x\xc2\x9by\x1bz\xfe");
+	assert_string_equal(out, "x?y?z\xef\xbf\xbd");
+	assert_string_equal(tc_term_str(out, sizeof(out), NULL, "?"), "?");
+}
+
+/* What reaches a terminal: no ESC, no C1, no DEL, valid UTF-8. */
+static void assert_terminal_safe(const char *s)
+{
+	size_t len = strlen(s);
+	char *v = malloc(3 * len + 1);
+
+	assert_non_null(v);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == 0x1b || *p == 0x7f || (*p < 0x20 && *p != '\n'))
+			fail_msg("control byte 0x%02x in \"%s\"", *p, s);
+		if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			fail_msg("C1 control in \"%s\"", s);
+	}
+	tc_utf8_sanitize(v, s, len);	/* unchanged: it was valid UTF-8 */
+	assert_string_equal(v, s);
+	free(v);
+}
+
+static void doctor_of_model(FILE *f, const void *m)
+{
+	struct tc_finding fd = { .severity = TC_SEV_WARNING, .id = "x" };
+
+	strcpy(fd.title, "title \x1b[2J\xc2\x9b" "31m");
+	strcpy(fd.evidence, "evidence \xff\x07");
+	strcpy(fd.fix, "fix \x1b]0;pwned\x07");
+	tc_render_doctor_text(f, m, &fd, 1);
+}
+
+static void top_of_model(FILE *f, const void *m)
+{
+	struct tc_top t;
+
+	tc_top_init(&t);
+	tc_render_top(f, &t, m, 1.0, 0, 20, "00:00:00");
+	tc_top_free(&t);
+}
+
+#define E2 "\xc3\xa9\xc3\xa9"
+#define E12 E2 E2 E2 E2 E2 E2
+#define E14 E12 E2
+
+/* Escape sequences in a recording's header strings, program names, comm
+ * and cgroup paths: every text renderer prints them harmless; JSON stays
+ * valid UTF-8 (json-c escapes the C0 ones). */
+static void test_hostile_strings(void **state)
+{
+	struct tc_model m;
+	char *out;
+	/* top shows the last 33 bytes: they begin inside an e-acute */
+	static const char cgroup[] = "/system.slice/\x1b[2J\xc2\x9b" "31m\xff/" E14 "\x1b[H.scop";
+	json_object *root, *procs;
+
+	build(&m);
+	m.attach = "tracepoint\x1b[2J";
+	m.state_hook = "tp\xc2\x9b" "2J\xff";
+	m.prog_stats = 1;
+	m.nprogs = 1;
+	strcpy(m.progs[0].name, "prog\x1b[H\xc2\x9b\xfe");
+	m.progs[0].runs = 1;
+	memcpy(m.procs[0].key.comm, "\x1b[2J\xc2\x9b" "31m", 9);
+	memcpy(m.peers[0].key.proc.comm, "\x1b[2J\xc2\x9b" "31m", 9);
+	for (size_t i = 0; i < m.nprocs; i++)
+		m.procs[i].cgroup = cgroup;
+
+	out = capture(text_of_model, &m);
+	assert_non_null(strstr(out, "tracepoint?[2J (tp?2J\xef\xbf\xbd)"));
+	assert_non_null(strstr(out, "prog?[H?\xef\xbf\xbd"));
+	assert_terminal_safe(out);
+	free(out);
+	out = capture(doctor_of_model, &m);
+	assert_non_null(strstr(out, "title ?[2J?31m"));
+	assert_terminal_safe(out);
+	free(out);
+	out = capture(top_of_model, &m);
+	assert_non_null(strstr(out, " ..." E12 "?[H.scop "));	/* 12 whole ones */
+	assert_terminal_safe(out);
+	free(out);
+
+	out = capture(json_of_model, &m);
+	{
+		size_t len = strlen(out);
+		char *v = malloc(3 * len + 1);
+
+		assert_non_null(v);
+		tc_utf8_sanitize(v, out, len);
+		assert_string_equal(v, out);	/* valid UTF-8 */
+		free(v);
+	}
+	root = json_tokener_parse(out);
+	assert_non_null(root);
+	assert_true(json_object_object_get_ex(root, "processes", &procs));
+	assert_non_null(strstr(json_object_get_string(json_object_object_get(
+		json_object_array_get_idx(procs, 0), "cgroup")), "\x1b[2J\xc2\x9b" "31m\xef\xbf\xbd/"));
+	json_object_put(root);
+	free(out);
+	tc_model_free(&m);
 }
 
 static void test_names(void **state)
@@ -251,6 +362,7 @@ int main(void)
 		cmocka_unit_test(test_text_report),
 		cmocka_unit_test(test_event_json),
 		cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_hostile_strings),
 		cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests_name("render", tests, NULL, NULL);
