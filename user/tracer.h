@@ -39,5 +39,10 @@ void tc_tracer_stop(struct tc_tracer *t);
 
 /* Inode of a network namespace file; -1 with err if PATH is not one. */
 int tc_netns_inode(const char *path, __u32 *ino, char *err, size_t errlen);
+/* An fd of the network namespace at path (O_RDONLY, for setns), or -1 with
+ * a one-line reason: the path must be an nsfs file of a network namespace,
+ * checked through O_PATH before it is opened (a FIFO, a device, a regular
+ * file is never opened). */
+int tc_netns_open(const char *path, char *err, size_t errlen);
 
 #endif

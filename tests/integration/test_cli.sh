@@ -21,6 +21,15 @@ expect_error "missing netns" 1 "--netns /var/run/netns/nope-$$: No such file" \
 	"$TCPCLOSE" report -d 1 --netns /var/run/netns/nope-$$
 # a namespace file, but of another type
 expect_error "not a netns" 1 "not a network namespace" "$TCPCLOSE" report -d 1 --netns /proc/self/ns/uts
+# Not an nsfs file: refused before anything opens it (opening a FIFO blocks,
+# opening a device runs its driver: /dev/watchdog would arm).
+mkfifo "$WORK/fifo" && echo x >"$WORK/regular"
+expect_error "netns: a FIFO, at once" 1 "--netns $WORK/fifo: not a network namespace \(a FIFO\)" \
+	timeout 5 "$TCPCLOSE" report -d 1 --netns "$WORK/fifo"
+expect_error "netns: a device" 1 "--netns /dev/null: not a network namespace \(a device\)" \
+	timeout 5 "$TCPCLOSE" report -d 1 --netns /dev/null
+expect_error "netns: a regular file" 1 "not a network namespace \(not an nsfs file\)" \
+	timeout 5 "$TCPCLOSE" report -d 1 --netns "$WORK/regular"
 expect_error "no privileges" 1 "need root" \
 	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$TCPCLOSE" report -d 1
 # A kernel without BTF, simulated by hiding /sys/kernel/btf in a private mount namespace.
