@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <limits.h>
 #include <ftw.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -126,40 +127,54 @@ const char *tc_cgroup_path(__u64 id)
 	return e ? e->path : NULL;
 }
 
+/*
+ * PATH, relative to the cgroup2 mount (or under it in full), resolved as the
+ * kernel would (realpath: "..", ".", symlinks): what it names must be a
+ * directory of the cgroup2 hierarchy, at or below the mount. Its inode is
+ * the cgroup id, its depth below the mount the level the BPF side compares.
+ */
 int tc_cgroup_lookup(const char *path, __u64 *id, int *level, char *err, size_t errlen)
 {
 	const char *r = cgroup2_root();
-	char full[4096];
+	char full[PATH_MAX + 2], res[PATH_MAX], rootres[PATH_MAX];
+	struct statfs sf;
 	struct stat st;
-	const char *rel;
+	size_t rl;
 	int lv = 0;
 
 	if (!r) {
 		snprintf(err, errlen, "--cgroup: no cgroup v2 hierarchy mounted at /sys/fs/cgroup");
 		return -1;
 	}
-	if (!strncmp(path, r, strlen(r)) && (path[strlen(r)] == '/' || !path[strlen(r)]))
+	if (!realpath(r, rootres)) {
+		snprintf(err, errlen, "--cgroup: %s: %s", r, strerror(errno));
+		return -1;
+	}
+	rl = strlen(r);
+	if (!strncmp(path, r, rl) && (path[rl] == '/' || !path[rl]))
 		snprintf(full, sizeof(full), "%s", path);
 	else
 		snprintf(full, sizeof(full), "%s/%s", r, path[0] == '/' ? path + 1 : path);
-	errno = 0;
-	if (stat(full, &st) || !S_ISDIR(st.st_mode) ||
-	    strstr(full + strlen(r), "/../") || strstr(full + strlen(r), "/./")) {
-		snprintf(err, errlen, "--cgroup '%s': not a cgroup (%s)", path,
-			 errno ? strerror(errno) : "not a directory");
+	if (!realpath(full, res)) {
+		snprintf(err, errlen, "--cgroup '%s': not a cgroup (%s)", path, strerror(errno));
 		return -1;
 	}
-	{
-		char probe[4200];
-
-		snprintf(probe, sizeof(probe), "%s/cgroup.procs", full);
-		if (access(probe, F_OK)) {
-			snprintf(err, errlen, "--cgroup '%s': not a cgroup v2 directory", path);
-			return -1;
-		}
+	rl = strlen(rootres);
+	if (strncmp(res, rootres, rl) || (res[rl] != '/' && res[rl])) {
+		snprintf(err, errlen, "--cgroup '%s': outside the cgroup v2 hierarchy (%s is %s)",
+			 path, path, res);
+		return -1;
 	}
-	for (rel = full + strlen(r); *rel; rel++)
-		if (*rel == '/' && rel[1] && rel[1] != '/')
+	if (stat(res, &st) || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "--cgroup '%s': not a cgroup (not a directory)", path);
+		return -1;
+	}
+	if (statfs(res, &sf) || sf.f_type != CGROUP2_SUPER_MAGIC) {
+		snprintf(err, errlen, "--cgroup '%s': not a cgroup v2 directory", path);
+		return -1;
+	}
+	for (const char *c = res + rl; *c; c++)
+		if (*c == '/' && c[1])
 			lv++;
 	*id = st.st_ino;
 	*level = lv;

@@ -16,7 +16,9 @@ cg=tcpc-cg-$$
 mkdir -p "$root/$cg/inner" || { check "create a cgroup" 0 1; finish; exit; }
 ns=$(netns_new cgroup) || exit 1
 out=$WORK/cg.json
-tracer_start "$out" report --json --cgroup "/$cg" --netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
+# given as "/$cg/inner/..": resolved, it is "/$cg" (unresolved, it matched
+# nothing: the "inner/.." counted as two levels below the mount)
+tracer_start "$out" report --json --cgroup "/$cg/inner/.." --netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
 IN=15 OUT=7
 # the workload, in the nested cgroup; a neighbour outside it at the same time
 inside=$(bash -c "echo \$\$ >'$root/$cg/inner/cgroup.procs' && exec ip netns exec '$ns' '$SCEN/closer' client-first 4 7301 $IN")
@@ -41,5 +43,14 @@ check "a path under the mount works too" "0 " "$? $(cat "$WORK/full.err" | grep 
 check "a missing cgroup: exit 1" 1 $?
 check_match "a missing cgroup: one clear line" "^tcpclose: error: --cgroup '/$cg-nope': not a cgroup \(No such file or directory\)$" \
 	"$(cat "$WORK/bad.err")"
+# resolved outside the mount, or to what is not a directory: a clear line
+"$TCPCLOSE" report -d 1 --cgroup "../../.." >/dev/null 2>"$WORK/up.err"
+check "above the mount: exit 1" 1 $?
+check_match "above the mount: one clear line" "^tcpclose: error: --cgroup '../../..': outside the cgroup v2 hierarchy \(../../.. is /[^ ]*\)$" \
+	"$(cat "$WORK/up.err")"
+"$TCPCLOSE" report -d 1 --cgroup "/$cg/cgroup.procs" >/dev/null 2>"$WORK/file.err"
+check "a file of the cgroup: exit 1" 1 $?
+check_match "a file of the cgroup: one clear line" "^tcpclose: error: --cgroup '/$cg/cgroup.procs': not a cgroup \(not a directory\)$" \
+	"$(cat "$WORK/file.err")"
 rmdir "$root/$cg/inner" "$root/$cg" 2>/dev/null
 finish
