@@ -25,9 +25,13 @@ BUILD_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjson-c-dev 
 	      libmicrohttpd-dev libcap-ng-dev libcmocka-dev pkg-config
 TEST_PKGS  := iproute2 jq nginx-light wrk qemu-system-x86 busybox-static prometheus curl
 BENCH_PKGS := bpftrace
+# clang's sanitizer and libFuzzer runtimes (-fsanitize=fuzzer,address,undefined):
+# only Recommended by clang, so not there after a --no-install-recommends install.
+FUZZ_PKGS  := libclang-rt-14-dev
 DEPS_STAMP := $(OUT)/.deps-build
 TDEPS_STAMP := $(OUT)/.deps-test
 BDEPS_STAMP := $(OUT)/.deps-bench
+FDEPS_STAMP := $(OUT)/.deps-fuzz
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
@@ -63,7 +67,8 @@ JSONC_CFLAGS = $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
 # A failed step must not leave a half-written target that looks up to date.
 .DELETE_ON_ERROR:
 
-.PHONY: all deps test-deps run install test unit integration vmtest bench scale clean vmlinux
+.PHONY: all deps test-deps run install test unit integration vmtest bench scale clean vmlinux \
+	unit-asan fuzz fuzz-run
 all: tcpclose
 
 deps: $(DEPS_STAMP)
@@ -78,6 +83,9 @@ $(TDEPS_STAMP): Makefile
 	$(Q)mkdir -p $(@D) && touch $@
 $(BDEPS_STAMP): Makefile
 	$(Q)tools/install-deps $(BENCH_PKGS)
+	$(Q)mkdir -p $(@D) && touch $@
+$(FDEPS_STAMP): Makefile | $(DEPS_STAMP)
+	$(Q)tools/install-deps $(FUZZ_PKGS)
 	$(Q)mkdir -p $(@D) && touch $@
 
 $(OUT)/bpf/%.bpf.o: bpf/%.bpf.c | $(DEPS_STAMP)
@@ -138,7 +146,65 @@ integration: tcpclose $(SCEN_BINS) $(OUT)/bench/hold $(TDEPS_STAMP)
 vmtest: tcpclose $(SCEN_BINS) $(OUT)/bench/hold $(TDEPS_STAMP)
 	$(Q)tools/vm/run $(OUT)/vm
 
-test: unit integration vmtest
+# Sanitizers: the pure code and the unit tests again, built by clang with
+# ASan and UBSan into $(ASAN_OUT) (any report fails the test: no recovery).
+ASAN_OUT   := $(OUT)/asan
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+ASAN_CFLAGS = -O1 -g $(ASAN_FLAGS) -Wall -Wextra -Wno-unused-parameter -std=gnu11 -MMD -MP \
+	      -Ibpf -Iuser -I$(OUT) -D_GNU_SOURCE $(JSONC_CFLAGS)
+ASAN_PURE_OBJS := $(patsubst user/%.c,$(ASAN_OUT)/user/%.o,$(PURE_SRCS))
+ASAN_UNIT_BINS := $(patsubst tests/unit/%.c,$(ASAN_OUT)/tests/%,$(UNIT_SRCS))
+ASAN_ENV   := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
+	      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+$(ASAN_OUT)/user/%.o: user/%.c | $(DEPS_STAMP) $(FDEPS_STAMP)
+	$(call msg,CC-ASAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(ASAN_CFLAGS) -c $< -o $@
+
+$(ASAN_OUT)/tests/%: tests/unit/%.c $(ASAN_PURE_OBJS) | $(DEPS_STAMP) $(FDEPS_STAMP)
+	$(call msg,CC-ASAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(ASAN_CFLAGS) $(filter %.c %.o,$^) $(LIBS) -lcmocka -o $@
+
+# Kept between runs (made by a pattern rule only, make would delete them).
+.SECONDARY: $(ASAN_PURE_OBJS)
+
+unit-asan: $(ASAN_UNIT_BINS)
+	$(Q)$(ASAN_ENV) tests/run-unit $(ASAN_UNIT_BINS)
+
+# libFuzzer over the recording reader and every renderer (tests/fuzz/README.md).
+# `make fuzz` builds it; `make fuzz-run` runs it FUZZ_SECONDS on a scratch
+# copy of the seed corpus, with the regression files replayed first.
+FUZZ_OUT     := $(OUT)/fuzz
+FUZZ_BIN     := $(FUZZ_OUT)/fuzz_recording
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   := -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
+		-fno-sanitize-recover=all
+FUZZ_CFLAGS   = -O1 -g $(FUZZ_FLAGS) -Wall -Wextra -Wno-unused-parameter -std=gnu11 -MMD -MP \
+		-Ibpf -Iuser -I$(OUT) -D_GNU_SOURCE $(JSONC_CFLAGS)
+# -fsanitize=fuzzer with -c: the coverage instrumentation; libFuzzer's main()
+# comes in at the link.
+FUZZ_PURE_OBJS := $(patsubst user/%.c,$(FUZZ_OUT)/user/%.o,$(PURE_SRCS))
+FUZZ_LIBS     = $(shell $(PKG_CONFIG) --libs json-c 2>/dev/null || echo -ljson-c)
+
+$(FUZZ_OUT)/user/%.o: user/%.c | $(DEPS_STAMP) $(FDEPS_STAMP)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_BIN): tests/fuzz/fuzz_recording.c $(FUZZ_PURE_OBJS) | $(DEPS_STAMP) $(FDEPS_STAMP)
+	$(call msg,LD-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(filter %.c %.o,$^) $(FUZZ_LIBS) -o $@
+
+fuzz: $(FUZZ_BIN)
+
+fuzz-run: $(FUZZ_BIN)
+	$(Q)tests/fuzz/run $(FUZZ_BIN) $(FUZZ_SECONDS) $(FUZZ_OUT)/run
+
+# Cheap ones first: the sanitizer builds and a 60 s fuzz run add about 1.5 minutes.
+test: unit unit-asan fuzz-run integration vmtest
 
 # Overhead, measured side by side (tracer off vs on); not part of test.
 bench: tcpclose $(OUT)/bench/churn $(SCEN_BINS) $(TDEPS_STAMP) $(BDEPS_STAMP)
@@ -154,4 +220,5 @@ vmlinux:
 clean:
 	rm -rf $(OUT) tcpclose
 
--include $(wildcard $(OUT)/bpf/*.d $(OUT)/user/*.d $(OUT)/tests/*.d $(OUT)/scenario/*.d $(OUT)/bench/*.d)
+-include $(wildcard $(OUT)/bpf/*.d $(OUT)/user/*.d $(OUT)/tests/*.d $(OUT)/scenario/*.d $(OUT)/bench/*.d \
+	$(ASAN_OUT)/user/*.d $(ASAN_OUT)/tests/*.d $(FUZZ_OUT)/user/*.d $(FUZZ_OUT)/*.d)
