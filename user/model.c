@@ -119,7 +119,7 @@ static size_t dedupe(void *rows, size_t n, size_t sz, int (*cmp)(const void *, c
 		return n;
 	qsort(rows, n, sz, cmp);
 	for (size_t i = 0; i < n; i++) {
-		char *dst = r + (out - 1) * sz;
+		char *dst = out ? r + (out - 1) * sz : r;
 
 		if (out && !cmp(dst, r + i * sz)) {
 			if (counts(r + i * sz)->closed > counts(dst)->closed)

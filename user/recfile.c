@@ -741,7 +741,7 @@ static int ports_of(json_object *t, struct tc_recording *r, struct tc_model *m, 
 			netns_from(ni, e->o);
 		if (!ni->found)
 			continue;
-		p = bsearch(&pk, r->ports, r->nports, sizeof(*r->ports), cmp_ports);
+		p = r->nports ? bsearch(&pk, r->ports, r->nports, sizeof(*r->ports), cmp_ports) : NULL;
 		if (p)
 			tc_budget_apply_rows(m, ni, p->recs, p->nrecs, known, att, rows, nrows);
 	}
