@@ -213,8 +213,14 @@ extern const volatile __u32 target_cgroup_level;
 /* Only call in process context, where current owns the socket. */
 static __always_inline void tc_take_owner(struct tc_sock *s, const struct sock *sk, bool direct)
 {
+	struct task_struct *task = (void *)bpf_get_current_task();
+
 	s->owner.tgid = bpf_get_current_pid_tgid() >> 32;
-	bpf_get_current_comm(s->owner.comm, sizeof(s->owner.comm));
+	/* Rows and -c go by the process's name, as ps, pidof and top show it:
+	 * a thread's own (Java's "http-nio-8080-exec-1") is kept beside it. */
+	if (BPF_CORE_READ_STR_INTO(&s->owner.comm, task, group_leader, comm) < 0)
+		bpf_get_current_comm(s->owner.comm, sizeof(s->owner.comm));
+	bpf_get_current_comm(s->owner.thread, sizeof(s->owner.thread));
 	s->owner.cgroup_id = tc_sk_cgroup(sk, direct);
 	/* The task's ancestor at that depth is the cgroup itself exactly when
 	 * the task is in it or below it (containers nest). */

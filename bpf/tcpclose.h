@@ -103,7 +103,8 @@ struct tc_owner {
 	__u64 cgroup_id;
 	__u32 tgid;
 	__u32 in_cgroup;	/* --cgroup: taken in a task at or below it */
-	char comm[TC_COMM_LEN];
+	char comm[TC_COMM_LEN];	/* the process's name (its thread group leader's), as ps says */
+	char thread[TC_COMM_LEN]; /* the thread that did it (a pool's worker, often), events only */
 };
 
 /* Per-socket record, keyed by the struct sock address while it lives. */

@@ -354,6 +354,7 @@ int tc_event_json(FILE *f, const struct tc_event *e, double ts_s)
 	ADD(o, "ts_s", jdouble(ts_s, 6));
 	ADD(o, "pid", json_object_new_int64(e->owner.tgid));
 	ADD(o, "comm", jstr_comm(e->owner.comm));
+	ADD(o, "thread", jstr_comm(e->owner.thread));
 	ADD(o, "cgroup_id", U64(e->owner.cgroup_id));
 	ADD(o, "netns", U64(e->netns));
 	ADD(o, "role", json_object_new_string(tc_role_name(e->role)));

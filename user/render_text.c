@@ -309,10 +309,15 @@ void tc_event_text_header(FILE *f)
 
 void tc_event_text(FILE *f, const struct tc_event *e, double ts_s)
 {
-	char comm[COMM_BUF], l[72], r[72], path[TC_PATH_MAX * 16];
+	char comm[2 * COMM_BUF + 2], thread[COMM_BUF], l[72], r[72], path[TC_PATH_MAX * 16];
 	const struct tc_tuple *t = &e->tuple;
 
 	tc_printable(comm, e->owner.comm, TC_COMM_LEN);
+	/* the thread that did it, where it is named otherwise: java(http-nio-...) */
+	if (e->owner.thread[0] && strncmp(e->owner.thread, e->owner.comm, TC_COMM_LEN)) {
+		tc_printable(thread, e->owner.thread, TC_COMM_LEN);
+		snprintf(comm + strlen(comm), sizeof(comm) - strlen(comm), "(%s)", thread);
+	}
 	fprintf(f, "%-10.3f %-7u %-15s %-6s %-24s %-24s %-17s %9.3f %9" PRIu64 " %9" PRIu64
 		"  %s\n", ts_s, e->owner.tgid, e->owner.tgid ? comm : "[unknown]",
 		tc_role_name(e->role),
