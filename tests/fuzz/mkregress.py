@@ -3,6 +3,9 @@
 # issue 16, each a crash before 59bffed). Not run by make: the files are
 # committed. Usage: tests/fuzz/mkregress.py tests/fuzz/corpus/mixed-v4-v6-mapped.tcrec
 #
+# Besides issue 16's files, the two the fuzzer found later (README.md):
+# recfile-bsearch-null-ports.tcrec and prom-label-invalid-utf8.tcrec.
+#
 # Format (user/recfile.h): "TCPCLREC", u32 version, u32 n, n bytes of header
 # JSON, then frames: u32 type, u32 length, payload (host byte order; these
 # files are little-endian, as the x86 recordings they come from).
@@ -59,7 +62,8 @@ def with_trailer(name, change):
 # header: byte_order null reached strcmp (SIGSEGV)
 with_header("header-byte-order-null.tcrec", byte_order=None)
 with_header("header-byte-order-number.tcrec", byte_order=1)
-with_header("header-sizes-array.tcrec", sizes=[144, 112, 48])
+sz = header["sizes"]
+with_header("header-sizes-array.tcrec", sizes=[sz["event"], sz["tw_event"], sz["portrec"]])
 with_header("header-hook-escape.tcrec", state_hook="\x1b[2J\x1b[31mred")
 with_header("header-flags-strings.tcrec", port_hooks="yes", tw_snapshot=1, survey=None)
 # header length past the end of the file
@@ -89,3 +93,28 @@ write("frame-1gib-unknown.tcrec", build(ver, header, body) + struct.pack("<II", 
 write("frame-4gib-unknown.tcrec", build(ver, header, body) + struct.pack("<II", 77, 0xFFFFFFFF))
 write("frame-1gib-close.tcrec", build(ver, header, body[:1]) + struct.pack("<II", CLOSE, big) + body[1][1])
 write("frame-ports-huge.tcrec", build(ver, header, body) + struct.pack("<II", PORTS, 8 + 48 * 22369621))
+
+# found by the fuzzer later (README.md), once in tests/fuzz/found:
+# a trailer whose netns was surveyed ("found" 1) and no port-survey frame:
+# ports_of() bsearched r->ports = NULL (UBSan, before f19bdcc). The events'
+# netns is the trailer's, so the model has it and looks for its ports.
+t = json.loads(json.dumps(trailer))
+assert t["netns"] and t["netns"][0]["found"] == 1
+write("recfile-bsearch-null-ports.tcrec",
+      build(ver, header, [f for f in body if f[0] != PORTS] + [(END, json.dumps(t).encode())]))
+
+
+# a close whose comm is the bytes \377 (not UTF-8): must still reach the
+# Prometheus renderer, as a valid label (it once refused the whole scrape).
+# comm is struct tc_owner's first char array in struct tc_event: found by
+# the name closer gives its processes (tc-server / tc-client).
+def bad_comm(p):
+    i = p.find(b"tc-")
+    assert i > 0 and p[i:i + 16].rstrip(b"\0") in (b"tc-server", b"tc-client"), p
+    return p[:i] + b"\377".ljust(16, b"\0") + p[i + 16:]
+
+
+first = next(k for k, f in enumerate(body) if f[0] == CLOSE)
+write("prom-label-invalid-utf8.tcrec",
+      build(ver, header, [(CLOSE, bad_comm(body[first][1]))] + [f for f in body if f[0] == PORTS] +
+            [(END, json.dumps(trailer).encode())]))
