@@ -5,6 +5,7 @@
 #include <string.h>
 #include "names.h"
 #include "render_prom.h"
+#include "utf8.h"
 
 void tc_prom_init(struct tc_prom *st, unsigned top, const char *version)
 {
@@ -22,10 +23,22 @@ void tc_prom_free(struct tc_prom *st)
 	st->nprocs = st->npeers = 0;
 }
 
-/* Label values: backslash, double quote and newline are escaped. */
-static void esc(FILE *f, const char *s)
+/* Label values: made valid UTF-8 (a comm is any bytes a process chose, a
+ * cgroup any directory name; the exposition says charset=utf-8 and one
+ * invalid byte fails the whole scrape), then backslash, double quote and
+ * newline are escaped. */
+static void esc(FILE *f, const char *raw)
 {
-	for (; *s; s++) {
+	char small[3 * 64 + 1], *buf = small;
+	size_t len = strlen(raw);
+	const char *s;
+
+	if (3 * len + 1 > sizeof(small) && !(buf = malloc(3 * len + 1))) {
+		fputs("?", f);	/* out of memory: a valid placeholder */
+		return;
+	}
+	tc_utf8_sanitize(buf, raw, len);
+	for (s = buf; *s; s++) {
 		if (*s == '\\' || *s == '"')
 			fputc('\\', f), fputc(*s, f);
 		else if (*s == '\n')
@@ -33,6 +46,8 @@ static void esc(FILE *f, const char *s)
 		else
 			fputc(*s, f);
 	}
+	if (buf != small)
+		free(buf);
 }
 
 static void head(FILE *f, const char *name, const char *type, const char *help)

@@ -162,4 +162,49 @@ check "SIGINT: the helper is gone with it" "" "$(pgrep -P "$epid" 2>/dev/null)"
 check "no temporary file left next to the textfile" "tc.prom" "$(ls "$WORK" | grep '^tc\.prom')"
 check "the final textfile has the final counts" "$total" "$(value 'tcpclose_closes_total{kind="local_first"}' "$prom")"
 check_match "stderr says how many scrapes were served" "scrapes served" "$(cat "$out.err")"
+
+# --- hostile names and clients, failing writes, a stop by the group (issue 16) ---------
+port2=$((port + 2))
+url2="http://127.0.0.1:$port2/metrics"
+tdir=$WORK/tdir
+mkdir -m 755 "$tdir"
+prom2=$tdir/tc.prom
+out2=$WORK/export2.out
+# setsid: a process group of its own, as under systemd (the TERM at the end goes to all of it)
+setsid "$TCPCLOSE" export --listen "127.0.0.1:$port2" --textfile "$prom2" -i 1 -n 20 \
+	--netns "/var/run/netns/$ns" ${TCPCLOSE_ATTACH:+--attach $TCPCLOSE_ATTACH} >"$out2" 2>"$out2.err" &
+e2=$!
+TRACERS+=("$e2")
+for _ in $(seq 200); do
+	grep -q "tracing TCP closes" "$out2.err" 2>/dev/null && break
+	kill -0 "$e2" 2>/dev/null || break
+	sleep 0.1
+done
+check "second exporter: its own process group" "$e2" "$(ps -o pgid= "$e2" | tr -d ' ')"
+
+# A comm is any bytes a process chose: \xff\xfe is not UTF-8. The exposition
+# says charset=utf-8, and one bad byte fails the whole scrape in Prometheus.
+in_ns "$ns" timeout 10 sh -c 'sleep 3 | busybox nc -l -p 7300 >/dev/null' &
+nc_pid=$!
+for _ in $(seq 20); do
+	in_ns "$ns" bash -c 'printf "\xff\xfe" >/proc/self/comm
+		exec 3<>/dev/tcp/127.0.0.1/7300 && echo hi >&3 && exec 3>&-' 2>/dev/null && break
+	sleep 0.2
+done
+wait "$nc_pid" 2>/dev/null
+sleep 1.2	# a fresh collection
+curl -sf "$url2" >"$WORK/m2.txt"
+check_ge "a comm of invalid bytes: its series, the bytes as U+FFFD" 1 \
+	"$(grep -c $'^tcpclose_process_closes_total{comm="\xef\xbf\xbd\xef\xbf\xbd"' "$WORK/m2.txt")"
+check "a comm of invalid bytes: no raw byte in the scrape" 0 "$(LC_ALL=C grep -c $'\xff' "$WORK/m2.txt")"
+if command -v promtool >/dev/null; then
+	promtool check metrics <"$WORK/m2.txt" >"$WORK/promtool2.out" 2>&1
+	check "a comm of invalid bytes: promtool check metrics accepts the scrape" "0 " "$? $(cat "$WORK/promtool2.out")"
+	promtool check metrics <"$prom2" >"$WORK/promtool3.out" 2>&1
+	check "a comm of invalid bytes: and the textfile" "0 " "$? $(cat "$WORK/promtool3.out")"
+fi
+
+tracer_stop "$e2"
+check "second exporter: SIGINT, exit 0" 0 $?
+
 finish

@@ -180,6 +180,52 @@ static void test_histogram_and_escaping(void **state)
 	tc_model_free(&m);
 }
 
+/* Is every byte of s[0..len) part of a well-formed UTF-8 sequence? */
+static int valid_utf8(const unsigned char *s, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		unsigned char c = s[i];
+		size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 :
+			   c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+
+		if (!n || i + n > len)
+			return 0;
+		for (size_t k = 1; k < n; k++)
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+		i += n;
+	}
+	return 1;
+}
+
+/* A comm is any bytes a process chose, a cgroup any directory name: the
+ * exposition is served as charset=utf-8 and Prometheus rejects the whole
+ * scrape on one invalid byte, so label values are made valid (U+FFFD). */
+static void test_labels_are_valid_utf8(void **state)
+{
+	struct tc_model m;
+	struct tc_prom st;
+	struct tc_proc_key k = { .tgid = 7 };
+	struct tc_counts c = { 0 };
+	char *out;
+
+	tc_model_init(&m);
+	tc_prom_init(&st, 5, "test");
+	memcpy(k.comm, "\xff\xfe" "ok\xc3", 6);	/* a cut sequence at the end too */
+	c.closed = c.kind[TC_CK_LOCAL_FIRST] = 3;
+	assert_int_equal(tc_model_add_proc(&m, &k, &c), 0);
+	m.procs[0].cgroup = "/x\xe9y\\\"z";	/* Latin-1 e-acute, then escapes */
+	tc_counts_add(&m.totals, &c);
+	out = render(&m, &st);
+	assert_true(valid_utf8((const unsigned char *)out, strlen(out)));
+	assert_true(sample(out, "tcpclose_process_closes_total{comm=\"\xef\xbf\xbd\xef\xbf\xbd"
+			   "ok\xef\xbf\xbd\",pid=\"7\",cgroup=\"/x\xef\xbf\xbdy\\\\\\\"z\","
+			   "kind=\"local_first\"}") == 3);
+	free(out);
+	tc_prom_free(&st);
+	tc_model_free(&m);
+}
+
 static void test_top_rates_and_sort(void **state)
 {
 	struct tc_model m;
@@ -246,6 +292,7 @@ int main(void)
 		cmocka_unit_test(test_top_n_other_and_sticky),
 		cmocka_unit_test(test_rows_of_one_endpoint_merge),
 		cmocka_unit_test(test_histogram_and_escaping),
+		cmocka_unit_test(test_labels_are_valid_utf8),
 		cmocka_unit_test(test_top_rates_and_sort),
 		cmocka_unit_test(test_model_other_is_totals_minus_rows),
 	};
