@@ -26,6 +26,13 @@
 #include "tracer.h"
 
 #define SCRAPE_MIN_AGE_S 1.0
+/* Slow or idle clients (issue 16): one address holds at most HTTP_PER_IP
+ * connections, so a host trickling requests cannot lock out the scrapers
+ * of others; a connection idle for HTTP_TIMEOUT_S is closed, so an idle or
+ * slow client frees its slot quickly; and HTTP_MAX_CONNS in all. */
+#define HTTP_MAX_CONNS 256u
+#define HTTP_PER_IP 8u
+#define HTTP_TIMEOUT_S 3u
 
 struct exporter {
 	const struct tc_opts *o;
@@ -213,10 +220,11 @@ int tc_cmd_export(const struct tc_opts *o)
 	e.start_s = tc_now_s();
 
 	if (lfd >= 0) {
-		d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, on_request, &e,
+		d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD, 0, NULL, NULL, on_request, &e,
 				     MHD_OPTION_LISTEN_SOCKET, lfd,
-				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
-				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+				     MHD_OPTION_CONNECTION_LIMIT, HTTP_MAX_CONNS,
+				     MHD_OPTION_PER_IP_CONNECTION_LIMIT, HTTP_PER_IP,
+				     MHD_OPTION_CONNECTION_TIMEOUT, HTTP_TIMEOUT_S,
 				     MHD_OPTION_END);
 		if (!d) {
 			tc_err("cannot start the HTTP server on %s", o->listen);

@@ -204,6 +204,45 @@ if command -v promtool >/dev/null; then
 	check "a comm of invalid bytes: and the textfile" "0 " "$? $(cat "$WORK/promtool3.out")"
 fi
 
+# Slow clients: 20 connections from 127.0.0.1 that send a request line one
+# byte every 4 s (idle under any timeout of 5 s or more), as in the audit.
+slow() {	# slow ID PERIOD SECONDS: prints "ID cut MS" when the server closed it, or "ID held"
+	local t0=${EPOCHREALTIME/./} x rc
+	exec 3<>"/dev/tcp/127.0.0.1/$port2" || { echo "$1 refused"; return; }
+	printf G >&3
+	while (( (${EPOCHREALTIME/./} - t0) / 1000000 < $3 )); do
+		read -r -t "$2" -n 1 -u 3 x; rc=$?
+		if [ "$rc" -le 128 ]; then	# EOF or reset, not the timeout
+			echo "$1 cut $(( (${EPOCHREALTIME/./} - t0) / 1000 ))"; return
+		fi
+		printf E >&3 2>/dev/null || { echo "$1 cut $(( (${EPOCHREALTIME/./} - t0) / 1000 ))"; return; }
+	done
+	echo "$1 held"
+}
+slow_pids=()
+for i in $(seq 20); do
+	( trap '' PIPE; slow "$i" 4 12 ) >"$WORK/slow.$i" 2>/dev/null &
+	slow_pids+=($!)
+done
+sleep 0.8
+# another host (source 127.0.0.2) scrapes while they hold their connections
+code=$(curl -s -o "$WORK/m3.txt" -w '%{http_code}' -m 3 --interface 127.0.0.2 "$url2")
+check "20 slow clients of one host: another host's scrape is served at once" 200 "$code"
+# the same host: once the slow ones are cut, within a few seconds
+t0=${EPOCHREALTIME/./}; code=000
+while (( (${EPOCHREALTIME/./} - t0) / 1000000 < 9 )); do
+	code=$(curl -s -o /dev/null -w '%{http_code}' -m 2 "$url2")
+	[ "$code" = 200 ] && break
+	sleep 0.3
+done
+took=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
+check "20 slow clients: a scrape from their own host too, within 6 s" "200 yes" \
+	"$code $([ "$took" -le 6000 ] && echo yes || echo "no (${took} ms)")"
+wait "${slow_pids[@]}"
+cat "$WORK"/slow.* >"$WORK/slow.all"
+check "20 slow clients: every one cut by the exporter" 20 "$(grep -c ' cut ' "$WORK/slow.all")"
+check "20 slow clients: none held more than 5 s" 0 "$(awk '$2 == "cut" && $3 > 5000 || $2 != "cut"' "$WORK/slow.all" | wc -l)"
+
 tracer_stop "$e2"
 check "second exporter: SIGINT, exit 0" 0 $?
 
