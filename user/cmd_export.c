@@ -14,7 +14,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+#include <cap-ng.h>
 #include <microhttpd.h>
 #include "cmds.h"
 #include "collect.h"
@@ -45,7 +47,20 @@ struct exporter {
 	size_t len;
 	double body_s;		/* when it was made; 0: never */
 	unsigned long scrapes;
+	unsigned long tf_failures;	/* textfile writes that failed */
+	int tf_err;		/* the failure being reported (-errno, -1), 0: none */
 };
+
+/* The exporter's own health, after the exposition: the textfile failures. */
+static void render_own(FILE *f, const struct exporter *e)
+{
+	const char *n = "tcpclose_textfile_write_failures_total";
+
+	if (!e->o->textfile)
+		return;
+	fprintf(f, "# HELP %s Textfile rewrites that failed (the exporter logs and goes on).\n"
+		"# TYPE %s counter\n%s %lu\n", n, n, n, e->tf_failures);
+}
 
 /* Under e->lock. */
 static int refresh(struct exporter *e)
@@ -66,6 +81,7 @@ static int refresh(struct exporter *e)
 	if (!f)
 		return -1;
 	ret = tc_render_prom(f, &e->m, &e->prom);
+	render_own(f, e);
 	if (fclose(f) || ret) {
 		free(buf);
 		return -1;
@@ -178,6 +194,9 @@ static int write_textfile(const char *path, const char *body, size_t len)
 	return ret;
 }
 
+/* One rewrite. A failure is counted and said once per kind: the same one
+ * again says nothing (it may last: a full disk, every -i), a change of
+ * kind or the first success after failures says so. */
 static int textfile_tick(struct exporter *e)
 {
 	int ret;
@@ -187,11 +206,87 @@ static int textfile_tick(struct exporter *e)
 	ret = refresh(e);
 	if (!ret)
 		ret = write_textfile(e->o->textfile, e->body, e->len);
-	pthread_mutex_unlock(&e->lock);
 	if (ret)
-		tc_err("cannot write --textfile %s: %s", e->o->textfile,
-		       ret == -1 ? "collection failed" : strerror(-ret));
+		e->tf_failures++;
+	pthread_mutex_unlock(&e->lock);
+	if (ret && ret != e->tf_err)
+		tc_err("cannot write --textfile %s: %s%s", e->o->textfile,
+		       ret == -1 ? "collection failed" : strerror(-ret),
+		       e->tf_err ? "" : " (said once; counted in tcpclose_textfile_write_failures_total)");
+	else if (!ret && e->tf_err)
+		fprintf(stderr, "tcpclose: --textfile %s written again (%lu failed rewrites so far)\n",
+			e->o->textfile, e->tf_failures);
+	e->tf_err = ret;
 	return ret;
+}
+
+/* The directory of path, into buf. */
+static const char *dir_of(const char *path, char *buf, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		snprintf(buf, len, ".");
+	else if (slash == path)
+		snprintf(buf, len, "/");
+	else
+		snprintf(buf, len, "%.*s", (int)(slash - path), path);
+	return buf;
+}
+
+/*
+ * Before anything is loaded: can the textfile's directory take a new file
+ * once the capabilities are dropped? root without CAP_DAC_OVERRIDE is an
+ * ordinary user to the file modes, so a directory of another owner (say
+ * node_exporter's, 0755) is not writable then. Tried for real, by a child
+ * that drops them first; the reason in one line.
+ */
+static int textfile_precheck(const struct tc_opts *o, char *err, size_t errlen)
+{
+	char dir[4096], tmp[4096];
+	struct stat st;
+	int status, e;
+	pid_t pid;
+
+	dir_of(o->textfile, dir, sizeof(dir));
+	if (stat(dir, &st)) {
+		snprintf(err, errlen, "--textfile directory %s: %s", dir,
+			 errno == ENOENT ? "does not exist" : strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "--textfile directory %s: not a directory", dir);
+		return -1;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return 0;	/* the first write will tell */
+	if (pid == 0) {
+		FILE *f;
+
+		if (!o->keep_caps) {
+			capng_clear(CAPNG_SELECT_BOTH);
+			if (capng_apply(CAPNG_SELECT_CAPS))
+				_exit(0);	/* cannot tell */
+		}
+		f = tc_outfile_open(o->textfile, tmp, sizeof(tmp));
+		if (!f)
+			_exit(errno > 0 && errno < 256 ? errno : EIO);
+		tc_outfile_abort(f, tmp);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || !(e = WEXITSTATUS(status)))
+		return 0;
+	if ((e == EACCES || e == EPERM) && !o->keep_caps)
+		snprintf(err, errlen, "--textfile directory %s is not writable once tcpclose drops "
+			 "its capabilities after attaching (owner uid %u, mode %04o): let uid %u write "
+			 "there, or use --keep-caps", dir, (unsigned)st.st_uid,
+			 (unsigned)(st.st_mode & 07777), (unsigned)geteuid());
+	else
+		snprintf(err, errlen, "--textfile directory %s: cannot create a file there: %s", dir,
+			 strerror(e));
+	return -1;
 }
 
 int tc_cmd_export(const struct tc_opts *o)
@@ -199,11 +294,15 @@ int tc_cmd_export(const struct tc_opts *o)
 	struct exporter e = { .o = o };
 	struct MHD_Daemon *d = NULL;
 	struct tc_tracer t;
-	char err[512];
+	char err[4608];	/* a directory name and why */
 	double next;
 	int lfd = -1, ret = 0;
 
-	/* The port first: a taken port should not cost a BPF load. */
+	/* The port and the directory first: neither should cost a BPF load. */
+	if (o->textfile && textfile_precheck(o, err, sizeof(err))) {
+		tc_err("%s", err);
+		return 1;
+	}
 	if (o->listen && (lfd = listen_on(o->listen, err, sizeof(err))) < 0) {
 		tc_err("%s", err);
 		return 1;
@@ -252,11 +351,10 @@ int tc_cmd_export(const struct tc_opts *o)
 		if (o->duration_s > 0 && now - e.start_s >= o->duration_s)
 			break;
 		if (o->textfile && now >= next) {
-			if (textfile_tick(&e)) {
-				ret = 1;
-				break;
-			}
+			textfile_tick(&e);	/* a failure is said and counted: go on */
 			next += o->interval_s;
+			if (next < now)
+				next = now + o->interval_s;	/* suspended: no burst */
 		}
 		tc_nap(0.2);
 	}

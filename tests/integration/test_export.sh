@@ -243,7 +243,37 @@ cat "$WORK"/slow.* >"$WORK/slow.all"
 check "20 slow clients: every one cut by the exporter" 20 "$(grep -c ' cut ' "$WORK/slow.all")"
 check "20 slow clients: none held more than 5 s" 0 "$(awk '$2 == "cut" && $3 > 5000 || $2 != "cut"' "$WORK/slow.all" | wc -l)"
 
+# A textfile write that fails (the directory turns read-only to a root
+# without capabilities) is said once and counted; HTTP and the rest go on.
+chmod 555 "$tdir"
+sleep 3.5
+check "textfile failing: the exporter still runs" 0 "$(kill -0 "$e2" 2>/dev/null; echo $?)"
+curl -sf "$url2" >"$WORK/m4.txt"
+check "textfile failing: /metrics still served" 0 $?
+check_ge "textfile failing: the failures counted" 2 \
+	"$(value tcpclose_textfile_write_failures_total "$WORK/m4.txt")"
+check "textfile failing: said once, not every -i" 1 "$(grep -c 'cannot write --textfile' "$out2.err")"
+mt=$(stat -c %y "$prom2")
+chmod 755 "$tdir"
+sleep 2
+check_match "textfile failing: its recovery said" "written again" "$(cat "$out2.err")"
+check "textfile failing: rewritten since" yes \
+	"$([ "$(stat -c %y "$prom2")" != "$mt" ] && echo yes || echo no)"
+
 tracer_stop "$e2"
 check "second exporter: SIGINT, exit 0" 0 $?
 
+# A textfile directory root can write to only with CAP_DAC_OVERRIDE (its
+# own, but read-only): once the capabilities are dropped it cannot. Refused
+# at start, before any BPF load, in one line that says why.
+mkdir -m 555 "$WORK/ro"
+timeout 20 "$TCPCLOSE" export --textfile "$WORK/ro/tc.prom" -d 1 >"$WORK/ro.out" 2>&1
+check "a textfile directory not writable without capabilities: exit 1" 1 $?
+check_match "... one line naming the directory and why" \
+	"^tcpclose: error: --textfile directory $WORK/ro is not writable .*\(owner uid 0, mode 0555\)" \
+	"$(cat "$WORK/ro.out")"
+check "... and only that line, before any BPF load" "1 " "$(wc -l <"$WORK/ro.out") $(grep 'tracing TCP' "$WORK/ro.out")"
+timeout 20 "$TCPCLOSE" export --textfile "$WORK/nodir/tc.prom" -d 1 >"$WORK/nodir.out" 2>&1
+check "a textfile directory that does not exist: exit 1, one line" \
+	"1 tcpclose: error: --textfile directory $WORK/nodir: does not exist" "$? $(cat "$WORK/nodir.out")"
 finish
