@@ -72,9 +72,12 @@ int main(int argc, char **argv)
 		printf("tcpclose %s\n", TCPCLOSE_VERSION);
 		return 0;
 	}
-	/* No SA_RESTART: a signal must cut the sleep or poll short. */
+	/* No SA_RESTART: a signal must cut the sleep or poll short. A hangup
+	 * (the terminal or ssh session gone) ends like Ctrl-C: top's terminal
+	 * restored, a recording finished, the final report. */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

@@ -249,8 +249,13 @@ static void surveyor_main(const struct tc_tracer *t, int sock)
 {
 	struct sv_req q;
 
-	signal(SIGINT, SIG_IGN);	/* Ctrl-C is for the parent: it reports, then we see EOF */
-	signal(SIGTERM, SIG_DFL);
+	/* Stop signals are for the parent: it reports, surveying once more,
+	 * then closes the socket and we see EOF. A TERM to the whole group
+	 * (systemd's stop, kill -- -PGID) must not take us first; we still die
+	 * with the parent (PR_SET_PDEATHSIG) however it ends. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	close_all_but(sock, t->survey ? bpf_program__fd(t->skel->progs.tc_iter_ports) : -1);
 	if (tc_privs_surveyor()) {
 		fprintf(stderr, "tcpclose: error: survey helper: cannot narrow its capabilities\n");

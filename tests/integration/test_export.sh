@@ -260,8 +260,19 @@ check_match "textfile failing: its recovery said" "written again" "$(cat "$out2.
 check "textfile failing: rewritten since" yes \
 	"$([ "$(stat -c %y "$prom2")" != "$mt" ] && echo yes || echo no)"
 
-tracer_stop "$e2"
-check "second exporter: SIGINT, exit 0" 0 $?
+# A stop by the whole process group (systemd's TERM): the survey helper
+# must not die first, the last textfile keeps its port data.
+in_ns "$ns" "$SCEN/closer" client-first 4 7301 3 >/dev/null
+helper2=$(pgrep -P "$e2" | head -1)
+kill -TERM -- "-$e2"
+for _ in $(seq 100); do kill -0 "$e2" 2>/dev/null || break; sleep 0.1; done
+wait "$e2"
+check "TERM to the process group: exit 0" 0 $?
+check "TERM to the process group: the helper is gone too" "" "$(ps -o pid= -p "${helper2:-0}" 2>/dev/null)"
+check_match "TERM to the process group: the final write happened" "scrapes served" "$(cat "$out2.err")"
+check_ge "TERM to the process group: the last textfile has the port survey" 1 \
+	"$(grep -c '^tcpclose_peer_ports_usable{role="client"' "$prom2")"
+check "TERM to the process group: no error said" "" "$(grep -v 'cannot write --textfile\|written again' "$out2.err" | grep -i error)"
 
 # A textfile directory root can write to only with CAP_DAC_OVERRIDE (its
 # own, but read-only): once the capabilities are dropped it cannot. Refused

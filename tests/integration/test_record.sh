@@ -124,4 +124,21 @@ if command -v setpriv >/dev/null; then
 	setpriv --reuid=65534 --regid=65534 --clear-groups "$TCPCLOSE" report --from "$WORK/pub.tcrec" --json >"$WORK/nobody.json" 2>&1
 	check "report --from as nobody: the same report" "" "$(cmp "$live" "$WORK/nobody.json" 2>&1)"
 fi
+# SIGHUP (the terminal or ssh session gone) ends a recording like Ctrl-C:
+# the recording is finished (its trailer written), the report printed.
+b=$(netns_new recb) || exit 1
+tracer_start "$WORK/hup.json" record -o "$WORK/hup.tcrec" --json --netns "/var/run/netns/$b" ||
+	{ FAIL=1; finish; exit; }
+hpid=$TRACER_PID
+in_ns "$b" "$SCEN/closer" client-first 4 9350 3 >/dev/null
+kill -HUP "$hpid"
+for _ in $(seq 100); do kill -0 "$hpid" 2>/dev/null || break; sleep 0.1; done
+wait "$hpid"
+check "record, SIGHUP: exit 0" 0 $?
+TRACER_PID=
+check_match "record, SIGHUP: says what it wrote" "recorded [0-9]+ closes" "$(cat "$WORK/hup.json.err")"
+"$TCPCLOSE" report --from "$WORK/hup.tcrec" --json >"$WORK/hup-from.json" 2>"$WORK/hup-from.err"
+check "record, SIGHUP: the recording is whole (exit 0, no warning)" "0 " "$? $(cat "$WORK/hup-from.err")"
+check "record, SIGHUP: it replays to the live report" "" "$(cmp "$WORK/hup.json" "$WORK/hup-from.json" 2>&1)"
+check "record, SIGHUP: the closes are in it" 3 "$(jq .totals.close.local_first "$WORK/hup-from.json" 2>/dev/null)"
 finish

@@ -54,6 +54,25 @@ if command -v script >/dev/null; then
 	check_ge "tty: redraws in place (home + clear)" 2 "$(grep -o $'\e\[H\e\[2J' "$tty_out" | wc -l)"
 	check_match "tty: s moved the sort to the next column" 'sort local,' "$(cat "$tty_out")"
 	check_match "tty: the sort column is marked" '\*LOCAL/s' "$(cat "$tty_out")"
+	# SIGHUP (the terminal or ssh session gone) ends top like q or Ctrl-C:
+	# the terminal's modes restored, the final report printed
+	cat >"$WORK/hup.sh" <<-EOF
+	stty -g >"$WORK/tty.before"
+	"$TCPCLOSE" top -i 1 --netns /var/run/netns/$ns ${TCPCLOSE_ATTACH:+--attach $TCPCLOSE_ATTACH} </dev/tty &
+	p=\$!
+	sleep 3
+	stty -g >"$WORK/tty.during"
+	kill -HUP \$p
+	wait \$p
+	echo \$? >"$WORK/hup.rc"
+	stty -g >"$WORK/tty.after"
+	EOF
+	timeout 20 script -qfec "bash $WORK/hup.sh" /dev/null >"$WORK/hup.out" 2>&1
+	check "tty, SIGHUP: exit 0" 0 "$(cat "$WORK/hup.rc" 2>/dev/null)"
+	check "tty, SIGHUP: top had the terminal in raw mode" yes \
+		"$([ "$(cat "$WORK/tty.during")" != "$(cat "$WORK/tty.before")" ] && echo yes || echo no)"
+	check "tty, SIGHUP: the terminal's modes restored" "$(cat "$WORK/tty.before")" "$(cat "$WORK/tty.after" 2>/dev/null)"
+	check_match "tty, SIGHUP: the final report printed" "PROCESSES" "$(cat "$WORK/hup.out")"
 else
 	note "script(1) not installed: terminal checks skipped"
 fi
