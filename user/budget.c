@@ -43,7 +43,8 @@ static int peer_dest_cmp(const void *a, const void *b, void *ctx)
  */
 __u64 *tc_dest_attempts(const struct tc_model *m)
 {
-	__u64 *att = calloc(m->npeers ? m->npeers : 1, sizeof(*att));
+	size_t np = m->npeers;
+	__u64 *att = calloc(np ? 3 * np : 1, sizeof(*att));
 	size_t *idx = malloc((m->npeers ? m->npeers : 1) * sizeof(*idx)), n = 0;
 
 	if (!att || !idx) {
@@ -57,12 +58,21 @@ __u64 *tc_dest_attempts(const struct tc_model *m)
 	qsort_r(idx, n, sizeof(*idx), peer_dest_cmp, m->peers);
 	for (size_t g = 0; g < n;) {
 		size_t e = g;
-		__u64 sum = 0;
+		__u64 sum = 0, closed = 0, tw = 0;
 
-		while (e < n && tc_same_dest(&m->peers[idx[g]].key, &m->peers[idx[e]].key))
-			sum += m->peers[idx[e++]].c.conn.attempts;
-		for (; g < e; g++)
+		while (e < n && tc_same_dest(&m->peers[idx[g]].key, &m->peers[idx[e]].key)) {
+			const struct tc_counts *c = &m->peers[idx[e++]].c;
+			__u64 failed = c->conn.port_exhausted + c->conn.bind_conflict;
+
+			sum += c->conn.attempts;
+			closed += c->closed > failed ? c->closed - failed : 0;
+			tw += c->timewait;
+		}
+		for (; g < e; g++) {
 			att[idx[g]] = sum;
+			att[np + idx[g]] = closed;
+			att[2 * np + idx[g]] = tw;
+		}
 	}
 	free(idx);
 	return att;
@@ -112,6 +122,8 @@ static void apply_row(struct tc_model *m, size_t i, const struct tc_netns_info *
 {
 	struct tc_peer_row *r = &m->peers[i];
 	struct tc_ports *p = &r->ports;
+	__u64 closed, tw;
+	bool reusable;
 
 	p->known = known;
 	p->range = ni->usable;
@@ -120,10 +132,15 @@ static void apply_row(struct tc_model *m, size_t i, const struct tc_netns_info *
 	p->utilisation = p->range ? (double)p->in_use / p->range : 1.0;
 	p->rate = m->duration_s > 0 ? (double)att[i] / m->duration_s : 0;
 	p->tw_len_s = TC_TIMEWAIT_LEN_S;
-	p->exhaustion_s = tc_exhaustion_s(p->range, p->in_use, p->time_wait, p->rate,
-					  p->tw_len_s,
-					  tc_tw_reusable(ni->tw_reuse, r->key.tuple.family,
-							 r->key.tuple.raddr));
+	/* a port is held by the side that holds the TIME_WAIT: where the peer
+	 * closes first, this side's port is free when the socket closes */
+	closed = att[m->npeers + i];
+	tw = att[2 * m->npeers + i];
+	p->tw_share = !closed ? 1.0 : tw >= closed ? 1.0 : (double)tw / (double)closed;
+	reusable = tc_tw_reusable(ni->tw_reuse, r->key.tuple.family, r->key.tuple.raddr);
+	p->hold_s = reusable ? TC_TW_REUSE_DELAY_S : p->tw_len_s;
+	p->exhaustion_s = tc_exhaustion_s(p->range, p->in_use, p->time_wait, p->rate * p->tw_share,
+					  p->tw_len_s, reusable);
 }
 
 void tc_budget_apply(struct tc_model *m, const struct tc_netns_info *ni, struct tc_portrec *recs,

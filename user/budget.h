@@ -10,8 +10,10 @@
 
 /* One slot in m->netns per netns of a client row; 0 or -ENOMEM. */
 int tc_budget_netns_slots(struct tc_model *m);
-/* Per client row: the connects toward its destination by every process
- * of the netns (one port budget, whoever connects). Caller frees. */
+/* Per client row i of n rows (m->npeers): att[i] the connects toward its
+ * destination by every process of the netns (one port budget, whoever
+ * connects), att[n + i] their closes that had a port (not EADDRNOTAVAIL),
+ * att[2n + i] those that left a timewait socket on this side. Caller frees. */
 __u64 *tc_dest_attempts(const struct tc_model *m);
 /* The ports of ni's client rows from its sockets (recs, sorted here). */
 void tc_budget_apply(struct tc_model *m, const struct tc_netns_info *ni, struct tc_portrec *recs,

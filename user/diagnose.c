@@ -299,6 +299,36 @@ static double pct(__u64 a, __u64 b)
 	return b ? 100.0 * (double)a / (double)b : 0.0;
 }
 
+/* A destination's port budget in words: what is held now, and the rate
+ * the range sustains given who holds the TIME_WAIT and tcp_tw_reuse. */
+static void budget_str(const struct tc_ports *p, char *buf, size_t len)
+{
+	double sus = tc_sustainable_rate(p);
+	int off;
+
+	off = snprintf(buf, len, "; ports toward it: %u of %u in use (%.0f%%), %u in TIME_WAIT; "
+		       "%.1f new connections/s vs. ", p->in_use, p->range, 100 * p->utilisation,
+		       p->time_wait, p->rate);
+	if (off < 0 || (size_t)off >= len)
+		return;
+	if (sus < 0) {
+		snprintf(buf + off, len - off, "no limit: none left its TIME_WAIT on this side "
+			 "(the peer closes first and holds it)");
+		return;
+	}
+	off += snprintf(buf + off, len - off, "a sustainable %.1f/s (%u ports / %.0f s", sus,
+			p->range, p->hold_s);
+	if ((size_t)off >= len)
+		return;
+	if (p->hold_s < p->tw_len_s)
+		off += snprintf(buf + off, len - off, ", tcp_tw_reuse");
+	if ((size_t)off < len && p->tw_share < 1)
+		off += snprintf(buf + off, len - off, ", %.0f%% of connections leaving their "
+				"TIME_WAIT on this side", 100 * p->tw_share);
+	if ((size_t)off < len)
+		snprintf(buf + off, len - off, ")");
+}
+
 /* The fixes for a destination running out of ports, most effective first;
  * tcp_tw_reuse only where the TIME_WAIT sockets are on this (connecting) side. */
 static void exhaustion_fix(char *fix, const struct dest *d, const struct tc_netns_info *ni)
@@ -321,17 +351,14 @@ static void rule_dest(const struct index *ix, const struct dest *d, struct out *
 {
 	const struct tc_ports *p = &d->first->ports;
 	const struct tc_netns_info *ni = netns_of(ix, d->first->key.netns);
-	char dst[160], procs[220], budget[200] = "";
+	char dst[160], procs[220], budget[320] = "";
 	struct tc_finding *f;
 	bool failing = d->exhausted + d->bind_conflict > 0;
 
 	dest_str(&d->first->key, dst, sizeof(dst));
 	procs_str(d, procs, sizeof(procs));
 	if (p->known)
-		snprintf(budget, sizeof(budget), "; ports toward it: %u of %u in use (%.0f%%), %u in "
-			 "TIME_WAIT; %.1f new connections/s vs. a sustainable %.1f/s (%u ports / %.0f s)",
-			 p->in_use, p->range, 100 * p->utilisation, p->time_wait, p->rate,
-			 p->tw_len_s > 0 ? p->range / p->tw_len_s : 0, p->range, p->tw_len_s);
+		budget_str(p, budget, sizeof(budget));
 
 	if (failing && (f = add(o, TC_SEV_CRITICAL, "eaddrnotavail"))) {
 		snprintf(f->title, sizeof(f->title), "connect() to %s failed %llu times with "
@@ -349,16 +376,23 @@ static void rule_dest(const struct index *ix, const struct dest *d, struct out *
 	}
 
 	bool ports_found = failing;
+	double load = p->known ? tc_port_load(p) : 0;
+	/* near the sustainable rate, under or over it: a warning either way */
+	bool at_limit = load >= 1 - TC_DOC_LOAD_MARGIN && load < 1 + TC_DOC_LOAD_MARGIN;
 
 	if (!failing && p->known && p->rate > 0 &&
-	    ((p->exhaustion_s >= 0 && p->exhaustion_s < TC_DOC_HORIZON_S) ||
+	    ((p->exhaustion_s >= 0 && p->exhaustion_s < TC_DOC_HORIZON_S) || at_limit ||
 	     p->utilisation >= TC_DOC_UTIL_WARN)) {
-		bool soon = (p->exhaustion_s >= 0 && p->exhaustion_s < TC_DOC_SOON_S) ||
+		bool soon = (!at_limit && p->exhaustion_s >= 0 && p->exhaustion_s < TC_DOC_SOON_S) ||
 			    p->utilisation >= TC_DOC_UTIL_CRIT;
 
 		ports_found = true;
 		if ((f = add(o, soon ? TC_SEV_CRITICAL : TC_SEV_WARNING, "port_exhaustion"))) {
-			if (p->exhaustion_s >= 0)
+			if (at_limit && p->utilisation < TC_DOC_UTIL_WARN)
+				snprintf(f->title, sizeof(f->title), "ephemeral ports toward %s are at "
+					 "their limit: this rate would hold %.0f%% of them", dst,
+					 100 * load);
+			else if (p->exhaustion_s >= 0)
 				snprintf(f->title, sizeof(f->title), "ephemeral ports toward %s run out in "
 					 "about %.0f s at this rate", dst, p->exhaustion_s);
 			else

@@ -36,6 +36,11 @@ struct tc_finding {
 #define TC_DOC_UTIL_CRIT	0.9
 #define TC_DOC_HORIZON_S	600.0	/* exhaustion sooner than this is a warning */
 #define TC_DOC_SOON_S		60.0	/* ... and sooner than this, critical */
+/* The rate is a window's average and who wins a close race varies: within
+ * this share of the sustainable rate (the steady state holding 90-110 % of
+ * the range) a port forecast is a warning, "at the limit", both under and
+ * over it, so that runs near the threshold agree; critical takes more. */
+#define TC_DOC_LOAD_MARGIN	0.1
 #define TC_DOC_RESET_SHARE	0.5	/* a process closing this share with RST */
 
 /* Findings, most severe first; returns how many (at most max). */

@@ -91,6 +91,25 @@ double tc_exhaustion_s(__u32 range, __u32 in_use, __u32 time_wait, double rate, 
 	return ((double)range - held) / net;
 }
 
+double tc_port_load(const struct tc_ports *p)
+{
+	double busy = (double)p->in_use - p->time_wait;
+	double need = busy + p->rate * p->tw_share * p->hold_s;
+
+	if (!p->range)
+		return need > 0 ? 1e9 : 0;
+	return need / p->range;
+}
+
+double tc_sustainable_rate(const struct tc_ports *p)
+{
+	double per = p->tw_share * p->hold_s, room = (double)p->range - ((double)p->in_use - p->time_wait);
+
+	if (per <= 0)
+		return -1;
+	return room > 0 ? room / per : 0;
+}
+
 void tc_count_dest(const struct tc_portrec *recs, size_t n, const struct tc_tuple *dest,
 		   __u32 lo, __u32 hi, __u32 *in_use, __u32 *time_wait)
 {

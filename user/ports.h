@@ -36,12 +36,26 @@ struct tc_ports {
 	double rate;		/* new connections per second to this destination, all
 				 * processes of the netns (this window) */
 	double tw_len_s;	/* how long a TIME_WAIT holds its port here */
+	double tw_share;	/* of those connections, the share that left their
+				 * TIME_WAIT on this side (the peer holds the others' and
+				 * this side's port is free at close); 1 before any closed */
+	double hold_s;		/* how long each of those holds its port: tw_len_s, or
+				 * TC_TW_REUSE_DELAY_S where tcp_tw_reuse applies */
 	double exhaustion_s;	/* at this rate, seconds until none is left; <0: never */
 };
 
+/* The share of the range the steady state at this rate holds:
+ * ((in_use - time_wait) + rate * tw_share * hold_s) / range (> 1: it runs out). */
+double tc_port_load(const struct tc_ports *p);
+/* The rate of new connections at which that is 1; < 0 when no rate is too
+ * much (this side holds no TIME_WAIT). */
+double tc_sustainable_rate(const struct tc_ports *p);
+
 /*
- * Seconds until no port is left toward one destination if new connections
- * keep arriving at `rate`, each port then held for tw_len_s in TIME_WAIT (or
+ * Seconds until no port is left toward one destination if connections that
+ * leave their TIME_WAIT on this side keep coming at `rate` (new connections
+ * times tw_share: where the peer closes first, the peer holds the TIME_WAIT
+ * and this side's port is free at close), each port then held for tw_len_s (or
  * only TC_TW_REUSE_DELAY_S when tcp_tw_reuse applies). The steady state
  * holds (in_use - time_wait) + rate * hold ports; at or under range that is
  * never (-1). Otherwise ports fill at rate minus the expiry of today's

@@ -40,6 +40,46 @@ check_match "churn: the fix includes tcp_tw_reuse (TIME_WAIT is on the client)" 
 check "churn: exit status 3 (critical: runs out within a minute), JSON agrees" "3 3" \
 	"$DOC_RC $(jq .exit_status "$out")"
 
+# --- issue 15 #2: a port is held by the side that holds the TIME_WAIT.
+# The issue's reproduction: 1000 ports, tcp_tw_reuse=1, a server that closes
+# first, over 1000 connections/s: the server holds every TIME_WAIT, this
+# client none, so nothing runs out (it was "critical: run out in about 1 s").
+ns=$(netns_new docsrv) || exit 1
+in_ns "$ns" sysctl -qw net.ipv4.ip_local_port_range="40000 40999"
+in_ns "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=1
+out=$WORK/srvfirst.json
+doctor_run "$ns" "$out" || { FAIL=1; finish; exit; }
+r=$(in_ns "$ns" "$SCEN/closer" server-first 4 9973 6000)
+doctor_wait
+check "server closes first, tcp_tw_reuse=1: all 6000 connections ran" true "$(jq .ok <<<"$r")"
+check "server closes first, tcp_tw_reuse=1: no port exhaustion, nothing critical" "0 0" \
+	"$(has "$out" port_exhaustion) $(jq '[.findings[] | select(.severity == "critical")] | length' "$out")"
+check_match "... the budget says why: no TIME_WAIT on this side" ".*no limit.*" \
+	"$(field "$out" keepalive_defeated evidence)"
+# the same without tcp_tw_reuse: the client's ports are still free at close
+ns=$(netns_new docsrv0) || exit 1
+in_ns "$ns" sysctl -qw net.ipv4.ip_local_port_range="40000 40999"
+in_ns "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=0
+out=$WORK/srvfirst0.json
+doctor_run "$ns" "$out" || { FAIL=1; finish; exit; }
+in_ns "$ns" "$SCEN/closer" server-first 4 9974 400 >/dev/null
+doctor_wait
+check "server closes first, tcp_tw_reuse=0, 100/s vs. 16.7/s: no port exhaustion" "0 0" \
+	"$(has "$out" port_exhaustion) $(jq '[.findings[] | select(.severity == "critical")] | length' "$out")"
+# the opposite direction at the same rate and range: the client holds the
+# TIME_WAIT, 60 s each, and runs out
+ns=$(netns_new doccli) || exit 1
+in_ns "$ns" sysctl -qw net.ipv4.ip_local_port_range="40000 40999"
+in_ns "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=0
+out=$WORK/clifirst.json
+doctor_run "$ns" "$out" || { FAIL=1; finish; exit; }
+in_ns "$ns" "$SCEN/closer" client-first 4 9975 400 >/dev/null
+doctor_wait
+check "client closes first, same range and rate: port exhaustion, critical" "1 critical" \
+	"$(has "$out" port_exhaustion) $(field "$out" port_exhaustion severity)"
+check_match "... against the sustainable 1000 ports / 60 s" ".*sustainable 16\.7/s \(1000 ports / 60 s\).*" \
+	"$(field "$out" port_exhaustion evidence)"
+
 # --- EADDRNOTAVAIL happening: porthog takes all 8 ports
 ns=$(netns_new docfail) || exit 1
 in_ns "$ns" sysctl -qw net.ipv4.ip_local_port_range="40000 40007"

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <cmocka.h>
+#include "budget.h"
 #include "closestate.h"
 #include "diagnose.h"
 #include "model.h"
@@ -194,9 +195,12 @@ static void test_exhaustion_and_eaddrnotavail(void **state)
 	c.kind[TC_CK_LOCAL_FIRST] = 5000;
 	c.one_exchange = 5000;
 	tc_model_add_peer(&m, &k, &c);
+	/* 600/s where 470.5/s is sustainable (500/s would be within the
+	 * margin: a warning, test_exhaustion_stable_near_threshold) */
 	m.peers[0].ports = (struct tc_ports){ .known = 1, .range = 28232, .in_use = 5000,
-		.time_wait = 5000, .utilisation = 5000 / 28232.0, .rate = 500, .tw_len_s = 60 };
-	m.peers[0].ports.exhaustion_s = tc_exhaustion_s(28232, 5000, 5000, 500, 60, false);
+		.time_wait = 5000, .utilisation = 5000 / 28232.0, .rate = 600, .tw_len_s = 60,
+		.tw_share = 1, .hold_s = 60 };
+	m.peers[0].ports.exhaustion_s = tc_exhaustion_s(28232, 5000, 5000, 600, 60, false);
 	int n = tc_diagnose(&m, f, 32);
 	const struct tc_finding *x = find(n, "port_exhaustion");
 	assert_non_null(x);
@@ -219,6 +223,123 @@ static void test_exhaustion_and_eaddrnotavail(void **state)
 	assert_non_null(x);
 	assert_true(has(x->fix, "IP_BIND_ADDRESS_NO_PORT"));
 	tc_model_free(&m);
+}
+
+/* One client row toward 127.0.0.1:8080 in a netns of 1000 ports, its port
+ * budget computed as live (budget.c, no sockets left at the survey): n
+ * connections in 4 s, `tw` of them leaving a TIME_WAIT on this side. */
+static int budget_verdict(struct tc_model *m, struct tc_netns_info *ni, __u64 n, __u64 tw,
+			  int tw_reuse)
+{
+	struct tc_counts c = { 0 };
+	struct tc_peer_key k = peer(TC_ROLE_CLIENT, 600, "ab", 0, 8080);
+	__u64 *att;
+
+	tc_model_init(m);
+	m->duration_s = 4;
+	*ni = (struct tc_netns_info){ .ino = k.netns, .found = 1, .port_lo = 40000,
+				      .port_hi = 40999, .usable = 1000, .tw_reuse = tw_reuse,
+				      .max_tw_buckets = 262144, .fin_timeout = 60,
+				      .tw_recycle = -1 };
+	c.closed = c.conn.attempts = c.one_exchange = n;
+	c.kind[TC_CK_LOCAL_FIRST] = tw;
+	c.kind[TC_CK_REMOTE_FIRST] = n - tw;
+	c.timewait = tw;
+	assert_int_equal(tc_model_add_peer(m, &k, &c), 0);
+	m->netns = ni;
+	m->nnetns = 1;
+	att = tc_dest_attempts(m);
+	assert_non_null(att);
+	tc_budget_apply(m, ni, NULL, 0, 1, att);
+	free(att);
+	return tc_diagnose(m, f, 32);
+}
+
+static void budget_done(struct tc_model *m)
+{
+	m->netns = NULL;
+	m->nnetns = 0;
+	tc_model_free(m);
+}
+
+/*
+ * Issue 15 #2: a port is held by the side that holds the TIME_WAIT. 1500
+ * connections/s toward a server that closes first (tcp_tw_reuse=1 or 0)
+ * leave no TIME_WAIT here: no exhaustion. The same rate closed first here
+ * runs the 1000 ports out, even with tcp_tw_reuse (1 s each).
+ */
+static void test_exhaustion_follows_time_wait(void **state)
+{
+	struct tc_model m;
+	struct tc_netns_info ni;
+	const struct tc_finding *x;
+	int n;
+
+	n = budget_verdict(&m, &ni, 6000, 0, 1);	/* the issue's reproduction */
+	assert_true(m.peers[0].ports.rate > 1499 && m.peers[0].ports.rate < 1501);
+	assert_true(m.peers[0].ports.exhaustion_s < 0);
+	assert_null(find(n, "port_exhaustion"));
+	assert_non_null(find(n, "keepalive_defeated"));
+	budget_done(&m);
+	n = budget_verdict(&m, &ni, 6000, 0, 0);	/* ... without tcp_tw_reuse */
+	assert_true(m.peers[0].ports.exhaustion_s < 0);
+	assert_null(find(n, "port_exhaustion"));
+	budget_done(&m);
+	/* 5 % of them won the close race: 75 TIME_WAIT/s for 1 s each fit */
+	n = budget_verdict(&m, &ni, 6000, 300, 1);
+	assert_null(find(n, "port_exhaustion"));
+	budget_done(&m);
+
+	/* this side closes first: 1500/s held 1 s each is more than 1000 */
+	n = budget_verdict(&m, &ni, 6000, 6000, 1);
+	x = find(n, "port_exhaustion");
+	assert_non_null(x);
+	assert_int_equal(x->severity, TC_SEV_CRITICAL);
+	assert_true(has(x->evidence, "sustainable 1000.0/s"));	/* tcp_tw_reuse counted */
+	budget_done(&m);
+	/* ... and without tcp_tw_reuse, 60 s each: 16.7/s */
+	n = budget_verdict(&m, &ni, 6000, 6000, 0);
+	x = find(n, "port_exhaustion");
+	assert_non_null(x);
+	assert_int_equal(x->severity, TC_SEV_CRITICAL);
+	assert_true(has(x->evidence, "sustainable 16.7/s"));
+	budget_done(&m);
+}
+
+/*
+ * Near the sustainable rate the estimate must not flip between runs: a
+ * rate 5 % under and 5 % over it give the same finding and severity (a
+ * warning), well over it is critical, well under it nothing.
+ */
+static void test_exhaustion_stable_near_threshold(void **state)
+{
+	struct tc_model m;
+	struct tc_netns_info ni;
+	const struct tc_finding *x;
+	int n;
+
+	/* tcp_tw_reuse=0, every connection closed here: sustainable 1000/60 s
+	 * = 16.7/s; n connections in 4 s */
+	const __u64 under = 63, over = 70, well_over = 90, well_under = 50;
+
+	n = budget_verdict(&m, &ni, under, under, 0);	/* 15.75/s */
+	x = find(n, "port_exhaustion");
+	assert_non_null(x);
+	assert_int_equal(x->severity, TC_SEV_WARNING);
+	budget_done(&m);
+	n = budget_verdict(&m, &ni, over, over, 0);	/* 17.5/s */
+	x = find(n, "port_exhaustion");
+	assert_non_null(x);
+	assert_int_equal(x->severity, TC_SEV_WARNING);
+	budget_done(&m);
+	n = budget_verdict(&m, &ni, well_over, well_over, 0);	/* 22.5/s */
+	x = find(n, "port_exhaustion");
+	assert_non_null(x);
+	assert_int_equal(x->severity, TC_SEV_CRITICAL);
+	budget_done(&m);
+	n = budget_verdict(&m, &ni, well_under, well_under, 0);	/* 12.5/s */
+	assert_null(find(n, "port_exhaustion"));
+	budget_done(&m);
 }
 
 /* /proc/net/netstat: names on one line, values on the next. */
@@ -389,6 +510,8 @@ int main(void)
 		cmocka_unit_test(test_healthy),
 		cmocka_unit_test(test_keepalive_defeated),
 		cmocka_unit_test(test_exhaustion_and_eaddrnotavail),
+		cmocka_unit_test(test_exhaustion_follows_time_wait),
+		cmocka_unit_test(test_exhaustion_stable_near_threshold),
 		cmocka_unit_test(test_overflow_resets_myths),
 		cmocka_unit_test(test_netstat_value),
 		cmocka_unit_test(test_overflow_kernel_check),
