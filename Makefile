@@ -22,7 +22,7 @@ endif
 # missing; every build target depends on its stamp so a fresh machine needs
 # no manual step.
 BUILD_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjson-c-dev \
-	      libmicrohttpd-dev libcap-ng-dev libcmocka-dev pkg-config
+	      libmicrohttpd-dev libcap-ng-dev libseccomp-dev libcmocka-dev pkg-config
 TEST_PKGS  := iproute2 jq nginx-light wrk qemu-system-x86 busybox-static prometheus curl
 BENCH_PKGS := bpftrace
 # clang's sanitizer and libFuzzer runtimes (-fsanitize=fuzzer,address,undefined):
@@ -42,7 +42,8 @@ PURE_SRCS := user/sweep.c user/model.c user/args.c user/names.c user/render_text
 	     user/render_json.c user/utf8.c user/ports.c user/diagnose.c user/render_doctor.c \
 	     user/render_prom.c user/top.c user/budget.c user/replay.c user/recfile.c user/outfile.c
 BPF_USER_SRCS := user/tracer.c user/collect.c user/survey.c user/cmd_report.c user/cmd_trace.c \
-		 user/cmd_doctor.c user/cmd_top.c user/cmd_export.c user/cmd_record.c user/privs.c user/cgroups.c
+		 user/cmd_doctor.c user/cmd_top.c user/cmd_export.c user/cmd_record.c user/privs.c user/cgroups.c \
+		 user/sandbox.c
 MAIN_SRC  := user/main.c
 PURE_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(PURE_SRCS))
 BPF_USER_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(BPF_USER_SRCS))
@@ -60,14 +61,14 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-funct
 	    -Ivmlinux/$(ARCH) -Ibpf -MMD -MP
 LIBS     = $(shell $(PKG_CONFIG) --libs libbpf json-c 2>/dev/null || echo -lbpf -lelf -lz -ljson-c)
 # Only the tracer serves HTTP and drops capabilities; the unit tests need neither.
-TRACER_LIBS = $(shell $(PKG_CONFIG) --libs libmicrohttpd libcap-ng 2>/dev/null || \
-	      echo -lmicrohttpd -lcap-ng) -lpthread
+TRACER_LIBS = $(shell $(PKG_CONFIG) --libs libmicrohttpd libcap-ng libseccomp 2>/dev/null || \
+	      echo -lmicrohttpd -lcap-ng -lseccomp) -lpthread
 JSONC_CFLAGS = $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
 
 # A failed step must not leave a half-written target that looks up to date.
 .DELETE_ON_ERROR:
 
-.PHONY: all deps test-deps run install test unit integration vmtest bench scale clean vmlinux \
+.PHONY: all deps test-deps run install test unit integration vmtest bench scale soak clean vmlinux \
 	unit-asan fuzz fuzz-run
 all: tcpclose
 
@@ -213,6 +214,12 @@ bench: tcpclose $(OUT)/bench/churn $(SCEN_BINS) $(TDEPS_STAMP) $(BDEPS_STAMP)
 # Scale: a million live sockets, 100k peers; memory and evictions (minutes, GiBs).
 scale: tcpclose $(OUT)/bench/hold $(TDEPS_STAMP)
 	$(Q)tools/bench/scale
+
+# The exporter scraped every second under churn for SOAK_MINUTES (30): RSS
+# flat, no fd leak, counters exact against nstat at the end.
+SOAK_MINUTES ?= 30
+soak: tcpclose $(OUT)/bench/churn $(TDEPS_STAMP)
+	$(Q)tools/bench/soak $(SOAK_MINUTES)
 
 vmlinux:
 	tools/gen-vmlinux vmlinux/$(ARCH)/vmlinux.h

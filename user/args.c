@@ -62,6 +62,9 @@ static const char usage[] =
 "                           (runs and ns per run; kernel.bpf_stats for this run only)\n"
 "      --keep-caps          keep every capability after attaching (default: drop\n"
 "                           all the command no longer needs)\n"
+"      --user USER          run as USER once attached (default nobody, or with\n"
+"                           --textfile the owner of its directory; root: stay\n"
+"                           uid 0, still without capabilities)\n"
 "  -v, --verbose            say which hooks were tried and chosen\n"
 "  -h, --help\n"
 "\n"
@@ -181,7 +184,7 @@ static int parse_uint(const char *s, unsigned long min, unsigned long max,
 
 enum { OPT_NETNS = 256, OPT_ATTACH, OPT_MAX_SOCKETS, OPT_MAX_PEERS, OPT_MAX_PROCS,
        OPT_MAX_TIMEWAIT,
-       OPT_PROG_STATS, OPT_CGROUP, OPT_LISTEN, OPT_TEXTFILE, OPT_KEEP_CAPS, OPT_FROM,
+       OPT_PROG_STATS, OPT_CGROUP, OPT_LISTEN, OPT_TEXTFILE, OPT_KEEP_CAPS, OPT_USER, OPT_FROM,
        OPT_LIGHT };
 
 static const struct option long_opts[] = {
@@ -203,6 +206,7 @@ static const struct option long_opts[] = {
 	{ "listen", required_argument, NULL, OPT_LISTEN },
 	{ "textfile", required_argument, NULL, OPT_TEXTFILE },
 	{ "keep-caps", no_argument, NULL, OPT_KEEP_CAPS },
+	{ "user", required_argument, NULL, OPT_USER },
 	{ "output", required_argument, NULL, 'o' },
 	{ "from", required_argument, NULL, OPT_FROM },
 	{ "light", no_argument, NULL, OPT_LIGHT },
@@ -351,6 +355,11 @@ int tc_parse_args(int argc, char **argv, struct tc_opts *o, char *err, size_t er
 			break;
 		case OPT_KEEP_CAPS:
 			o->keep_caps = true;
+			break;
+		case OPT_USER:
+			if (!*optarg || strlen(optarg) > 64)
+				return fail(err, errlen, "invalid --user '%s': a user name or uid", optarg);
+			o->user = optarg;
 			break;
 		case OPT_PROG_STATS:
 			o->prog_stats = true;

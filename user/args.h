@@ -39,6 +39,8 @@ struct tc_opts {
 	const char *listen;	/* export: "ADDR:PORT" to serve /metrics on, or NULL */
 	const char *textfile;	/* export: node_exporter textfile path, or NULL */
 	bool keep_caps;		/* --keep-caps: do not drop privileges after attaching */
+	const char *user;	/* --user: who the process is once attached; NULL: nobody,
+				 * or with --textfile the owner of its directory */
 	bool light;		/* --light: no hook that runs for every timer/syscall of the host */
 	const char *output;	/* record: -o FILE */
 	const char *from;	/* report/doctor: --from FILE, a recording instead of the kernel */

@@ -16,7 +16,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <cap-ng.h>
 #include <microhttpd.h>
 #include "cmds.h"
 #include "collect.h"
@@ -236,10 +235,10 @@ static const char *dir_of(const char *path, char *buf, size_t len)
 
 /*
  * Before anything is loaded: can the textfile's directory take a new file
- * once the capabilities are dropped? root without CAP_DAC_OVERRIDE is an
- * ordinary user to the file modes, so a directory of another owner (say
- * node_exporter's, 0755) is not writable then. Tried for real, by a child
- * that drops them first; the reason in one line.
+ * once the privileges are dropped? The attached process is --user (by
+ * default the directory's owner) without capabilities, an ordinary user to
+ * the file modes. Tried for real, by a child that becomes what the attached
+ * process will be (tc_privs_become); the reason in one line.
  */
 static int textfile_precheck(const struct tc_opts *o, char *err, size_t errlen)
 {
@@ -265,11 +264,8 @@ static int textfile_precheck(const struct tc_opts *o, char *err, size_t errlen)
 	if (pid == 0) {
 		FILE *f;
 
-		if (!o->keep_caps) {
-			capng_clear(CAPNG_SELECT_BOTH);
-			if (capng_apply(CAPNG_SELECT_CAPS))
-				_exit(0);	/* cannot tell */
-		}
+		if (tc_privs_become(o, tmp, sizeof(tmp)))
+			_exit(0);	/* cannot tell: the drop itself will say */
 		f = tc_outfile_open(o->textfile, tmp, sizeof(tmp));
 		if (!f)
 			_exit(errno > 0 && errno < 256 ? errno : EIO);
@@ -279,10 +275,10 @@ static int textfile_precheck(const struct tc_opts *o, char *err, size_t errlen)
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || !(e = WEXITSTATUS(status)))
 		return 0;
 	if ((e == EACCES || e == EPERM) && !o->keep_caps)
-		snprintf(err, errlen, "--textfile directory %s is not writable once tcpclose drops "
-			 "its capabilities after attaching (owner uid %u, mode %04o): let uid %u write "
-			 "there, or use --keep-caps", dir, (unsigned)st.st_uid,
-			 (unsigned)(st.st_mode & 07777), (unsigned)geteuid());
+		snprintf(err, errlen, "--textfile directory %s is not writable by --user %s once "
+			 "attached (owner uid %u, mode %04o): give --user its owner, or use --keep-caps",
+			 dir, o->user ? o->user : "(its owner)", (unsigned)st.st_uid,
+			 (unsigned)(st.st_mode & 07777));
 	else
 		snprintf(err, errlen, "--textfile directory %s: cannot create a file there: %s", dir,
 			 strerror(e));

@@ -132,31 +132,15 @@ static void kill_in_model(const struct tc_peer_key *row, __s64 dur, void *ctx)
 			tc_twcounts_add(&m->peers[i].c.tw, &d);
 }
 
-/* What tracing costs in memory: the peak RSS, and each map's memlock line
- * in /proc/self/fdinfo (what the kernel charges for it). */
+/* What tracing costs in memory: the peak RSS, and the maps' (tracer.c,
+ * read once at start: they are allocated then, whole). */
 static void memory(const struct tc_tracer *t, struct tc_model *m)
 {
-	struct bpf_map *map;
 	struct rusage ru;
 
 	if (!getrusage(RUSAGE_SELF, &ru))
 		m->health.rss_max_kib = (__u64)ru.ru_maxrss;
-	m->health.maps_kib = 0;
-	bpf_object__for_each_map(map, t->skel->obj) {
-		unsigned long long memlock = 0;
-		char path[64], line[128];
-		FILE *f;
-
-		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", bpf_map__fd(map));
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		while (fgets(line, sizeof(line), f))
-			if (sscanf(line, "memlock: %llu", &memlock) == 1)
-				break;
-		fclose(f);
-		m->health.maps_kib += memlock / 1024;
-	}
+	m->health.maps_kib = t->maps_kib;
 }
 
 /*

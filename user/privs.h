@@ -26,6 +26,11 @@ int tc_privs_drop(struct tc_tracer *t, const struct tc_opts *o, unsigned need,
  * error printed and nothing left attached. */
 int tc_start_attached(struct tc_tracer *t, const struct tc_opts *o, unsigned need);
 
+/* What tc_privs_drop() makes of this process (user, no capabilities),
+ * without the seccomp filter: for a throwaway child that tries, before
+ * anything is loaded, what the attached process will be able to do. */
+int tc_privs_become(const struct tc_opts *o, char *err, size_t errlen);
+
 /* In the survey helper: only what the survey needs, nothing else. */
 int tc_privs_surveyor(void);
 

@@ -28,40 +28,52 @@ static __u32 inode_of(const char *path)
 	return stat(path, &st) ? 0 : (__u32)st.st_ino;
 }
 
-/* A path to the netns with inode ino: named ones first, then any process's. */
-static int find_netns(__u32 ino, char *path, size_t len)
+/* path opened only if it is a network namespace (never a FIFO, a device,
+ * a planted file: tc_netns_open) of inode ino, judged on what was opened,
+ * not on the name: the fd to setns into, or -1. */
+static int open_netns(const char *path, __u32 ino)
+{
+	char err[32];
+	struct stat st;
+	int fd = tc_netns_open(path, err, sizeof(err));
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) || (__u32)st.st_ino != ino) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The netns with inode ino: named ones first, then any process's; its fd. */
+static int find_netns(__u32 ino)
 {
 	static const char *const dirs[] = { "/var/run/netns", "/run/netns" };
+	char path[300];
 	struct dirent *d;
+	int fd = -1;
 	DIR *dir;
 
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && fd < 0; i++) {
 		if (!(dir = opendir(dirs[i])))
 			continue;
-		while ((d = readdir(dir))) {
-			if (d->d_name[0] == '.')
-				continue;
-			snprintf(path, len, "%s/%s", dirs[i], d->d_name);
-			if (inode_of(path) == ino) {
-				closedir(dir);
-				return 0;
+		while (fd < 0 && (d = readdir(dir)))
+			if (d->d_name[0] != '.') {
+				snprintf(path, sizeof(path), "%s/%s", dirs[i], d->d_name);
+				fd = open_netns(path, ino);
 			}
-		}
 		closedir(dir);
 	}
-	if (!(dir = opendir("/proc")))
-		return -1;
-	while ((d = readdir(dir))) {
-		if (d->d_name[0] < '1' || d->d_name[0] > '9')
-			continue;
-		snprintf(path, len, "/proc/%s/ns/net", d->d_name);
-		if (inode_of(path) == ino) {
-			closedir(dir);
-			return 0;
+	if (fd >= 0 || !(dir = opendir("/proc")))
+		return fd;
+	while (fd < 0 && (d = readdir(dir)))
+		if (d->d_name[0] >= '1' && d->d_name[0] <= '9') {
+			snprintf(path, sizeof(path), "/proc/%s/ns/net", d->d_name);
+			fd = open_netns(path, ino);
 		}
-	}
 	closedir(dir);
-	return -1;
+	return fd;
 }
 
 int tc_read_sysctl(const char *name, char *buf, size_t len)
@@ -164,18 +176,16 @@ static int survey_here(const struct tc_tracer *t, struct tc_netns_info *ni,
 static int survey_netns(const struct tc_tracer *t, const char *given, struct tc_netns_info *ni,
 			struct tc_portrec **recs, size_t *nrecs)
 {
-	char path[300];
-	int self, target, ret;
+	int self, target = -1, ret;
 
 	if (inode_of("/proc/self/ns/net") == ni->ino)
 		return survey_here(t, ni, recs, nrecs);
-	if (given && inode_of(given) == ni->ino)
-		snprintf(path, sizeof(path), "%s", given);
-	else if (find_netns(ni->ino, path, sizeof(path)))
+	if (given)
+		target = open_netns(given, ni->ino);
+	if (target < 0 && (target = find_netns(ni->ino)) < 0)
 		return -1;	/* gone, or only reachable through a socket */
 	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	target = open(path, O_RDONLY | O_CLOEXEC);
-	if (self < 0 || target < 0 || setns(target, CLONE_NEWNET)) {
+	if (self < 0 || setns(target, CLONE_NEWNET)) {
 		if (self >= 0)
 			close(self);
 		if (target >= 0)
@@ -194,14 +204,15 @@ static int survey_netns(const struct tc_tracer *t, const char *given, struct tc_
 
 /*
  * The surveyor: a child forked before the capabilities are dropped, that
- * keeps them and only answers "survey netns ino (path)" over a socket pair.
+ * keeps them and only answers "survey netns ino" over a socket pair. The
+ * one path it takes from the parent, --netns, it is given at fork: a
+ * request names an inode, and the helper finds that netns itself.
  * It holds no BPF link (all fds but its socket, stdio and the iterator
  * program are closed), so it can never keep anything attached, and it dies
  * with its parent (PR_SET_PDEATHSIG, or EOF on the socket).
  */
 struct sv_req {
 	__u32 ino;
-	char path[300];		/* the --netns path, "" if none */
 };
 
 struct sv_rep {
@@ -245,7 +256,7 @@ static void close_all_but(int keep1, int keep2)
 	closedir(d);
 }
 
-static void surveyor_main(const struct tc_tracer *t, int sock)
+static void surveyor_main(const struct tc_tracer *t, const char *given, int sock)
 {
 	struct sv_req q;
 
@@ -267,9 +278,8 @@ static void surveyor_main(const struct tc_tracer *t, int sock)
 		size_t n = 0;
 
 		memset(&r, 0, sizeof(r));
-		q.path[sizeof(q.path) - 1] = '\0';
 		r.ni.ino = q.ino;
-		r.ret = survey_netns(t, q.path[0] ? q.path : NULL, &r.ni, &recs, &n);
+		r.ret = survey_netns(t, given, &r.ni, &recs, &n);
 		r.nrecs = r.ret ? 0 : n;
 		if (full_io(sock, &r, sizeof(r), true) ||
 		    (r.nrecs && full_io(sock, recs, n * sizeof(*recs), true)))
@@ -279,7 +289,7 @@ static void surveyor_main(const struct tc_tracer *t, int sock)
 	_exit(0);
 }
 
-int tc_surveyor_start(struct tc_tracer *t, char *err, size_t errlen)
+int tc_surveyor_start(struct tc_tracer *t, const char *netns_path, char *err, size_t errlen)
 {
 	pid_t parent = getpid(), pid;
 	int sv[2];
@@ -301,7 +311,7 @@ int tc_surveyor_start(struct tc_tracer *t, char *err, size_t errlen)
 		if (getppid() != parent)
 			_exit(0);	/* the parent is already gone */
 		close(sv[0]);
-		surveyor_main(t, sv[1]);
+		surveyor_main(t, netns_path, sv[1]);
 	}
 	close(sv[1]);
 	t->surveyor_fd = sv[0];
@@ -328,8 +338,6 @@ static int survey_remote(const struct tc_tracer *t, const char *given, struct tc
 
 	memset(&q, 0, sizeof(q));
 	q.ino = ni->ino;
-	if (given)
-		snprintf(q.path, sizeof(q.path), "%s", given);
 	if (full_io(t->surveyor_fd, &q, sizeof(q), true) ||
 	    full_io(t->surveyor_fd, &r, sizeof(r), false))
 		return -1;

@@ -27,7 +27,7 @@ int tc_survey_raw(const struct tc_tracer *t, const char *netns_path, struct tc_m
 		  struct tc_netns_raw **raw, size_t *nraw);
 
 /* Fork the privileged survey helper (privs.c); tc_survey() then asks it. */
-int tc_surveyor_start(struct tc_tracer *t, char *err, size_t errlen);
+int tc_surveyor_start(struct tc_tracer *t, const char *netns_path, char *err, size_t errlen);
 void tc_surveyor_stop(struct tc_tracer *t);
 
 #endif

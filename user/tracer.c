@@ -502,6 +502,32 @@ out:
 	return ret;
 }
 
+/* Each map's memlock line in /proc/self/fdinfo (what the kernel charges
+ * for it), at start: once the process runs as another user, /proc/self is
+ * root's (no longer dumpable). */
+static __u64 maps_kib(const struct tc_tracer *t)
+{
+	struct bpf_map *map;
+	__u64 kib = 0;
+
+	bpf_object__for_each_map(map, t->skel->obj) {
+		unsigned long long memlock = 0;
+		char path[64], line[128];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", bpf_map__fd(map));
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "memlock: %llu", &memlock) == 1)
+				break;
+		fclose(f);
+		kib += memlock / 1024;
+	}
+	return kib;
+}
+
 int tc_tracer_start(struct tc_tracer *t, const struct tc_opts *o, bool events,
 		    char *err, size_t errlen)
 {
@@ -545,6 +571,7 @@ int tc_tracer_start(struct tc_tracer *t, const struct tc_opts *o, bool events,
 		}
 	}
 	if (!last) {
+		t->maps_kib = maps_kib(t);
 		/* Pre-existing stays have no process: no -p/-c can match them. */
 		if (o->pid || o->comm[0] || o->cgroup_path) {
 			t->tw_snapshot = false;

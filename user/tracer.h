@@ -23,6 +23,7 @@ struct tc_tracer {
 	bool tw_snapshot;		/* pre-existing timewait sockets were counted */
 	__u32 netns_ino;
 	int stats_fd;			/* BPF_ENABLE_STATS: run time counted while open; -1 */
+	__u64 maps_kib;			/* the maps' memory, as the kernel charges it */
 	__u64 cgroup_id;		/* --cgroup, 0 for every cgroup */
 	int cgroup_level;
 	int surveyor_fd;		/* the privileged survey helper (survey.c); -1: in-process */

@@ -30,6 +30,7 @@ expect_error "netns: a device" 1 "--netns /dev/null: not a network namespace \(a
 	timeout 5 "$TCPCLOSE" report -d 1 --netns /dev/null
 expect_error "netns: a regular file" 1 "not a network namespace \(not an nsfs file\)" \
 	timeout 5 "$TCPCLOSE" report -d 1 --netns "$WORK/regular"
+expect_error "unknown --user" 1 "--user nosuch-$$: no such user" "$TCPCLOSE" report -d 1 --user nosuch-$$
 expect_error "no privileges" 1 "need root" \
 	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$TCPCLOSE" report -d 1
 # A kernel without BTF, simulated by hiding /sys/kernel/btf in a private mount namespace.

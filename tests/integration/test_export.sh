@@ -9,7 +9,10 @@ PORTS=5		# destinations, more than -n 3
 ns=$(netns_new export) || exit 1
 port=$((19000 + $$ % 1000))
 url="http://127.0.0.1:$port/metrics"
-prom="$WORK/tc.prom"
+# the textfile's directory belongs to nobody: the exporter runs as its owner
+tfd=$WORK/tf
+mkdir -m 755 "$tfd" && chown nobody: "$tfd" && chmod 711 "$WORK"
+prom="$tfd/tc.prom"
 out=$WORK/export.out
 tracer_start "$out" export --listen "127.0.0.1:$port" --textfile "$prom" -i 1 -n 3 \
 	--netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
@@ -33,6 +36,11 @@ fi
 check "the exporter holds no capability it does not use (CapEff, CapPrm, CapBnd)" "$caps $caps $caps" \
 	"$(awk '/^Cap(Eff|Prm|Bnd):/ {printf "%s%s", sep, $2; sep=" "}' "$st")"
 check "the exporter cannot gain any (NoNewPrivs)" 1 "$(awk '/^NoNewPrivs:/ {print $2}' "$st")"
+# Without capabilities uid 0 still owns root's files: the long-lived
+# process runs as nobody (--user), under a seccomp allow-list (mode 2).
+check "the exporter runs as its textfile directory's owner, nobody; no supplementary groups" "65534 65534 " \
+	"$(awk '/^Uid:/ {u=$2} /^Gid:/ {g=$2} /^Groups:/ {$1=""; gr=$0} END {print u, g, gr}' "$st" | sed 's/ *$/ /')"
+check "the exporter is under its seccomp filter" 2 "$(awk '/^Seccomp:/ {print $2}' "$st")"
 helper=$(pgrep -P "$epid" | head -1)
 if [ -n "$helper" ]; then
 	# CAP_DAC_READ_SEARCH 2, SYS_PTRACE 19, SYS_ADMIN 21, PERFMON 38, BPF 39
@@ -40,6 +48,8 @@ if [ -n "$helper" ]; then
 		"$(awk '/^CapEff:/ {print $2}' "/proc/$helper/status")"
 	check "the survey helper holds no BPF link (one fd: the iterator program)" 1 \
 		"$(ls -l "/proc/$helper/fd" | grep -c 'anon_inode:bpf')"
+	check "the survey helper: uid 0 (setns wants it), seccomp filter, no_new_privs" "0 2 1" \
+		"$(awk '/^Uid:/ {u=$2} /^Seccomp:/ {s=$2} /^NoNewPrivs:/ {n=$2} END {print u, s, n}' "/proc/$helper/status")"
 else
 	check "a survey helper runs" yes no
 fi
@@ -159,7 +169,7 @@ check_match "a taken port: one clear line" "^tcpclose: error: cannot listen on 1
 tracer_stop "$epid"
 check "SIGINT: exit 0" 0 $?
 check "SIGINT: the helper is gone with it" "" "$(pgrep -P "$epid" 2>/dev/null)"
-check "no temporary file left next to the textfile" "tc.prom" "$(ls "$WORK" | grep '^tc\.prom')"
+check "no temporary file left next to the textfile" "tc.prom" "$(ls "$tfd")"
 check "the final textfile has the final counts" "$total" "$(value 'tcpclose_closes_total{kind="local_first"}' "$prom")"
 check_match "stderr says how many scrapes were served" "scrapes served" "$(cat "$out.err")"
 
@@ -180,7 +190,8 @@ for _ in $(seq 200); do
 	kill -0 "$e2" 2>/dev/null || break
 	sleep 0.1
 done
-check "second exporter: its own process group" "$e2" "$(ps -o pgid= "$e2" | tr -d ' ')"
+# the process group from /proc (the VM's busybox ps has no -o pgid)
+check "second exporter: its own process group" "$e2" "$(awk '{print $5}' "/proc/$e2/stat")"
 
 # A comm is any bytes a process chose: \xff\xfe is not UTF-8. The exposition
 # says charset=utf-8, and one bad byte fails the whole scrape in Prometheus.
@@ -268,7 +279,8 @@ kill -TERM -- "-$e2"
 for _ in $(seq 100); do kill -0 "$e2" 2>/dev/null || break; sleep 0.1; done
 wait "$e2"
 check "TERM to the process group: exit 0" 0 $?
-check "TERM to the process group: the helper is gone too" "" "$(ps -o pid= -p "${helper2:-0}" 2>/dev/null)"
+check "TERM to the process group: the helper is gone too" no \
+	"$([ -n "${helper2:-}" ] && [ -d "/proc/$helper2" ] && echo yes || echo no)"
 check_match "TERM to the process group: the final write happened" "scrapes served" "$(cat "$out2.err")"
 check_ge "TERM to the process group: the last textfile has the port survey" 1 \
 	"$(grep -c '^tcpclose_peer_ports_usable{role="client"' "$prom2")"
