@@ -12,8 +12,17 @@ struct dest {
 	const struct tc_peer_row *first;	/* key and ports of the destination */
 	__u64 closed, local_first, remote_first, one_exchange, attempts;
 	__u64 exhausted, bind_conflict, retries, reuse_hits;
-	const struct tc_peer_row *procs[3];	/* busiest first (rows are sorted) */
-	int nprocs;
+	const size_t *rows;	/* its rows in m->peers, busiest first (rows are sorted) */
+	size_t nrows;
+};
+
+/* What a row's process did toward a destination, for naming it in the
+ * evidence of a finding about that: only processes that did it are named. */
+enum did {
+	DID_FAIL,		/* connect() failed with EADDRNOTAVAIL */
+	DID_CONNECT,		/* connected */
+	DID_REMOTE_FIRST,	/* had connections closed first by the peer */
+	DID_LOCAL_FIRST,	/* closed connections first */
 };
 
 /*
@@ -169,12 +178,13 @@ static size_t ns_lower(const struct index *ix, __u32 ino)
 	return lo;
 }
 
-/* Everything the client rows of one destination (ix->dest[g..e)) add up
- * to; procs: the first three rows, the busiest (rows are sorted). */
+/* Everything the client rows of one destination (ix->dest[g..e)) add up to. */
 static void gather(const struct tc_model *m, const size_t *rows, size_t n, struct dest *d)
 {
 	memset(d, 0, sizeof(*d));
 	d->first = &m->peers[rows[0]];
+	d->rows = rows;
+	d->nrows = n;
 	for (size_t i = 0; i < n; i++) {
 		const struct tc_peer_row *r = &m->peers[rows[i]];
 
@@ -187,8 +197,6 @@ static void gather(const struct tc_model *m, const size_t *rows, size_t n, struc
 		d->bind_conflict += r->c.conn.bind_conflict;
 		d->retries += r->c.conn.port_retries;
 		d->reuse_hits += r->c.tw.reuse_hits;
-		if (d->nprocs < 3)
-			d->procs[d->nprocs++] = r;
 	}
 }
 
@@ -213,17 +221,47 @@ static void proc_str(const struct tc_proc_key *p, char *buf, size_t len)
 	snprintf(buf, len, "%s (pid %u)", comm, p->tgid);
 }
 
-static void procs_str(const struct dest *d, char *buf, size_t len)
+/* pid 0 is no process: the sockets of it were open before tcpclose
+ * started and no process-context moment of theirs was seen. */
+static bool did(const struct tc_peer_row *r, enum did what)
+{
+	const struct tc_counts *c = &r->c;
+
+	if (!r->key.proc.tgid)
+		return false;
+	switch (what) {
+	case DID_FAIL:
+		return c->conn.port_exhausted + c->conn.bind_conflict > 0;
+	case DID_CONNECT:
+		return c->conn.attempts > 0;
+	case DID_REMOTE_FIRST:
+		return c->kind[TC_CK_REMOTE_FIRST] > 0;
+	case DID_LOCAL_FIRST:
+		return c->kind[TC_CK_LOCAL_FIRST] > 0;
+	}
+	return false;
+}
+
+/* The (at most three, busiest first) processes of a destination's rows that
+ * did `what`. */
+static void procs_str(const struct tc_model *m, const struct dest *d, enum did what, char *buf,
+		      size_t len)
 {
 	size_t off = 0;
+	int shown = 0;
 
 	buf[0] = '\0';
-	for (int i = 0; i < d->nprocs && off < len; i++) {
+	for (size_t i = 0; i < d->nrows && shown < 3 && off < len; i++) {
+		const struct tc_peer_row *r = &m->peers[d->rows[i]];
 		char p[96];
 
-		proc_str(&d->procs[i]->key.proc, p, sizeof(p));
-		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "", p);
+		if (!did(r, what))
+			continue;
+		proc_str(&r->key.proc, p, sizeof(p));
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", shown++ ? ", " : "", p);
 	}
+	if (!shown)
+		snprintf(buf, len, "processes not seen (sockets older than tcpclose)");
 }
 
 /* The accepting side of a destination on this host, if it is here: the
@@ -250,6 +288,8 @@ static const struct tc_peer_row *server_of(const struct index *ix, const struct 
 
 		if (srv_cmp(&k, &want))
 			break;
+		if (!r->key.proc.tgid || !r->c.closed)	/* no process seen closing */
+			continue;
 		if (!best || r->c.closed > best->c.closed)
 			best = r;
 	}
@@ -356,11 +396,11 @@ static void rule_dest(const struct index *ix, const struct dest *d, struct out *
 	bool failing = d->exhausted + d->bind_conflict > 0;
 
 	dest_str(&d->first->key, dst, sizeof(dst));
-	procs_str(d, procs, sizeof(procs));
 	if (p->known)
 		budget_str(p, budget, sizeof(budget));
 
 	if (failing && (f = add(o, TC_SEV_CRITICAL, "eaddrnotavail"))) {
+		procs_str(ix->m, d, DID_FAIL, procs, sizeof(procs));
 		snprintf(f->title, sizeof(f->title), "connect() to %s failed %llu times with "
 			 "EADDRNOTAVAIL", dst, (unsigned long long)(d->exhausted + d->bind_conflict));
 		put(f->evidence, "by %s: %llu found no free ephemeral port, %llu bind()-fixed ports "
@@ -398,6 +438,7 @@ static void rule_dest(const struct index *ix, const struct dest *d, struct out *
 			else
 				snprintf(f->title, sizeof(f->title), "%.0f%% of the ephemeral ports toward "
 					 "%s are in use", 100 * p->utilisation, dst);
+			procs_str(ix->m, d, DID_CONNECT, procs, sizeof(procs));
 			put(f->evidence, "connecting: %s%s", procs, budget);
 			exhaustion_fix(f->fix, d, ni);
 		}
@@ -412,6 +453,7 @@ static void rule_dest(const struct index *ix, const struct dest *d, struct out *
 
 		if (s)
 			proc_str(&s->key.proc, up, sizeof(up));
+		procs_str(ix->m, d, DID_REMOTE_FIRST, procs, sizeof(procs));
 		snprintf(f->title, sizeof(f->title), "%s closes first after one request: keepalive to "
 			 "%s is defeated", up, dst);
 		put(f->evidence, "%.0f%% of %llu connections from %s were closed first by the upstream, "
@@ -431,6 +473,7 @@ static void rule_dest(const struct index *ix, const struct dest *d, struct out *
 	    pct(d->local_first, d->closed) > 100 * TC_DOC_CLOSER_SHARE &&
 	    pct(d->one_exchange, d->closed) >= 100 * TC_DOC_PATTERN_SHARE &&
 	    (f = add(o, TC_SEV_INFO, "short_connections"))) {
+		procs_str(ix->m, d, DID_LOCAL_FIRST, procs, sizeof(procs));
 		snprintf(f->title, sizeof(f->title), "one connection per request to %s, closed first "
 			 "by this side", dst);
 		put(f->evidence, "%s: %.0f%% of %llu connections closed here first after one request "
@@ -449,7 +492,8 @@ static void rule_resets(const struct tc_model *m, struct out *o)
 		struct tc_finding *f;
 		char p[80];
 
-		if (r->c.closed < TC_DOC_MIN_CLOSES ||
+		/* pid 0 gathers the unseen sockets of any number of processes */
+		if (!r->key.tgid || r->c.closed < TC_DOC_MIN_CLOSES ||
 		    pct(rst, r->c.closed) < 100 * TC_DOC_RESET_SHARE ||
 		    !(f = add(o, TC_SEV_WARNING, "linger_resets")))
 			continue;

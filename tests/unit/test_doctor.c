@@ -342,6 +342,73 @@ static void test_exhaustion_stable_near_threshold(void **state)
 	budget_done(&m);
 }
 
+/*
+ * Issue 15 #3: rows of pid 0 (stays older than tcpclose, no closes) and
+ * processes that did not do the thing are not named in the evidence.
+ */
+static void test_evidence_names_only_culprits(void **state)
+{
+	struct tc_model m;
+	struct tc_counts c = { 0 }, none = { 0 }, ok = { 0 };
+	struct tc_peer_key py = peer(TC_ROLE_CLIENT, 77, "python3", 0, 5432);
+	struct tc_peer_key unk = peer(TC_ROLE_CLIENT, 0, "", 0, 5432);
+	struct tc_peer_key good = peer(TC_ROLE_CLIENT, 78, "psql", 0, 5432);
+	struct tc_peer_key srv0 = peer(TC_ROLE_SERVER, 0, "", 5432, 0);
+	const struct tc_finding *x;
+	int n;
+
+	tc_model_init(&m);
+	c.closed = c.conn.attempts = 7000;
+	c.conn.port_exhausted = 7000;
+	none.tw.preexisting = none.tw.ended[TC_TWE_EXPIRED] = 40;	/* stays older than tcpclose */
+	ok.closed = ok.conn.attempts = 30;	/* connected fine */
+	ok.kind[TC_CK_LOCAL_FIRST] = 30;
+	assert_int_equal(tc_model_add_peer(&m, &py, &c), 0);
+	assert_int_equal(tc_model_add_peer(&m, &unk, &none), 0);
+	assert_int_equal(tc_model_add_peer(&m, &good, &ok), 0);
+	n = tc_diagnose(&m, f, 32);
+	x = find(n, "eaddrnotavail");
+	assert_non_null(x);
+	assert_true(has(x->evidence, "by python3 (pid 77):"));	/* it alone failed */
+	assert_false(has(x->evidence, "unknown"));
+	assert_false(has(x->evidence, "psql"));
+	tc_model_free(&m);
+
+	/* keepalive defeated, the proxy's rows next to a pid 0 one, and the
+	 * only server row toward it of pid 0: neither is named */
+	tc_model_init(&m);
+	memset(&c, 0, sizeof(c));
+	c.closed = c.conn.attempts = c.one_exchange = 100;
+	c.kind[TC_CK_REMOTE_FIRST] = 100;
+	py.tuple.rport = unk.tuple.rport = 9000;
+	none.closed = 3;		/* closes of sockets whose owner was never seen */
+	none.kind[TC_CK_REMOTE_FIRST] = 3;
+	assert_int_equal(tc_model_add_peer(&m, &unk, &none), 0);
+	assert_int_equal(tc_model_add_peer(&m, &py, &c), 0);
+	srv0.tuple.lport = 9000;
+	assert_int_equal(tc_model_add_peer(&m, &srv0, &none), 0);
+	n = tc_diagnose(&m, f, 32);
+	x = find(n, "keepalive_defeated");
+	assert_non_null(x);
+	assert_false(has(x->evidence, "unknown"));
+	assert_true(has(x->evidence, "from python3 (pid 77) were"));
+	assert_false(has(x->title, "unknown"));
+	assert_true(has(x->title, "the upstream closes first"));
+	tc_model_free(&m);
+
+	/* a pid 0 row (many processes' unseen sockets) is no lingering process */
+	struct tc_proc_key pk = { .tgid = 0 };
+	struct tc_counts r = { 0 };
+
+	tc_model_init(&m);
+	r.closed = 100;
+	r.kind[TC_CK_RESET_SENT] = 90;
+	tc_model_add_proc(&m, &pk, &r);
+	n = tc_diagnose(&m, f, 32);
+	assert_null(find(n, "linger_resets"));
+	tc_model_free(&m);
+}
+
 /* /proc/net/netstat: names on one line, values on the next. */
 static void test_netstat_value(void **state)
 {
@@ -512,6 +579,7 @@ int main(void)
 		cmocka_unit_test(test_exhaustion_and_eaddrnotavail),
 		cmocka_unit_test(test_exhaustion_follows_time_wait),
 		cmocka_unit_test(test_exhaustion_stable_near_threshold),
+		cmocka_unit_test(test_evidence_names_only_culprits),
 		cmocka_unit_test(test_overflow_resets_myths),
 		cmocka_unit_test(test_netstat_value),
 		cmocka_unit_test(test_overflow_kernel_check),
