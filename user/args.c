@@ -314,8 +314,8 @@ int tc_parse_args(int argc, char **argv, struct tc_opts *o, char *err, size_t er
 			o->max_procs = (__u32)u;
 			break;
 		case OPT_MAX_TIMEWAIT:
-			if (parse_uint(optarg, 1024, 1u << 24, &u))
-				return fail(err, errlen, "invalid --max-timewait '%s': 1024..16777216",
+			if (parse_uint(optarg, 64, 1u << 24, &u))
+				return fail(err, errlen, "invalid --max-timewait '%s': 64..16777216",
 					    optarg);
 			o->max_timewait = (__u32)u;
 			break;

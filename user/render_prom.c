@@ -18,8 +18,11 @@ void tc_prom_free(struct tc_prom *st)
 {
 	free(st->procs);
 	free(st->peers);
+	free(st->proc_base);
+	free(st->peer_base);
 	st->procs = NULL;
 	st->peers = NULL;
+	st->proc_base = st->peer_base = NULL;
 	st->nprocs = st->npeers = 0;
 }
 
@@ -80,12 +83,12 @@ struct peer_group {
 	struct tc_prom_peer key;
 	struct tc_counts c;
 	struct tc_ports ports;
-	int chosen;
+	int chosen;		/* 1 + its index in the chosen series, 0 not chosen */
 };
 
 struct proc_ref {
 	const struct tc_proc_row *row;
-	int chosen;
+	int chosen;		/* likewise */
 };
 
 static int cmp_group_key(const void *a, const void *b)
@@ -149,55 +152,95 @@ static struct peer_group *group_peers(const struct tc_model *m, size_t *n)
 	return g;
 }
 
+/* The counters "other" exposes, as pointers into a tc_counts. */
+#define OTHER_FIELDS(c) \
+	&(c)->closed, &(c)->kind[0], &(c)->kind[1], &(c)->kind[2], &(c)->kind[3], \
+	&(c)->kind[4], &(c)->kind[5], &(c)->kind[6], &(c)->kind[7], &(c)->tw.entered, \
+	&(c)->tw.reuse_hits, &(c)->tw.ended[0], &(c)->tw.ended[1], &(c)->tw.ended[2], \
+	&(c)->tw.ended[3], &(c)->conn.attempts, &(c)->conn.port_exhausted, \
+	&(c)->conn.bind_conflict, &(c)->conn.other_failed
+_Static_assert(TC_CK_MAX == 8 && TC_TWE_MAX == 4, "OTHER_FIELDS lists every kind and end");
+#define NOTHER ((size_t)19)
+
+/*
+ * A series chosen after an exposition starts from what "other" exposed of
+ * it: its counts then, as far as the "other" last exposed (*left, used up
+ * series by series) can hold them. Those stay in "other", so that neither
+ * "other" nor the new series ever goes down.
+ */
+static void take_base(struct tc_counts *base, const struct tc_counts *c, struct tc_counts *left)
+{
+	__u64 *b[] = { OTHER_FIELDS(base) }, *l[] = { OTHER_FIELDS(left) };
+	const __u64 *v[] = { OTHER_FIELDS(c) };
+
+	_Static_assert(sizeof(b) / sizeof(b[0]) == NOTHER, "NOTHER");
+	memset(base, 0, sizeof(*base));
+	for (size_t f = 0; f < NOTHER; f++) {
+		*b[f] = *v[f] < *l[f] ? *v[f] : *l[f];
+		*l[f] -= *b[f];
+	}
+}
+
 /* Keep the series chosen before while their rows live; fill up to top with
  * the busiest of the rest. */
 static int choose_peers(struct tc_prom *st, struct peer_group *g, size_t ng)
 {
 	struct tc_prom_peer *keep = malloc((st->top ? st->top : 1) * sizeof(*keep));
+	struct tc_counts *base = calloc(st->top ? st->top : 1, sizeof(*base));
+	struct tc_counts left = st->other_last[1];
 	struct peer_group **busy;
 	size_t nkeep = 0;
 
-	if (!keep)
-		return -1;
+	if (!keep || !base)
+		goto fail;
 	for (size_t i = 0; i < st->npeers && nkeep < st->top; i++) {
 		struct peer_group *hit = bsearch(&st->peers[i], g, ng, sizeof(*g), cmp_group_key);
 
 		if (hit && !hit->chosen) {
-			hit->chosen = 1;
+			base[nkeep] = st->peer_base[i];
 			keep[nkeep++] = hit->key;
+			hit->chosen = (int)nkeep;
 		}
 	}
 	busy = malloc((ng ? ng : 1) * sizeof(*busy));
-	if (!busy) {
-		free(keep);
-		return -1;
-	}
+	if (!busy)
+		goto fail;
 	for (size_t i = 0; i < ng; i++)
 		busy[i] = &g[i];
 	qsort(busy, ng, sizeof(*busy), cmp_group_busy);
 	for (size_t i = 0; i < ng && nkeep < st->top; i++) {
 		if (busy[i]->chosen || !busy[i]->c.closed)
 			continue;
-		busy[i]->chosen = 1;
+		take_base(&base[nkeep], &busy[i]->c, &left);
 		keep[nkeep++] = busy[i]->key;
+		busy[i]->chosen = (int)nkeep;
 	}
 	free(busy);
 	free(st->peers);
+	free(st->peer_base);
 	st->peers = keep;
+	st->peer_base = base;
 	st->npeers = nkeep;
 	return 0;
+fail:
+	free(keep);
+	free(base);
+	return -1;
 }
 
 static struct proc_ref *choose_procs(struct tc_prom *st, const struct tc_model *m)
 {
 	struct proc_ref *r = calloc(m->nprocs ? m->nprocs : 1, sizeof(*r));
 	struct tc_proc_key *keep = malloc((st->top ? st->top : 1) * sizeof(*keep));
+	struct tc_counts *base = calloc(st->top ? st->top : 1, sizeof(*base));
+	struct tc_counts left = st->other_last[0];
 	struct proc_ref **busy = malloc((m->nprocs ? m->nprocs : 1) * sizeof(*busy));
 	size_t nkeep = 0;
 
-	if (!r || !keep || !busy) {
+	if (!r || !keep || !busy || !base) {
 		free(r);
 		free(keep);
+		free(base);
 		free(busy);
 		return NULL;
 	}
@@ -210,8 +253,9 @@ static struct proc_ref *choose_procs(struct tc_prom *st, const struct tc_model *
 
 		hit = bsearch(&pr, r, m->nprocs, sizeof(*r), cmp_proc_key);
 		if (hit && !hit->chosen) {
-			hit->chosen = 1;
+			base[nkeep] = st->proc_base[i];
 			keep[nkeep++] = hit->row->key;
+			hit->chosen = (int)nkeep;
 		}
 	}
 	for (size_t i = 0; i < m->nprocs; i++)
@@ -220,12 +264,15 @@ static struct proc_ref *choose_procs(struct tc_prom *st, const struct tc_model *
 	for (size_t i = 0; i < m->nprocs && nkeep < st->top; i++) {
 		if (busy[i]->chosen || !busy[i]->row->c.closed)
 			continue;
-		busy[i]->chosen = 1;
+		take_base(&base[nkeep], &busy[i]->row->c, &left);
 		keep[nkeep++] = busy[i]->row->key;
+		busy[i]->chosen = (int)nkeep;
 	}
 	free(busy);
 	free(st->procs);
+	free(st->proc_base);
 	st->procs = keep;
+	st->proc_base = base;
 	st->nprocs = nkeep;
 	return r;
 }
@@ -293,6 +340,7 @@ typedef void (*labels_fn)(FILE *f, const void *row);
 struct series {
 	const struct tc_counts *c;
 	const void *row;
+	const struct tc_counts *base;	/* its counts when chosen (fold_other) */
 };
 
 static void lab(FILE *f, labels_fn fn, const void *row, const char *extra)
@@ -367,26 +415,36 @@ static void row_counters(FILE *f, const char *prefix, labels_fn fn, const struct
 	       fn, s, n, "reason", fail_label, 3, get_fails);
 }
 
-/* other = totals - shown, per field, floored at 0. */
+
+/*
+ * other = totals - what the shown series added since they were chosen, per
+ * field, floored at 0, and never below the "other" last exposed (*last):
+ * a counter. A series chosen later takes its counts from then on; what it
+ * had was in "other" already, and stays there. So rates add up exactly:
+ * rate(series) + rate(other) == rate(totals).
+ */
 static void fold_other(struct tc_counts *o, const struct tc_counts *tot, const struct series *s,
-		       size_t n)
+		       size_t n, struct tc_counts *last)
 {
 	struct tc_counts shown = { 0 };
+	__u64 *sh[] = { OTHER_FIELDS(&shown) }, *out[] = { OTHER_FIELDS(o) },
+	      *prev[] = { OTHER_FIELDS(last) };
+	const __u64 *t[] = { OTHER_FIELDS(tot) };
 
-	for (size_t i = 0; i < n; i++)
-		tc_counts_add(&shown, s[i].c);
 	memset(o, 0, sizeof(*o));
-	o->closed = sub0(tot->closed, shown.closed);
-	for (int k = 0; k < TC_CK_MAX; k++)
-		o->kind[k] = sub0(tot->kind[k], shown.kind[k]);
-	o->tw.entered = sub0(tot->tw.entered, shown.tw.entered);
-	o->tw.reuse_hits = sub0(tot->tw.reuse_hits, shown.tw.reuse_hits);
-	for (int e = 0; e < TC_TWE_MAX; e++)
-		o->tw.ended[e] = sub0(tot->tw.ended[e], shown.tw.ended[e]);
-	o->conn.attempts = sub0(tot->conn.attempts, shown.conn.attempts);
-	o->conn.port_exhausted = sub0(tot->conn.port_exhausted, shown.conn.port_exhausted);
-	o->conn.bind_conflict = sub0(tot->conn.bind_conflict, shown.conn.bind_conflict);
-	o->conn.other_failed = sub0(tot->conn.other_failed, shown.conn.other_failed);
+	for (size_t i = 0; i < n; i++) {
+		const __u64 *c[] = { OTHER_FIELDS(s[i].c) };
+		const __u64 *b[] = { OTHER_FIELDS(s[i].base) };
+
+		for (size_t f = 0; f < sizeof(sh) / sizeof(sh[0]); f++)
+			*sh[f] += sub0(*c[f], *b[f]);
+	}
+	for (size_t f = 0; f < sizeof(sh) / sizeof(sh[0]); f++) {
+		*out[f] = sub0(*t[f], *sh[f]);
+		if (*out[f] < *prev[f])
+			*out[f] = *prev[f];
+		*prev[f] = *out[f];
+	}
 }
 
 /* ---- the whole exposition ---------------------------------------------- */
@@ -506,9 +564,10 @@ int tc_render_prom(FILE *f, const struct tc_model *m, struct tc_prom *st)
 	for (size_t i = 0; i < m->nprocs; i++)
 		if (pr[i].chosen) {
 			ss[n].c = &pr[i].row->c;
+			ss[n].base = &st->proc_base[pr[i].chosen - 1];
 			ss[n++].row = pr[i].row;
 		}
-	fold_other(&other, &m->totals, ss, n);
+	fold_other(&other, &m->totals, ss, n, &st->other_last[0]);
 	ss[n].c = &other;
 	ss[n++].row = NULL;
 	row_counters(f, "process_", proc_labels, ss, n, m, 0);
@@ -518,9 +577,10 @@ int tc_render_prom(FILE *f, const struct tc_model *m, struct tc_prom *st)
 	for (size_t i = 0; i < ng; i++)
 		if (g[i].chosen) {
 			ss[n].c = &g[i].c;
+			ss[n].base = &st->peer_base[g[i].chosen - 1];
 			ss[n++].row = &g[i].key;
 		}
-	fold_other(&other, &m->totals, ss, n);
+	fold_other(&other, &m->totals, ss, n, &st->other_last[1]);
 	ss[n].c = &other;
 	ss[n++].row = NULL;
 	row_counters(f, "peer_", peer_labels, ss, n, m, 1);

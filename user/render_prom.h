@@ -28,9 +28,12 @@ struct tc_prom_peer {
 struct tc_prom {
 	unsigned top;			/* series per table, besides "other" */
 	struct tc_proc_key *procs;	/* chosen process series */
+	struct tc_counts *proc_base;	/* ... what "other" had shown of them when chosen */
 	size_t nprocs;
 	struct tc_prom_peer *peers;	/* chosen peer series */
+	struct tc_counts *peer_base;
 	size_t npeers;
+	struct tc_counts other_last[2];	/* "other" as last exposed: processes, peers */
 	const char *version;
 };
 

@@ -140,8 +140,8 @@ check "wide range: a client row (its port folded) and a server row, no unknown o
 ns=$(netns_new twevict) || exit 1
 in_ns "$ns" sysctl -qw net.ipv4.tcp_fin_timeout=1
 out=$WORK/evict.json
-tracer_start "$out" report --json --max-timewait 1024 --netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
-r=$(in_ns "$ns" "$SCEN/closer" half-close 4 9660 1500)
+tracer_start "$out" report --json --max-timewait 64 --netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
+r=$(in_ns "$ns" "$SCEN/closer" half-close 4 9660 200)
 for _ in $(seq 100); do
 	[ "$(in_ns "$ns" ss -Htan state fin-wait-2 | wc -l)" = 0 ] && break
 	sleep 0.2
@@ -150,9 +150,9 @@ sleep 1.5	# the last stays' 1 s and the timer wheel's slack
 tracer_stop
 check "evict: scenario ok" true "$(jq .ok <<<"$r")"
 entered=$(tw .totals.time_wait.entered)
-check "evict: 1500 stays entered (the closes seen) + the client's closes unseen" 1500 \
+check "evict: 200 stays entered (the closes seen) + the client's closes unseen" 200 \
 	$((entered + $(jq --argjson p "$(jq .client_pid <<<"$r")" '.processes[] | select(.pid==$p) | .close.unseen' "$out")))
-check_ge "evict: stays evicted beyond --max-timewait 1024 (counted)" $((entered - 1024)) \
+check_ge "evict: stays evicted beyond --max-timewait 64 (counted)" $((entered - 64)) \
 	"$(tw .tracer.evicted.timewait)"
 check "evict: every stay's end counted, or the stay counted evicted" "$entered" \
 	"$(tw '.totals.time_wait.ended.expired + .tracer.evicted.timewait')"

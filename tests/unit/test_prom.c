@@ -110,8 +110,20 @@ static void test_top_n_other_and_sticky(void **state)
 	out = render(&m, &st);
 	assert_int_equal(count_prefix(out, PEER(10)), 0);
 	assert_true(sample(out, PEER(1)) == 1010);
-	/* totals - (host 9, 8, 1): hosts 2..7 and the evicted host 10 */
-	assert_true(sample(out, OTHER) == 1550 - 90 - 80 - 1010);
+	/* "other" is a counter: host 1's 1010 were in it already and stay;
+	 * host 10's 100 come back to it. totals - (host 9, 8, and host 1
+	 * since chosen) */
+	assert_true(sample(out, OTHER) == 1550 - 90 - 80 - 0);
+	free(out);
+	/* from now on host 1's growth is its series' alone: "other" is flat,
+	 * and series + other grow exactly as the totals */
+	m.peers[0].c.closed += 5;
+	m.peers[0].c.kind[TC_CK_LOCAL_FIRST] += 5;
+	m.totals.closed += 5;
+	m.totals.kind[TC_CK_LOCAL_FIRST] += 5;
+	out = render(&m, &st);
+	assert_true(sample(out, PEER(1)) == 1015);
+	assert_true(sample(out, OTHER) == 1380);
 	free(out);
 	tc_prom_free(&st);
 	tc_model_free(&m);
