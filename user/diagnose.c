@@ -387,6 +387,79 @@ static void exhaustion_fix(char *fix, const struct dest *d, const struct tc_netn
 		"take ones older than 1 s" : "");
 }
 
+/* The busiest row of a destination whose process did `what`, or NULL. */
+static const struct tc_peer_row *first_did(const struct tc_model *m, const struct dest *d,
+					   enum did what)
+{
+	for (size_t i = 0; i < d->nrows; i++)
+		if (did(&m->peers[d->rows[i]], what))
+			return &m->peers[d->rows[i]];
+	return NULL;
+}
+
+/* comm begins with prefix (comm need not be NUL-terminated). */
+static bool comm_is(const char *comm, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return n <= TC_COMM_LEN && !strncmp(comm, prefix, n);
+}
+
+/*
+ * keepalive_defeated's fix is the proxy's own: the client process's name
+ * says which proxy (or language runtime) it is, the upstream's whether it
+ * speaks FastCGI (php-fpm). Anything else gets the generic fix.
+ */
+static void keepalive_fix(char *fix, const char *proxy, const char *upstream)
+{
+	static const char tail[] = "; then check the upstream's keepalive timeout and "
+				   "requests-per-connection limit";
+	bool fcgi = upstream && comm_is(upstream, "php-fpm");
+	const char *p = proxy ? proxy : "";
+
+	if (comm_is(p, "nginx") && fcgi)
+		put(fix, "nginx -> php-fpm (FastCGI): 'fastcgi_keep_conn on;' next to fastcgi_pass, "
+		    "and fastcgi_pass to an upstream block with 'keepalive N;' (php-fpm keeps a "
+		    "connection for as long as nginx asks it to)%s", tail);
+	else if (comm_is(p, "nginx"))
+		put(fix, "nginx: 'keepalive N;' in the upstream block, 'proxy_http_version 1.1;' and "
+		    "'proxy_set_header Connection \"\";' - a map that turns an empty Upgrade into "
+		    "'close' defeats it; FastCGI: 'fastcgi_keep_conn on;' and 'keepalive N;'%s", tail);
+	else if (comm_is(p, "haproxy"))
+		put(fix, "HAProxy: 'option http-keep-alive' (the default) instead of 'option "
+		    "http-server-close' or 'option httpclose' in the backend and defaults sections, "
+		    "and 'http-reuse safe' (not 'never'); a backend answering 'Connection: close' "
+		    "defeats it too%s", tail);
+	else if (comm_is(p, "envoy"))
+		put(fix, "Envoy: drop 'max_requests_per_connection: 1' from the cluster's HTTP "
+		    "protocol options (common_http_protocol_options), keep its idle_timeout under "
+		    "the upstream's keepalive timeout, and make the upstream stop answering "
+		    "'Connection: close'%s", tail);
+	else if (comm_is(p, "apache2") || comm_is(p, "httpd"))
+		put(fix, "Apache mod_proxy: remove 'SetEnv proxy-nokeepalive 1', "
+		    "'force-proxy-request-1.0' and 'disablereuse=On' (ProxyPass, BalancerMember)%s%s",
+		    fcgi ? "; mod_proxy_fcgi to php-fpm: 'enablereuse=on' on the fcgi:// ProxyPass "
+			   "or its <Proxy> block" : "; for mod_proxy_fcgi add 'enablereuse=on'", tail);
+	else if (comm_is(p, "php"))
+		put(fix, "PHP code calling out: one connection per call is a new curl handle (or "
+		    "Guzzle client) per request: keep one curl handle per worker and reuse it, "
+		    "or a client object shared across calls; send no 'Connection: close'%s", tail);
+	else if (comm_is(p, "python") || comm_is(p, "java") || comm_is(p, "node") ||
+		 comm_is(p, "ruby") || comm_is(p, "perl") || comm_is(p, "dotnet"))
+		put(fix, "an HTTP client without a pool: share one client object across requests "
+		    "(Python requests.Session or httpx.Client, one Java HttpClient, Node "
+		    "http.Agent({keepAlive: true}), Ruby Net::HTTP.start over many requests) "
+		    "instead of one per request, and send no 'Connection: close'%s", tail);
+	else if (fcgi)
+		put(fix, "FastCGI: the web server must ask php-fpm to keep connections (nginx "
+		    "'fastcgi_keep_conn on;' with upstream 'keepalive N;', Apache mod_proxy_fcgi "
+		    "'enablereuse=on')%s", tail);
+	else
+		put(fix, "make the client keep connections open: HTTP/1.1 without "
+		    "'Connection: close' toward the upstream, from a connection pool reused across "
+		    "requests (the proxy's upstream keepalive, the HTTP client's pool)%s", tail);
+}
+
 static void rule_dest(const struct index *ix, const struct dest *d, struct out *o)
 {
 	const struct tc_ports *p = &d->first->ports;
@@ -448,7 +521,7 @@ static void rule_dest(const struct index *ix, const struct dest *d, struct out *
 	    pct(d->remote_first, d->closed) > 100 * TC_DOC_CLOSER_SHARE &&
 	    pct(d->one_exchange, d->closed) >= 100 * TC_DOC_PATTERN_SHARE &&
 	    (f = add(o, TC_SEV_WARNING, "keepalive_defeated"))) {
-		const struct tc_peer_row *s = server_of(ix, &d->first->key);
+		const struct tc_peer_row *s = server_of(ix, &d->first->key), *px;
 		char up[96] = "the upstream";
 
 		if (s)
@@ -460,12 +533,8 @@ static void rule_dest(const struct index *ix, const struct dest *d, struct out *
 		    "%.0f%% carried one request and one reply; every one leaves a TIME_WAIT on the "
 		    "upstream%s%s", pct(d->remote_first, d->closed), (unsigned long long)d->closed,
 		    procs, pct(d->one_exchange, d->closed), s ? " host (here)" : "'s side", budget);
-		put(f->fix, "make the client keep connections open: HTTP/1.1 without "
-		    "'Connection: close' toward the upstream (nginx: 'keepalive N;' in the upstream block, "
-		    "'proxy_http_version 1.1;' and 'proxy_set_header Connection \"\";' - a map that "
-		    "turns an empty Upgrade into 'close' defeats it; FastCGI: 'fastcgi_keep_conn on;' "
-		    "and a keepalive-capable FastCGI server); check the upstream's keepalive_timeout "
-		    "and keepalive_requests");
+		px = first_did(ix->m, d, DID_REMOTE_FIRST);
+		keepalive_fix(f->fix, px ? px->key.proc.comm : NULL, s ? s->key.proc.comm : NULL);
 	}
 
 	/* the port finding says it already, with the same fix first */

@@ -409,6 +409,75 @@ static void test_evidence_names_only_culprits(void **state)
 	tc_model_free(&m);
 }
 
+/* keepalive_defeated toward 127.0.0.1:9100 by `proxy` (npx processes),
+ * closed first by `upstream` (nup processes); its finding copied to *out. */
+static int keepalive_case(const char *proxy, int npx, const char *upstream, int nup,
+			  struct tc_finding *out)
+{
+	struct tc_model m;
+	struct tc_counts c = { 0 }, s = { 0 };
+	const struct tc_finding *x;
+
+	tc_model_init(&m);
+	for (int i = 0; i < npx; i++) {
+		struct tc_peer_key k = peer(TC_ROLE_CLIENT, 100 + i, proxy, 0, 9100);
+
+		memset(&c, 0, sizeof(c));
+		c.closed = c.conn.attempts = c.one_exchange = 100 - i;
+		c.kind[TC_CK_REMOTE_FIRST] = 100 - i;
+		assert_int_equal(tc_model_add_peer(&m, &k, &c), 0);
+	}
+	for (int i = 0; i < nup; i++) {
+		struct tc_peer_key k = peer(TC_ROLE_SERVER, 500 + i, upstream, 9100, 0);
+
+		memset(&s, 0, sizeof(s));
+		s.closed = s.kind[TC_CK_LOCAL_FIRST] = s.timewait = 60 + i;
+		assert_int_equal(tc_model_add_peer(&m, &k, &s), 0);
+	}
+	x = find(tc_diagnose(&m, f, 32), "keepalive_defeated");
+	tc_model_free(&m);
+	if (!x)
+		return -1;
+	*out = *x;
+	assert_true(has(x->fix, "requests-per-connection limit"));	/* not cut short */
+	return 0;
+}
+
+/* Issue 15 #4: the fix is the proxy's own, known by its process name. */
+static void test_keepalive_fix_by_proxy(void **state)
+{
+	struct tc_finding x;
+
+	assert_int_equal(keepalive_case("haproxy", 1, "nginx", 1, &x), 0);
+	assert_true(has(x.fix, "option http-keep-alive"));
+	assert_true(has(x.fix, "http-server-close"));
+	assert_false(has(x.fix, "proxy_set_header"));	/* no nginx settings */
+	assert_int_equal(keepalive_case("nginx", 1, "nginx", 1, &x), 0);
+	assert_true(has(x.fix, "proxy_set_header Connection"));
+	assert_true(has(x.fix, "keepalive N;"));
+	assert_int_equal(keepalive_case("nginx", 1, "php-fpm8.2", 1, &x), 0);
+	assert_true(has(x.fix, "fastcgi_keep_conn on;"));
+	assert_int_equal(keepalive_case("envoy", 1, "java", 1, &x), 0);
+	assert_true(has(x.fix, "max_requests_per_connection"));
+	assert_false(has(x.fix, "nginx"));
+	assert_int_equal(keepalive_case("apache2", 1, "java", 1, &x), 0);
+	assert_true(has(x.fix, "mod_proxy"));
+	assert_true(has(x.fix, "proxy-nokeepalive"));
+	assert_int_equal(keepalive_case("httpd", 1, "php-fpm", 1, &x), 0);
+	assert_true(has(x.fix, "enablereuse=on"));	/* mod_proxy_fcgi */
+	assert_int_equal(keepalive_case("php-fpm8.2", 1, "nginx", 1, &x), 0);
+	assert_true(has(x.fix, "curl"));		/* PHP code calling out */
+	assert_int_equal(keepalive_case("python3", 1, "nginx", 1, &x), 0);
+	assert_true(has(x.fix, "requests.Session"));
+	assert_int_equal(keepalive_case("java", 1, "nginx", 1, &x), 0);
+	assert_true(has(x.fix, "HttpClient"));
+	/* anything else: the generic fix, no product's settings */
+	assert_int_equal(keepalive_case("myproxy", 1, "nginx", 1, &x), 0);
+	assert_true(has(x.fix, "Connection: close"));
+	assert_true(has(x.fix, "pool"));
+	assert_false(has(x.fix, "nginx") || has(x.fix, "haproxy") || has(x.fix, "HAProxy"));
+}
+
 /* /proc/net/netstat: names on one line, values on the next. */
 static void test_netstat_value(void **state)
 {
@@ -580,6 +649,7 @@ int main(void)
 		cmocka_unit_test(test_exhaustion_follows_time_wait),
 		cmocka_unit_test(test_exhaustion_stable_near_threshold),
 		cmocka_unit_test(test_evidence_names_only_culprits),
+		cmocka_unit_test(test_keepalive_fix_by_proxy),
 		cmocka_unit_test(test_overflow_resets_myths),
 		cmocka_unit_test(test_netstat_value),
 		cmocka_unit_test(test_overflow_kernel_check),
