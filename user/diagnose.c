@@ -242,36 +242,103 @@ static bool did(const struct tc_peer_row *r, enum did what)
 	return false;
 }
 
-/* The (at most three, busiest first) processes of a destination's rows that
- * did `what`. */
+/* A row's process, for naming processes by their name: "php-fpm8.2 (16
+ * processes)" rather than one pid of sixteen workers. */
+struct pname {
+	const char *comm;
+	__u32 tgid;
+	size_t order;	/* its row's rank, busiest first */
+	size_t nproc;	/* after pnames_str(): distinct pids of that name */
+};
+
+static int pname_cmp(const void *a, const void *b)
+{
+	const struct pname *x = a, *y = b;
+	int c = strncmp(x->comm, y->comm, TC_COMM_LEN);
+
+	if (c)
+		return c;
+	if (x->tgid != y->tgid)
+		return x->tgid < y->tgid ? -1 : 1;
+	return cmp_pos(x->order, y->order);
+}
+
+static int pname_by_order(const void *a, const void *b)
+{
+	return cmp_pos(((const struct pname *)a)->order, ((const struct pname *)b)->order);
+}
+
+/*
+ * The processes of n rows by name, the name of the busiest row first, at
+ * most `max` names (then "and N more"): "nginx (pid 12)" for one process of
+ * that name, "php-fpm8.2 (16 processes)" for several. Sorts and rewrites
+ * `p` (the caller's, one entry per row): p[0] is then the first name.
+ * Returns how many names there were.
+ */
+static size_t pnames_str(struct pname *p, size_t n, size_t max, char *buf, size_t len)
+{
+	size_t ng = 0, off = 0;
+
+	buf[0] = '\0';
+	qsort(p, n, sizeof(*p), pname_cmp);
+	for (size_t i = 0; i < n;) {	/* one entry per name, at its busiest row */
+		size_t e = i, nproc = 0, best = i;
+
+		for (; e < n && !strncmp(p[e].comm, p[i].comm, TC_COMM_LEN); e++) {
+			nproc += e == i || p[e].tgid != p[e - 1].tgid;
+			if (p[e].order < p[best].order)
+				best = e;
+		}
+		p[ng] = p[best];
+		p[ng++].nproc = nproc;
+		i = e;
+	}
+	qsort(p, ng, sizeof(*p), pname_by_order);
+	for (size_t g = 0; g < ng && g < max && off < len; g++) {
+		char comm[TC_COMM_LEN * 4 + 1];
+
+		tc_printable(comm, p[g].comm, TC_COMM_LEN);
+		if (p[g].nproc > 1)
+			off += (size_t)snprintf(buf + off, len - off, "%s%s (%zu processes)",
+						g ? ", " : "", comm, p[g].nproc);
+		else
+			off += (size_t)snprintf(buf + off, len - off, "%s%s (pid %u)", g ? ", " : "",
+						comm, p[g].tgid);
+	}
+	if (ng > max && off < len)
+		snprintf(buf + off, len - off, " and %zu more", ng - max);
+	return ng;
+}
+
+/* The processes of a destination's rows that did `what`, by name. */
 static void procs_str(const struct tc_model *m, const struct dest *d, enum did what, char *buf,
 		      size_t len)
 {
-	size_t off = 0;
-	int shown = 0;
+	struct pname *p = malloc((d->nrows ? d->nrows : 1) * sizeof(*p));
+	size_t n = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; i < d->nrows && shown < 3 && off < len; i++) {
+	for (size_t i = 0; p && i < d->nrows; i++) {
 		const struct tc_peer_row *r = &m->peers[d->rows[i]];
-		char p[96];
 
-		if (!did(r, what))
-			continue;
-		proc_str(&r->key.proc, p, sizeof(p));
-		off += (size_t)snprintf(buf + off, len - off, "%s%s", shown++ ? ", " : "", p);
+		if (did(r, what))
+			p[n++] = (struct pname){ r->key.proc.comm, r->key.proc.tgid, i, 0 };
 	}
-	if (!shown)
+	if (!n || !pnames_str(p, n, 3, buf, len))
 		snprintf(buf, len, "processes not seen (sockets older than tcpclose)");
+	free(p);
 }
 
 /* The accepting side of a destination on this host, if it is here: the
- * server row whose listening address:port is the destination (the busiest,
- * the first of equals). */
-static const struct tc_peer_row *server_of(const struct index *ix, const struct tc_peer_key *c)
+ * server rows whose listening address:port is the destination, of a process
+ * seen closing; returns the busiest (the first of equals) or NULL, and in
+ * up (when not NULL) the processes of its name: "php-fpm8.2 (16 processes)". */
+static const struct tc_peer_row *server_of(const struct index *ix, const struct tc_peer_key *c,
+					   char *up, size_t uplen)
 {
 	const struct tc_peer_row *p = ix->m->peers, *best = NULL;
 	struct srv_key want = srv_of_client(c);
-	size_t lo = 0, hi = ix->nsrv;
+	size_t lo = 0, hi = ix->nsrv, first;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -282,7 +349,7 @@ static const struct tc_peer_row *server_of(const struct index *ix, const struct 
 		else
 			hi = mid;
 	}
-	for (; lo < ix->nsrv; lo++) {
+	for (first = lo; lo < ix->nsrv; lo++) {
 		const struct tc_peer_row *r = &p[ix->srv[lo]];
 		struct srv_key k = srv_of_server(&r->key);
 
@@ -292,6 +359,22 @@ static const struct tc_peer_row *server_of(const struct index *ix, const struct 
 			continue;
 		if (!best || r->c.closed > best->c.closed)
 			best = r;
+	}
+	if (best && up) {	/* every process of the busiest one's name */
+		struct pname *pn = malloc((lo - first) * sizeof(*pn));
+		size_t n = 0;
+
+		for (size_t i = first; pn && i < lo; i++) {
+			const struct tc_peer_row *r = &p[ix->srv[i]];
+
+			if (r->key.proc.tgid && r->c.closed &&
+			    !strncmp(r->key.proc.comm, best->key.proc.comm, TC_COMM_LEN))
+				pn[n++] = (struct pname){ r->key.proc.comm, r->key.proc.tgid,
+							  r == best ? 0 : 1 + i, 0 };
+		}
+		if (!n || !pnames_str(pn, n, 1, up, uplen))
+			proc_str(&best->key.proc, up, uplen);
+		free(pn);
 	}
 	return best;
 }
@@ -521,11 +604,9 @@ static void rule_dest(const struct index *ix, const struct dest *d, struct out *
 	    pct(d->remote_first, d->closed) > 100 * TC_DOC_CLOSER_SHARE &&
 	    pct(d->one_exchange, d->closed) >= 100 * TC_DOC_PATTERN_SHARE &&
 	    (f = add(o, TC_SEV_WARNING, "keepalive_defeated"))) {
-		const struct tc_peer_row *s = server_of(ix, &d->first->key), *px;
 		char up[96] = "the upstream";
+		const struct tc_peer_row *s = server_of(ix, &d->first->key, up, sizeof(up)), *px;
 
-		if (s)
-			proc_str(&s->key.proc, up, sizeof(up));
 		procs_str(ix->m, d, DID_REMOTE_FIRST, procs, sizeof(procs));
 		snprintf(f->title, sizeof(f->title), "%s closes first after one request: keepalive to "
 			 "%s is defeated", up, dst);
@@ -666,7 +747,8 @@ static void rule_sysctls(const struct tc_model *m, struct out *o)
 			    "backwards; it was removed in Linux 4.12 for that reason");
 			put(f->fix, "set net.ipv4.tcp_tw_recycle=0; use tcp_tw_reuse on connecting hosts");
 		}
-		if (n->tw_reuse >= 1 && tw_server >= TC_DOC_MIN_CLOSES && tw_server > tw_client &&
+		/* 1 is someone's choice; 2, loopback only, is the kernel's default */
+		if (n->tw_reuse == 1 && tw_server >= TC_DOC_MIN_CLOSES && tw_server > tw_client &&
 		    (f = add(o, TC_SEV_INFO, "tw_reuse_server_side"))) {
 			snprintf(f->title, sizeof(f->title), "netns %u: tcp_tw_reuse=%d cannot help the "
 				 "TIME_WAIT sockets here", n->ino, n->tw_reuse);

@@ -478,6 +478,46 @@ static void test_keepalive_fix_by_proxy(void **state)
 	assert_false(has(x.fix, "nginx") || has(x.fix, "haproxy") || has(x.fix, "HAProxy"));
 }
 
+/*
+ * Issue 15 #5: no noise. keepalive_defeated names the process and how many
+ * of it there are, not one pid of sixteen; tw_reuse_server_side is quiet
+ * on the kernel's default tcp_tw_reuse=2 (no one's mistake).
+ */
+static void test_no_noise(void **state)
+{
+	struct tc_finding x;
+
+	assert_int_equal(keepalive_case("nginx", 1, "php-fpm8.2", 16, &x), 0);
+	assert_true(has(x.title, "php-fpm8.2 (16 processes) closes first"));
+	assert_false(has(x.title, "pid"));
+	assert_true(has(x.evidence, "from nginx (pid 100) were"));
+	assert_int_equal(keepalive_case("nginx", 4, "nginx", 1, &x), 0);
+	assert_true(has(x.title, "nginx (pid 500) closes first"));
+	assert_true(has(x.evidence, "from nginx (4 processes) were"));
+
+	struct tc_model m;
+	struct tc_counts s = { 0 };
+	struct tc_peer_key sk = peer(TC_ROLE_SERVER, 500, "web", 80, 0);
+	struct tc_netns_info ni = { .ino = 4026531840u, .found = 1, .port_lo = 32768,
+				    .port_hi = 60999, .usable = 28232, .tw_reuse = 2,
+				    .max_tw_buckets = 262144, .fin_timeout = 60, .tw_recycle = -1 };
+
+	tc_model_init(&m);
+	s.closed = 200;
+	s.kind[TC_CK_LOCAL_FIRST] = 200;
+	s.timewait = 200;
+	tc_model_add_peer(&m, &sk, &s);
+	m.totals.tw.entered = 200;
+	m.netns = &ni;
+	m.nnetns = 1;
+	assert_null(find(tc_diagnose(&m, f, 32), "tw_reuse_server_side"));	/* the default */
+	ni.tw_reuse = 1;	/* set by someone who thought it would help */
+	assert_non_null(find(tc_diagnose(&m, f, 32), "tw_reuse_server_side"));
+	m.netns = NULL;
+	m.nnetns = 0;
+	tc_model_free(&m);
+}
+
 /* /proc/net/netstat: names on one line, values on the next. */
 static void test_netstat_value(void **state)
 {
@@ -650,6 +690,7 @@ int main(void)
 		cmocka_unit_test(test_exhaustion_stable_near_threshold),
 		cmocka_unit_test(test_evidence_names_only_culprits),
 		cmocka_unit_test(test_keepalive_fix_by_proxy),
+		cmocka_unit_test(test_no_noise),
 		cmocka_unit_test(test_overflow_resets_myths),
 		cmocka_unit_test(test_netstat_value),
 		cmocka_unit_test(test_overflow_kernel_check),
