@@ -445,9 +445,10 @@ static void budget_str(const struct tc_ports *p, char *buf, size_t len)
 		return;
 	if (p->hold_s < p->tw_len_s)
 		off += snprintf(buf + off, len - off, ", tcp_tw_reuse");
-	if ((size_t)off < len && p->tw_share < 1)
-		off += snprintf(buf + off, len - off, ", %.0f%% of connections leaving their "
-				"TIME_WAIT on this side", 100 * p->tw_share);
+	if ((size_t)off < len && p->tw_share < 1)	/* 0.24 %, not 0 %, when it is small */
+		off += snprintf(buf + off, len - off, p->tw_share >= 0.1 ? ", %.0f%% of "
+				"connections leaving their TIME_WAIT on this side" : ", %.2g%% of "
+				"connections leaving their TIME_WAIT on this side", 100 * p->tw_share);
 	if ((size_t)off < len)
 		snprintf(buf + off, len - off, ")");
 }

@@ -288,6 +288,10 @@ static void test_exhaustion_follows_time_wait(void **state)
 	/* 5 % of them won the close race: 75 TIME_WAIT/s for 1 s each fit */
 	n = budget_verdict(&m, &ni, 6000, 300, 1);
 	assert_null(find(n, "port_exhaustion"));
+	x = find(n, "keepalive_defeated");
+	assert_non_null(x);	/* 1000 ports / (5 % x 1 s) */
+	assert_true(has(x->evidence, "sustainable 20000.0/s (1000 ports / 1 s, tcp_tw_reuse, "
+			"5% of connections leaving their TIME_WAIT on this side)"));
 	budget_done(&m);
 
 	/* this side closes first: 1500/s held 1 s each is more than 1000 */
