@@ -22,18 +22,8 @@ static void no_free(void *p)
 static int peer_dest_cmp(const void *a, const void *b, void *ctx)
 {
 	const struct tc_peer_row *p = ctx;
-	const struct tc_peer_key *x = &p[*(const size_t *)a].key, *y = &p[*(const size_t *)b].key;
-	int c;
 
-	if (x->netns != y->netns)
-		return x->netns < y->netns ? -1 : 1;
-	if (x->tuple.family != y->tuple.family)
-		return x->tuple.family < y->tuple.family ? -1 : 1;
-	if (x->tuple.rport != y->tuple.rport)
-		return x->tuple.rport < y->tuple.rport ? -1 : 1;
-	if ((c = memcmp(x->tuple.laddr, y->tuple.laddr, TC_ADDR_LEN)))
-		return c;
-	return memcmp(x->tuple.raddr, y->tuple.raddr, TC_ADDR_LEN);
+	return tc_dest_cmp(&p[*(const size_t *)a].key, &p[*(const size_t *)b].key);
 }
 
 /*

@@ -46,26 +46,11 @@ static int cmp_pos(size_t a, size_t b)
 	return a < b ? -1 : a > b;
 }
 
-static int dest_key_cmp(const struct tc_peer_key *x, const struct tc_peer_key *y)
-{
-	int c;
-
-	if (x->netns != y->netns)
-		return x->netns < y->netns ? -1 : 1;
-	if (x->tuple.family != y->tuple.family)
-		return x->tuple.family < y->tuple.family ? -1 : 1;
-	if (x->tuple.rport != y->tuple.rport)
-		return x->tuple.rport < y->tuple.rport ? -1 : 1;
-	if ((c = memcmp(x->tuple.laddr, y->tuple.laddr, TC_ADDR_LEN)))
-		return c;
-	return memcmp(x->tuple.raddr, y->tuple.raddr, TC_ADDR_LEN);
-}
-
 static int by_dest(const void *a, const void *b, void *ctx)
 {
 	const struct tc_peer_row *p = ctx;
 	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-	int c = dest_key_cmp(&p[x].key, &p[y].key);
+	int c = tc_dest_cmp(&p[x].key, &p[y].key);
 
 	return c ? c : cmp_pos(x, y);
 }

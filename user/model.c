@@ -281,6 +281,21 @@ double tc_hist_quantile(const __u64 *hist, int n, double q, __u64 min, __u64 max
 	return (double)max;
 }
 
+int tc_dest_cmp(const struct tc_peer_key *x, const struct tc_peer_key *y)
+{
+	int c;
+
+	if (x->netns != y->netns)
+		return x->netns < y->netns ? -1 : 1;
+	if (x->tuple.family != y->tuple.family)
+		return x->tuple.family < y->tuple.family ? -1 : 1;
+	if (x->tuple.rport != y->tuple.rport)
+		return x->tuple.rport < y->tuple.rport ? -1 : 1;
+	if ((c = memcmp(x->tuple.laddr, y->tuple.laddr, TC_ADDR_LEN)))
+		return c;
+	return memcmp(x->tuple.raddr, y->tuple.raddr, TC_ADDR_LEN);
+}
+
 bool tc_same_dest(const struct tc_peer_key *a, const struct tc_peer_key *b)
 {
 	return a->role == TC_ROLE_CLIENT && b->role == TC_ROLE_CLIENT && a->netns == b->netns &&

@@ -100,6 +100,9 @@ void tc_model_sort(struct tc_model *m);
 /* Two client rows toward the same destination (netns, local address,
  * remote address:port): one port budget, whichever process connects. */
 bool tc_same_dest(const struct tc_peer_key *a, const struct tc_peer_key *b);
+/* An order of destinations (netns, family, remote port, addresses) that
+ * groups the rows tc_same_dest() joins; roles are not compared. */
+int tc_dest_cmp(const struct tc_peer_key *a, const struct tc_peer_key *b);
 /*
  * What the rows do not hold: totals minus the sum of the process rows
  * (peers = 0) or of the peer rows (1), per counter, floored at 0: the
