@@ -23,7 +23,7 @@ endif
 # no manual step.
 BUILD_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjson-c-dev \
 	      libmicrohttpd-dev libcap-ng-dev libseccomp-dev libcmocka-dev pkg-config
-TEST_PKGS  := iproute2 jq nginx-light wrk qemu-system-x86 busybox-static prometheus curl
+TEST_PKGS  := iproute2 jq nginx-light php-fpm wrk qemu-system-x86 busybox-static prometheus curl
 BENCH_PKGS := bpftrace
 # clang's sanitizer and libFuzzer runtimes (-fsanitize=fuzzer,address,undefined):
 # only Recommended by clang, so not there after a --no-install-recommends install.
