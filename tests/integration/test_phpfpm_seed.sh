@@ -58,9 +58,11 @@ fpm_stop() {	# SIGQUIT: graceful; bounded wait, then SIGKILL
 	FPM_PID=
 }
 # doctor in the background with a long watch, for a verdict on SIGINT once
-# the traffic is over (it then saw the same closes as the report).
+# the traffic is over (it then saw the same closes as the report); in the
+# attach mode of the run, as the tracers (lib.sh).
 doctor_start() {	# doctor_start NS OUT
-	"$TCPCLOSE" doctor --json -d 120 --netns "/var/run/netns/$1" >"$2" 2>"$2.err" &
+	"$TCPCLOSE" doctor --json -d 120 --netns "/var/run/netns/$1" \
+		${TCPCLOSE_ATTACH:+--attach "$TCPCLOSE_ATTACH"} >"$2" 2>"$2.err" &
 	DOC_PID=$!
 	TRACERS+=("$DOC_PID")
 	for _ in $(seq 200); do
@@ -140,7 +142,7 @@ read -r f_l f_r f_s f_rs f_rr f_u <<<"$(fsum .close.local_first) $(fsum .close.r
 	$(fsum .close.simultaneous) $(fsum .close.reset_sent) $(fsum .close.reset_received) $(fsum .close.unseen)"
 read -r n_l n_r n_s n_rs n_rr n_u <<<"$(jq -r '.close | "\(.local_first) \(.remote_first) \(.simultaneous) \(.reset_sent) \(.reset_received) \(.unseen)"' <<<"$ngx_row")"
 fpm_closed=$(fsum .closed) ngx_closed=$(jq .closed <<<"$ngx_row")
-note "php-fpm: $fpm_closed closes (local_first $f_l, remote_first $f_r, simultaneous $f_s, unseen $f_u); nginx: $ngx_closed (open at its stop: $open_ngx)"
+note "php-fpm: $fpm_closed closes (local_first $f_l, remote_first $f_r, simultaneous $f_s, unseen $f_u); nginx: $ngx_closed (unseen $n_u, open at its stop: $open_ngx)"
 check_ge "php-fpm did real work (doctor judges from 20 closes)" 20 "$f_l"
 row_pids=$(jq -r --arg c "$fpm_comm" "$fpm_rows | map(.pid) | unique | .[]" "$out")
 check "the :9000 server rows are workers' (not the master's)" "$(wc -w <<<"$row_pids") 0" \
