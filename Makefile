@@ -212,11 +212,13 @@ bench: tcpclose $(OUT)/bench/churn $(SCEN_BINS) $(TDEPS_STAMP) $(BDEPS_STAMP)
 	$(Q)tools/bench/run
 
 # Scale: a million live sockets, 100k peers; memory and evictions (minutes, GiBs).
-scale: tcpclose $(OUT)/bench/hold $(TDEPS_STAMP)
+scale: tcpclose $(OUT)/bench/hold $(OUT)/bench/churn $(TDEPS_STAMP)
 	$(Q)tools/bench/scale
+	$(Q)tools/bench/soak $(SOAK_MINUTES)
 
 # The exporter scraped every second under churn for SOAK_MINUTES (30): RSS
-# flat, no fd leak, counters exact against nstat at the end.
+# flat, no fd leak, counters exact against nstat at the end (also the last
+# step of `make scale`).
 SOAK_MINUTES ?= 30
 soak: tcpclose $(OUT)/bench/churn $(TDEPS_STAMP)
 	$(Q)tools/bench/soak $(SOAK_MINUTES)
