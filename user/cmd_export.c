@@ -219,20 +219,6 @@ static int textfile_tick(struct exporter *e)
 	return ret;
 }
 
-/* The directory of path, into buf. */
-static const char *dir_of(const char *path, char *buf, size_t len)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		snprintf(buf, len, ".");
-	else if (slash == path)
-		snprintf(buf, len, "/");
-	else
-		snprintf(buf, len, "%.*s", (int)(slash - path), path);
-	return buf;
-}
-
 /*
  * Before anything is loaded: can the textfile's directory take a new file
  * once the privileges are dropped? The attached process is --user (by
@@ -247,7 +233,7 @@ static int textfile_precheck(const struct tc_opts *o, char *err, size_t errlen)
 	int status, e;
 	pid_t pid;
 
-	dir_of(o->textfile, dir, sizeof(dir));
+	tc_outfile_dir(o->textfile, dir, sizeof(dir));
 	if (stat(dir, &st)) {
 		snprintf(err, errlen, "--textfile directory %s: %s", dir,
 			 errno == ENOENT ? "does not exist" : strerror(errno));

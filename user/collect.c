@@ -119,17 +119,16 @@ static void kill_in_model(const struct tc_peer_key *row, __s64 dur, void *ctx)
 {
 	struct tc_model *m = ctx;
 	struct tc_twcounts d = { 0 };
+	struct tc_counts *c;
 
 	/* the kernel's own arithmetic for the end of a stay (rowmath.h) */
 	tc_tw_apply(&d, TC_TWV_END, TC_TWE_KILLED, dur, false);
 
 	tc_twcounts_add(&m->totals.tw, &d);
-	for (size_t i = 0; i < m->nprocs; i++)
-		if (!memcmp(&m->procs[i].key, &row->proc, sizeof(row->proc)))
-			tc_twcounts_add(&m->procs[i].c.tw, &d);
-	for (size_t i = 0; i < m->npeers; i++)
-		if (!memcmp(&m->peers[i].key, row, sizeof(*row)))
-			tc_twcounts_add(&m->peers[i].c.tw, &d);
+	if ((c = tc_model_proc_counts(m, &row->proc)))
+		tc_twcounts_add(&c->tw, &d);
+	if ((c = tc_model_peer_counts(m, row)))
+		tc_twcounts_add(&c->tw, &d);
 }
 
 /* What tracing costs in memory: the peak RSS, and the maps' (tracer.c,
@@ -251,33 +250,15 @@ out:
 	return err;
 }
 
-/* The per-CPU totals and tracer counters, summed into m (zeroed first). */
-static int read_totals(const struct tc_tracer *t, struct tc_model *m)
-{
-	int ncpu = libbpf_num_possible_cpus(), err;
-	void *vals;
-
-	if (ncpu <= 0)
-		return ncpu;
-	vals = calloc((size_t)ncpu, PCPU_STRIDE(sizeof(struct tc_counts)));
-	if (!vals)
-		return -ENOMEM;
-	memset(&m->totals, 0, sizeof(m->totals));
-	memset(m->health.stat, 0, sizeof(m->health.stat));
-	err = read_percpu_sum(bpf_map__fd(t->skel->maps.totals), 0, vals,
-			      PCPU_STRIDE(sizeof(struct tc_counts)), ncpu, add_counts,
-			      &m->totals);
-	for (__u32 i = 0; !err && i < TC_STAT_MAX; i++)
-		err = read_percpu_sum(bpf_map__fd(t->skel->maps.stats), i, vals, sizeof(__u64),
-				      ncpu, add_u64, &m->health.stat[i]);
-	free(vals);
-	return err;
-}
-
 int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 {
 	struct tcpclose_bpf *s = t->skel;
+	int ncpu = libbpf_num_possible_cpus();
+	void *vals;
 	int err = 0;
+
+	if (ncpu <= 0)
+		return ncpu;
 	tc_model_reset_rows(m);
 	m->attach = tc_attach_name(t->attach);
 	m->state_hook = t->state_hook;
@@ -286,7 +267,17 @@ int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 	m->port_hook = t->port_hook;
 	m->tw_snapshot = t->tw_snapshot;
 
-	if ((err = read_totals(t, m)))
+	vals = calloc((size_t)ncpu, PCPU_STRIDE(sizeof(struct tc_counts)));
+	if (!vals)
+		return -ENOMEM;
+	err = read_percpu_sum(bpf_map__fd(s->maps.totals), 0, vals,
+			      PCPU_STRIDE(sizeof(struct tc_counts)), ncpu, add_counts,
+			      &m->totals);
+	for (__u32 i = 0; !err && i < TC_STAT_MAX; i++)
+		err = read_percpu_sum(bpf_map__fd(s->maps.stats), i, vals, sizeof(__u64),
+				      ncpu, add_u64, &m->health.stat[i]);
+	free(vals);
+	if (err)
 		return err;
 
 	if ((err = read_rows(bpf_map__fd(s->maps.procs), sizeof(struct tc_proc_key), add_proc, m)) ||
@@ -353,18 +344,16 @@ int tc_sweep_read(const struct tc_tracer *t, struct tc_sweep *sw)
  * taken from the map as it is now (d included) while the model has room
  * for it: in a full LRU map its insert evicted a row the model still
  * shows, so there d stays in the totals only ("other"), rows bounded. */
-static int charge_row(const struct bpf_map *map, const void *key, size_t ksz,
-		      const struct tc_counts *d, struct tc_model *m, bool peers)
+static int charge_row(const struct bpf_map *map, const void *key, const struct tc_counts *d,
+		      struct tc_model *m, bool peers)
 {
 	size_t n = peers ? m->npeers : m->nprocs;
-	struct tc_counts c;
+	struct tc_counts c, *row = peers ? tc_model_peer_counts(m, key) : tc_model_proc_counts(m, key);
 
-	for (size_t i = 0; i < n; i++)
-		if (!memcmp(peers ? (const void *)&m->peers[i].key : (const void *)&m->procs[i].key,
-			    key, ksz)) {
-			tc_counts_add(peers ? &m->peers[i].c : &m->procs[i].c, d);
-			return 0;
-		}
+	if (row) {
+		tc_counts_add(row, d);
+		return 0;
+	}
 	/* the kernel's insert of it (tc_row): an eviction where no row is added */
 	m->health.stat[peers ? TC_STAT_PEER_INSERTS : TC_STAT_PROC_INSERTS]++;
 	if (n >= bpf_map__max_entries(map) || bpf_map_lookup_elem(bpf_map__fd(map), key, &c))
@@ -384,8 +373,8 @@ static int unseen_in_model(const struct tc_tracer *t, struct tc_model *m,
 	tc_unseen_apply(&d, rec, t->port_hook != NULL, false);
 	tc_counts_add(&m->totals, &d);
 	tc_row_keys(&pk, &rk, &rec->owner, &rec->tuple, rec->netns, rec->role);
-	if (charge_row(t->skel->maps.procs, &pk, sizeof(pk), &d, m, false) ||
-	    charge_row(t->skel->maps.peers, &rk, sizeof(rk), &d, m, true))
+	if (charge_row(t->skel->maps.procs, &pk, &d, m, false) ||
+	    charge_row(t->skel->maps.peers, &rk, &d, m, true))
 		return -ENOMEM;
 	return 0;
 }

@@ -73,6 +73,22 @@ int tc_model_add_peer(struct tc_model *m, const struct tc_peer_key *k,
 	return 0;
 }
 
+struct tc_counts *tc_model_proc_counts(struct tc_model *m, const struct tc_proc_key *k)
+{
+	for (size_t i = 0; i < m->nprocs; i++)
+		if (!memcmp(&m->procs[i].key, k, sizeof(*k)))
+			return &m->procs[i].c;
+	return NULL;
+}
+
+struct tc_counts *tc_model_peer_counts(struct tc_model *m, const struct tc_peer_key *k)
+{
+	for (size_t i = 0; i < m->npeers; i++)
+		if (!memcmp(&m->peers[i].key, k, sizeof(*k)))
+			return &m->peers[i].c;
+	return NULL;
+}
+
 static int cmp_u64_desc(__u64 a, __u64 b)
 {
 	return a < b ? 1 : a > b ? -1 : 0;

@@ -91,6 +91,9 @@ int tc_model_add_proc(struct tc_model *m, const struct tc_proc_key *k,
 		      const struct tc_counts *c);
 int tc_model_add_peer(struct tc_model *m, const struct tc_peer_key *k,
 		      const struct tc_counts *c);
+/* The counts of the row of key, or NULL when the model has none. */
+struct tc_counts *tc_model_proc_counts(struct tc_model *m, const struct tc_proc_key *k);
+struct tc_counts *tc_model_peer_counts(struct tc_model *m, const struct tc_peer_key *k);
 /* One row per key: a key-by-key map walk restarts from the first key when
  * an LRU evicts the key it stands on, reading rows twice. Of two copies the
  * one read later has counted more (counters only grow): it is kept. */

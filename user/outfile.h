@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+/* The directory path is written in (where its temporary file goes), into
+ * buf: "." for a bare name. Returns buf. */
+const char *tc_outfile_dir(const char *path, char *buf, size_t len);
 /* A new file "<path>.XXXXXX" (0600, O_CLOEXEC) in path's directory, its
  * name into tmp. NULL with errno set. */
 FILE *tc_outfile_open(const char *path, char *tmp, size_t tmplen);

@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cap-ng.h>
+#include "outfile.h"
 #include "privs.h"
 #include "sandbox.h"
 #include "survey.h"
@@ -36,11 +37,6 @@ static int drop_to_set(const int *keep, int n)
 	if (capng_apply(CAPNG_SELECT_BOTH))
 		return -1;
 	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-}
-
-static int drop_to(int keep_cap)
-{
-	return drop_to_set(&keep_cap, 1);
 }
 
 int tc_privs_surveyor(void)
@@ -72,18 +68,10 @@ static int resolve_user(const struct tc_opts *o, uid_t *uid, gid_t *gid, char *e
 	unsigned long n;
 
 	if (!o->user && o->textfile) {
-		char dir[4096], *slash;
+		char dir[4096];
 		struct stat st;
 
-		snprintf(dir, sizeof(dir), "%s", o->textfile);
-		slash = strrchr(dir, '/');
-		if (!slash)
-			snprintf(dir, sizeof(dir), ".");
-		else if (slash == dir)
-			dir[1] = '\0';
-		else
-			*slash = '\0';
-		if (!stat(dir, &st)) {
+		if (!stat(tc_outfile_dir(o->textfile, dir, sizeof(dir)), &st)) {
 			*uid = st.st_uid;
 			*gid = st.st_gid;
 			return 0;
@@ -136,7 +124,7 @@ static int maps_readable_unprivileged(const struct tc_tracer *t)
 	if (pid < 0)
 		return 0;
 	if (pid == 0) {
-		if (drop_to(-1))
+		if (drop_as(-1, 0, 0))
 			_exit(2);
 		_exit(bpf_map_get_next_key(fd, &key, &next) && errno == EPERM ? 1 : 0);
 	}
