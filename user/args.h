@@ -65,7 +65,8 @@ int tc_sort_parse(const char *s);	/* -1 when unknown */
 
 /*
  * Returns 0 on success, -1 on a usage error with a one-line message in err.
- * argv[1] is the subcommand; without one the default view is report -i 5.
+ * argv[1] is the subcommand; without one the command is top (refreshed
+ * every 2 s unless -i says otherwise).
  */
 int tc_parse_args(int argc, char **argv, struct tc_opts *o, char *err, size_t errlen);
 const char *tc_usage(void);
