@@ -172,7 +172,7 @@ $(ASAN_OUT)/tests/%: tests/unit/%.c $(ASAN_PURE_OBJS) | $(DEPS_STAMP) $(FDEPS_ST
 .SECONDARY: $(ASAN_PURE_OBJS)
 
 unit-asan: $(ASAN_UNIT_BINS)
-	$(Q)$(ASAN_ENV) tests/run-unit $(ASAN_UNIT_BINS)
+	$(Q)$(ASAN_ENV) UNIT_NAME=unit-asan tests/run-unit $(ASAN_UNIT_BINS)
 
 # libFuzzer over the recording reader and every renderer (tests/fuzz/README.md).
 # `make fuzz` builds it; `make fuzz-run` runs it FUZZ_SECONDS on a scratch
@@ -205,7 +205,10 @@ fuzz-run: $(FUZZ_BIN)
 	$(Q)tests/fuzz/run $(FUZZ_BIN) $(FUZZ_SECONDS) $(FUZZ_OUT)/run
 
 # Cheap ones first: the sanitizer builds and a 60 s fuzz run add about 1.5 minutes.
-test: unit unit-asan fuzz-run integration vmtest
+# One stage after the other, each a make of its own; tests/run-stages prints a
+# line per stage and the total "N passed, N failed", and fails if a stage fails.
+test:
+	$(Q)MAKE='$(MAKE)' tests/run-stages unit unit-asan fuzz-run integration vmtest
 
 # Overhead, measured side by side (tracer off vs on); not part of test.
 bench: tcpclose $(OUT)/bench/churn $(SCEN_BINS) $(TDEPS_STAMP) $(BDEPS_STAMP)
