@@ -24,7 +24,7 @@ endif
 BUILD_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjson-c-dev \
 	      libmicrohttpd-dev libcap-ng-dev libseccomp-dev libcmocka-dev pkg-config
 TEST_PKGS  := iproute2 jq nginx-light php-fpm wrk qemu-system-x86 busybox-static prometheus curl
-BENCH_PKGS := bpftrace
+BENCH_PKGS := bpftrace libbpf-tools
 # clang's sanitizer and libFuzzer runtimes (-fsanitize=fuzzer,address,undefined):
 # only Recommended by clang, so not there after a --no-install-recommends install.
 FUZZ_PKGS  := libclang-rt-14-dev
@@ -129,6 +129,20 @@ $(OUT)/bench/%: tools/bench/%.c | $(DEPS_STAMP)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $< -lpthread -o $@
 
+# The benchmark's floor: a bare counter program on the state hook (tools/bench/floor.bpf.c).
+$(OUT)/bench/floor.bpf.o: tools/bench/floor.bpf.c | $(DEPS_STAMP)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/bench/floor.skel.h: $(OUT)/bench/floor.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name floor_bpf > $@.tmp && mv $@.tmp $@
+
+$(OUT)/bench/floor: tools/bench/floor.c $(OUT)/bench/floor.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -I$(OUT)/bench $< $(LIBS) -o $@
+
 run: tcpclose
 	./tcpclose top
 
@@ -211,8 +225,10 @@ test:
 	$(Q)MAKE='$(MAKE)' tests/run-stages unit unit-asan fuzz-run integration vmtest
 
 # Overhead, measured side by side (tracer off vs on); not part of test.
-bench: tcpclose $(OUT)/bench/churn $(SCEN_BINS) $(TDEPS_STAMP) $(BDEPS_STAMP)
+bench: tcpclose $(OUT)/bench/churn $(OUT)/bench/floor $(OUT)/bench/sysloop $(SCEN_BINS) $(TDEPS_STAMP) \
+	       $(BDEPS_STAMP)
 	$(Q)tools/bench/run
+	$(Q)tools/bench/cost
 
 # Scale: a million live sockets, 100k peers; memory and evictions (minutes, GiBs).
 scale: tcpclose $(OUT)/bench/hold $(OUT)/bench/churn $(TDEPS_STAMP)
