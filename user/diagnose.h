@@ -25,7 +25,7 @@ struct tc_finding {
 	char fix[TC_FINDING_TEXT];
 };
 
-/* The thresholds, in one place (README "doctor"). */
+/* The thresholds, in one place (docs/counting.md, "doctor: the rules"). */
 #define TC_DOC_MIN_CLOSES	20	/* fewer closes than this: too few to judge a pattern */
 #define TC_DOC_PATTERN_SHARE	0.8	/* "nearly every connection" */
 /* Who closes first in most one-exchange connections owns the pattern: a

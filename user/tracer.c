@@ -196,7 +196,7 @@ static const struct hookset owner_sets[] = {
 
 /* TIME_WAIT life: optional. The timewait functions run only when a
  * timewait socket is born or dies; the timer tracepoints run for every
- * kernel timer (README: "Overhead"). Each comes with the start snapshot. */
+ * kernel timer (docs/performance.md). Each comes with the start snapshot. */
 static const struct hookset tw_sets[] = {
 	{ TC_ATTACH_FENTRY,
 	  "fentry/inet_twsk_hashdance*+tw_timer_handler+inet_twsk_deschedule_put"

@@ -91,7 +91,7 @@ tracer_stop() {
 }
 
 # note_skips FILE: a JSON report whose kernel skipped program runs says so
-# (the checks then hold on closes seen + unseen: README, limits).
+# (the checks then hold on closes seen + unseen: docs/counting.md, limits).
 note_skips() {
 	local s
 	[ -s "${1:-}" ] || return 0

@@ -48,7 +48,7 @@ for line in "${runs[@]}"; do
 	raddr=127.0.0.1; afam=ipv4
 	[ "$fam" = 6 ] && { raddr=::1; afam=ipv6; }
 
-	# A close the kernel skipped is kind "unseen" (README, limits): the
+	# A close the kernel skipped is kind "unseen" (docs/counting.md, limits): the
 	# kind is asserted for the closes seen, the sum for all, and the
 	# per-socket payload for those seen.
 	row=$(jq -c --argjson p "$cpid" '.processes[] | select(.pid==$p)' "$out")

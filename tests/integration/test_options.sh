@@ -151,7 +151,7 @@ for f in "$ROOT/README.md" "$ROOT"/docs/*.md "$ROOT/tests/README.md"; do
 		sed 's/\$([^)]*)//g; s/[|;#>].*//' >"$WORK/doc.lines"
 	while read -r first rest; do
 		case $first in
-		'' | '['*) continue ;;	# a synopsis, not a command line
+		'' | '['* | *:) continue ;;	# a synopsis or output ("tcpclose doctor: ..."), not a command
 		-*) rest="$first $rest" ;;
 		*) grep -Fqx -- "$first" "$WORK/p.cmds" || bad="$bad ${f#"$ROOT"/}:$first" ;;
 		esac

@@ -3,7 +3,7 @@
 # address (200k peer rows' worth), traced by report with --max-peers 4096 and
 # by export with -n 20. The rows stay bounded, the overflow is folded into
 # "other" and counted exactly, and RSS and map memory stay within the bounds
-# README documents. (The test VM runs 3000: TCG is ~10x slower.)
+# tests/README.md documents. (The test VM runs 3000: TCG is ~10x slower.)
 . "$(dirname "$0")/lib.sh"
 N=${TCPCLOSE_SCALE_PEERS:-100000}
 [ -n "${TCPCLOSE_ATTACH:-}" ] && N=${TCPCLOSE_SCALE_PEERS:-3000}
@@ -11,8 +11,8 @@ MAXP=4096
 # every live socket followed (2N are open at once): this test is about peers
 MAXS=$(( (N * 2 * 5 / 4 + 1023) / 1024 * 1024 ))
 [ "$MAXS" -lt 131072 ] && MAXS=131072
-RSS_MAX_KIB=$((64 * 1024))	# README: user RSS bound, default map sizes
-MAPS_MAX_KIB=$((160 * 1024))	# README: BPF maps with 250k sockets, --max-peers 4096
+RSS_MAX_KIB=$((64 * 1024))	# tests/README.md: user RSS bound, default map sizes
+MAPS_MAX_KIB=$((160 * 1024))	# tests/README.md: BPF maps with 250k sockets, --max-peers 4096
 ns=$(netns_new scale) || exit 1
 in_ns "$ns" sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
 in_ns "$ns" sysctl -qw net.core.somaxconn=65535
