@@ -23,15 +23,22 @@ endif
 # no manual step.
 BUILD_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjson-c-dev \
 	      libmicrohttpd-dev libcap-ng-dev libseccomp-dev libcmocka-dev pkg-config
-TEST_PKGS  := iproute2 jq nginx-light php-fpm wrk qemu-system-x86 busybox-static prometheus curl
+TEST_PKGS  := iproute2 jq nginx-light php-fpm wrk qemu-system-x86 busybox-static prometheus curl patchelf
 BENCH_PKGS := bpftrace libbpf-tools
 # clang's sanitizer and libFuzzer runtimes (-fsanitize=fuzzer,address,undefined):
 # only Recommended by clang, so not there after a --no-install-recommends install.
 FUZZ_PKGS  := libclang-rt-14-dev
+# make static: the static archives behind libmicrohttpd.a (gnutls and what it
+# needs; the rest come with BUILD_PKGS' -dev packages). make deb: the checks.
+STATIC_PKGS := libgnutls28-dev nettle-dev libgmp-dev libidn2-dev libunistring-dev \
+	       libtasn1-6-dev libp11-kit-dev
+DEB_PKGS   := dpkg-dev fakeroot lintian systemd
 DEPS_STAMP := $(OUT)/.deps-build
 TDEPS_STAMP := $(OUT)/.deps-test
 BDEPS_STAMP := $(OUT)/.deps-bench
 FDEPS_STAMP := $(OUT)/.deps-fuzz
+SDEPS_STAMP := $(OUT)/.deps-static
+PDEPS_STAMP := $(OUT)/.deps-deb
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
@@ -69,7 +76,7 @@ JSONC_CFLAGS = $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
 .DELETE_ON_ERROR:
 
 .PHONY: all deps test-deps run install test unit integration vmtest bench scale soak clean vmlinux \
-	unit-asan fuzz fuzz-run
+	unit-asan fuzz fuzz-run static
 all: tcpclose
 
 deps: $(DEPS_STAMP)
@@ -87,6 +94,12 @@ $(BDEPS_STAMP): Makefile
 	$(Q)mkdir -p $(@D) && touch $@
 $(FDEPS_STAMP): Makefile | $(DEPS_STAMP)
 	$(Q)tools/install-deps $(FUZZ_PKGS)
+	$(Q)mkdir -p $(@D) && touch $@
+$(SDEPS_STAMP): Makefile | $(DEPS_STAMP)
+	$(Q)tools/install-deps $(STATIC_PKGS)
+	$(Q)mkdir -p $(@D) && touch $@
+$(PDEPS_STAMP): Makefile
+	$(Q)tools/install-deps $(DEB_PKGS)
 	$(Q)mkdir -p $(@D) && touch $@
 
 $(OUT)/bpf/%.bpf.o: bpf/%.bpf.c | $(DEPS_STAMP)
@@ -113,6 +126,27 @@ $(OUT)/user/%.o: user/%.c | $(DEPS_STAMP)
 tcpclose: $(MAIN_OBJ) $(BPF_USER_OBJS) $(PURE_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) $(TRACER_LIBS) -o $@
+
+# make static: one self-contained binary, every library from Debian's static
+# archives, glibc's too (docs/deploy.md). Debian has no libp11-kit.a: gnutls
+# (pulled in by libmicrohttpd.a, never used: plain HTTP) gets user/static/nop11kit.c.
+STATIC_BIN := $(OUT)/static/tcpclose
+STATIC_LIBS = $(filter-out -lp11-kit,$(shell $(PKG_CONFIG) --static --libs libbpf json-c \
+	      libmicrohttpd libcap-ng libseccomp)) -lpthread
+$(OUT)/static/nop11kit.o: user/static/nop11kit.c | $(SDEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags p11-kit-1) -c $< -o $@
+# ld's warnings that getpwnam & co. in a static binary load NSS modules:
+# glibc 2.34+ has the files module built in (docs/deploy.md).
+$(STATIC_BIN): $(MAIN_OBJ) $(BPF_USER_OBJS) $(PURE_OBJS) $(OUT)/static/nop11kit.o | $(SDEPS_STAMP)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -static $^ -Wl,--start-group $(STATIC_LIBS) -Wl,--end-group -o $@.tmp \
+		2>$@.log || { cat $@.log; exit 1; }
+	$(Q)grep -v -e 'statically linked applications requires at runtime' -e ': in function' $@.log || true
+	$(Q)strip -s $@.tmp && mv $@.tmp $@
+	$(Q)printf '  %-8s %s (%s bytes)\n' STATIC $@ "$$(stat -c %s $@)"
+static: $(STATIC_BIN)
 
 $(OUT)/tests/%: tests/unit/%.c $(PURE_OBJS) | $(DEPS_STAMP)
 	$(call msg,CC,$@)
@@ -158,7 +192,7 @@ integration: tcpclose $(SCEN_BINS) $(OUT)/bench/hold $(TDEPS_STAMP)
 	$(Q)tests/integration/run
 
 # The kernel matrix: Debian's kernel under qemu, every attach mode.
-vmtest: tcpclose $(SCEN_BINS) $(OUT)/bench/hold $(TDEPS_STAMP)
+vmtest: tcpclose $(STATIC_BIN) $(SCEN_BINS) $(OUT)/bench/hold $(TDEPS_STAMP)
 	$(Q)tools/vm/run $(OUT)/vm
 
 # Sanitizers: the pure code and the unit tests again, built by clang with
