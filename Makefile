@@ -47,7 +47,8 @@ SKEL      := $(OUT)/tcpclose.skel.h
 # Pure code (no libbpf calls): linked into the unit tests as well.
 PURE_SRCS := user/sweep.c user/model.c user/args.c user/names.c user/render_text.c \
 	     user/render_json.c user/utf8.c user/ports.c user/diagnose.c user/render_doctor.c \
-	     user/render_prom.c user/top.c user/budget.c user/replay.c user/recfile.c user/outfile.c
+	     user/render_prom.c user/top.c user/budget.c user/replay.c user/recfile.c user/outfile.c \
+	     user/container.c
 BPF_USER_SRCS := user/tracer.c user/collect.c user/survey.c user/cmd_report.c user/cmd_trace.c \
 		 user/cmd_doctor.c user/cmd_top.c user/cmd_export.c user/cmd_record.c user/privs.c user/cgroups.c \
 		 user/sandbox.c
