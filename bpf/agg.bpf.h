@@ -33,8 +33,10 @@ static __always_inline int tc_owner_matches(const struct tc_owner *o)
 	return 1;
 }
 
-/* Port retry counts exist only where the port search is hooked. */
+/* Port retry counts exist only where the port search is hooked; a stay's
+ * end only where a timewait path is loaded (state.bpf.c defines both). */
 extern const volatile bool port_hooks;
+extern const volatile bool tw_hooks;
 
 /* A client socket's connect() side, once per socket at its close. */
 static __always_inline void tc_conn_add(struct tc_conncounts *c, const struct tc_sock *s,
@@ -187,7 +189,7 @@ static __always_inline int tc_charge_unseen(struct tc_sock *s, __u64 now, bool a
 	c = tc_row(&peers, &rk, TC_STAT_PEER_INSERTS);
 	if (c)
 		tc_unseen_apply(c, s, port_hooks, true);
-	if (s->flags & TC_SF_TIMEWAIT) {
+	if ((s->flags & TC_SF_TIMEWAIT) && tw_hooks) {
 		struct tc_tw tw = { .row = rk };	/* start 0: length unknown */
 		struct tc_tw_key tk = { .tuple = s->tuple, .netns = s->netns };
 

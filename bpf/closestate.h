@@ -63,10 +63,35 @@ TC_INLINE int tc_abort_kind(int sk_err)
 }
 
 /*
- * Feed one transition. Updates role and kind; returns 1 when the socket's
- * life ended with this transition (it reached CLOSE), else 0.
- * The first departure from ESTABLISHED decides who closed first; a later
- * FIN_WAIT1->CLOSING upgrades local_first to simultaneous.
+ * Who closed first, told at ->CLOSE from the state it leaves: each closing
+ * state has one way in. FIN_WAIT1/FIN_WAIT2 (or their timewait socket) were
+ * reached by our FIN first, CLOSE_WAIT/LAST_ACK by the peer's, CLOSING by
+ * both crossing; a move from ESTABLISHED is an abort, told by sk_err. So
+ * the transitions in between need no work (tc_state_work).
+ */
+TC_INLINE int tc_close_kind(int oldstate, int sk_err)
+{
+	switch (oldstate) {
+	case TC_SYN_SENT:
+	case TC_SYN_RECV:
+		return TC_CK_NEVER_ESTABLISHED;
+	case TC_FIN_WAIT1:
+	case TC_FIN_WAIT2:
+		return TC_CK_LOCAL_FIRST;
+	case TC_CLOSING:
+		return TC_CK_SIMULTANEOUS;
+	case TC_CLOSE_WAIT:
+	case TC_LAST_ACK:
+		return TC_CK_REMOTE_FIRST;
+	default:
+		return tc_abort_kind(sk_err);
+	}
+}
+
+/*
+ * Feed one transition (those tc_state_work asks for, or all of them: the
+ * others change nothing). Updates role and kind; returns 1 when the
+ * socket's life ended with this transition (it reached CLOSE), else 0.
  */
 TC_INLINE int tc_classify(__u8 *role, __u8 *kind, int oldstate, int newstate,
 			  int sk_err)
@@ -76,49 +101,70 @@ TC_INLINE int tc_classify(__u8 *role, __u8 *kind, int oldstate, int newstate,
 	else if (newstate == TC_SYN_RECV && oldstate == TC_LISTEN)
 		*role = TC_ROLE_SERVER;
 	else if (oldstate == TC_SYN_RECV && *role == TC_ROLE_UNKNOWN)
-		*role = TC_ROLE_SERVER;	/* fentry/kprobe miss the clone */
+		*role = TC_ROLE_SERVER;	/* first seen leaving SYN_RECV */
 
-	switch (newstate) {
-	case TC_FIN_WAIT1:
-		if (*kind == TC_CK_NONE)
-			*kind = TC_CK_LOCAL_FIRST;
+	if (newstate != TC_CLOSE)
 		return 0;
-	case TC_CLOSE_WAIT:
-		if (*kind == TC_CK_NONE)
-			*kind = TC_CK_REMOTE_FIRST;
-		return 0;
-	case TC_CLOSING:
-		*kind = TC_CK_SIMULTANEOUS;
-		return 0;
-	case TC_CLOSE:
-		break;
-	default:
-		return 0;
-	}
-
-	if (*kind != TC_CK_NONE)
-		return 1;
-	switch (oldstate) {
-	case TC_SYN_SENT:
-	case TC_SYN_RECV:
-		*kind = TC_CK_NEVER_ESTABLISHED;
-		break;
-	case TC_FIN_WAIT1:	/* seen mid-life: the state still tells */
-	case TC_FIN_WAIT2:
-		*kind = TC_CK_LOCAL_FIRST;
-		break;
-	case TC_CLOSING:
-		*kind = TC_CK_SIMULTANEOUS;
-		break;
-	case TC_CLOSE_WAIT:
-	case TC_LAST_ACK:
-		*kind = TC_CK_REMOTE_FIRST;
-		break;
-	default:
-		*kind = tc_abort_kind(sk_err);
-		break;
-	}
+	*kind = tc_close_kind(oldstate, sk_err);
 	return 1;
+}
+
+/* What a transition asks of the state handler (tc_state_work). */
+enum tc_work {
+	TC_WORK_NONE = 0,	/* nothing: return at the floor's cost */
+	TC_WORK_BIRTH,		/* connect() or a listener's new child: a record */
+	TC_WORK_PORTS,		/* a client's local port is known now */
+	TC_WORK_OWNER,		/* close()/shutdown() in process context: owner if missing */
+	TC_WORK_END,		/* ->CLOSE: classify and add to the rows */
+};
+
+/*
+ * The transitions that need the socket's record; every other one (SYN_RECV
+ * ->ESTABLISHED, ESTABLISHED->CLOSE_WAIT, FIN_WAIT1->FIN_WAIT2/CLOSING, ...)
+ * changes nothing tc_close_kind cannot tell at the end, and costs no map
+ * access. tc_is_lifecycle() has already left out listeners.
+ */
+TC_INLINE int tc_state_work(int oldstate, int newstate)
+{
+	if (newstate == TC_CLOSE)
+		return TC_WORK_END;
+	if ((oldstate == TC_CLOSE && newstate == TC_SYN_SENT) ||
+	    (oldstate == TC_LISTEN && newstate == TC_SYN_RECV))
+		return TC_WORK_BIRTH;
+	if (oldstate == TC_SYN_SENT && newstate == TC_ESTABLISHED)
+		return TC_WORK_PORTS;
+	if (newstate == TC_FIN_WAIT1 || newstate == TC_LAST_ACK)
+		return TC_WORK_OWNER;
+	return TC_WORK_NONE;
+}
+
+/*
+ * The state path of a socket whose birth was seen, rebuilt at ->CLOSE for
+ * trace and record: the states between the birth and the one CLOSE leaves
+ * each have one way in (ESTABLISHED, then FIN_WAIT1 before FIN_WAIT2 or
+ * CLOSING, CLOSE_WAIT before LAST_ACK). A socket joined mid-life keeps the
+ * states it was seen in.
+ */
+TC_INLINE void tc_path_rebuild(__u64 *path, __u8 *len, __u8 role, int oldstate)
+{
+	*path = 0;
+	*len = 0;
+	if (role == TC_ROLE_CLIENT) {
+		tc_path_push(path, len, TC_CLOSE);
+		tc_path_push(path, len, TC_SYN_SENT);
+	} else {
+		tc_path_push(path, len, TC_LISTEN);
+		tc_path_push(path, len, TC_SYN_RECV);
+	}
+	if (oldstate != TC_SYN_SENT && oldstate != TC_SYN_RECV)
+		tc_path_push(path, len, TC_ESTABLISHED);
+	if (oldstate == TC_FIN_WAIT2 || oldstate == TC_CLOSING)
+		tc_path_push(path, len, TC_FIN_WAIT1);
+	else if (oldstate == TC_LAST_ACK)
+		tc_path_push(path, len, TC_CLOSE_WAIT);
+	if (oldstate != TC_SYN_SENT && oldstate != TC_SYN_RECV && oldstate != TC_ESTABLISHED)
+		tc_path_push(path, len, oldstate);
+	tc_path_push(path, len, TC_CLOSE);
 }
 
 /*

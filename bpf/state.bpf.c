@@ -34,14 +34,6 @@ const volatile bool port_hooks = false;
  * so a burst never costs one wakeup per event. */
 const volatile __u64 wakeup_bytes = 1 << 20;
 
-/* The owner is only trustworthy in process context: connect() (SYN_SENT),
- * close()/shutdown() (FIN_WAIT1, LAST_ACK). Elsewhere current may be the peer. */
-static __always_inline int tc_process_context_state(int newstate)
-{
-	return newstate == TC_SYN_SENT || newstate == TC_FIN_WAIT1 ||
-	       newstate == TC_LAST_ACK;
-}
-
 static __always_inline void tc_finish(const struct sock *sk, const struct tcp_sock *tp,
 				      struct tc_sock *s, __u64 now, int oldstate, bool direct)
 {
@@ -94,15 +86,18 @@ static __always_inline void tc_finish(const struct sock *sk, const struct tcp_so
 			tc_conn_add(&c->conn, s, true);
 	}
 
-	/* Its timewait socket inherits the rows; the timer hooks end the stay.
+	/* Its timewait socket inherits the rows; the timewait hooks end the
+	 * stay (without them, --light, nothing would: no record to keep).
 	 * The orphan FIN_WAIT2 substate is the one without the peer's FIN. */
 	if (s->flags & TC_SF_TIMEWAIT) {
-		struct tc_tw tw = { .row = rk, .start_ns = now,
-				    .net = (__u64)TC_R(direct, sk, __sk_common.skc_net.net) };
-		struct tc_tw_key tk = { .tuple = s->tuple, .netns = s->netns };
+		if (tw_hooks) {
+			struct tc_tw tw = { .row = rk, .start_ns = now,
+					    .net = (__u64)TC_R(direct, sk, __sk_common.skc_net.net) };
+			struct tc_tw_key tk = { .tuple = s->tuple, .netns = s->netns };
 
-		if (bpf_map_update_elem(&tws, &tk, &tw, BPF_ANY))
-			tc_stat_inc(TC_STAT_TW_INSERT_FAIL);
+			if (bpf_map_update_elem(&tws, &tk, &tw, BPF_ANY))
+				tc_stat_inc(TC_STAT_TW_INSERT_FAIL);
+		}
 		twev = TC_TWV_ENTER;
 	} else if (s->flags & TC_SF_OVERFLOW) {
 		twev = TC_TWV_OVERFLOW;
@@ -124,40 +119,41 @@ static __always_inline void tc_finish(const struct sock *sk, const struct tcp_so
 			      oldstate);
 }
 
-/* Only a new socket makes these (connect(), a listener's new child). */
-static __always_inline int tc_is_fresh_birth(int oldstate, int newstate)
-{
-	return (oldstate == TC_CLOSE && newstate == TC_SYN_SENT) ||
-	       (oldstate == TC_LISTEN && newstate == TC_SYN_RECV);
-}
-
 /* A socket's first sighting is its start unless we joined mid-life. */
 static __always_inline int tc_is_birth(int oldstate, int newstate)
 {
-	return (oldstate == TC_CLOSE && newstate == TC_SYN_SENT) ||
-	       (oldstate == TC_LISTEN && newstate == TC_SYN_RECV) ||
-	       oldstate == TC_SYN_RECV;	/* fentry/kprobe: clone not seen */
+	return tc_state_work(oldstate, newstate) == TC_WORK_BIRTH ||
+	       oldstate == TC_SYN_RECV;	/* a child whose clone was not seen */
 }
 
+/*
+ * Only the edges of a socket's life do work (tc_state_work): its birth, the
+ * moment its client port is known, a close()/shutdown() that may name its
+ * owner, and ->CLOSE, where the state it leaves and its own fields tell how
+ * it closed. Every other transition returns before any map access.
+ */
 static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, int newstate,
 					   bool direct)
 {
 	__u64 key = (__u64)sk, now = 0;
 	const struct tcp_sock *tp = NULL;
 	struct tc_sock *s;
+	int work;
 	__u32 netns;
 
 	if (!tc_is_lifecycle(oldstate, newstate))
 		return 0;
+	work = tc_state_work(oldstate, newstate);
+	if (work == TC_WORK_NONE)
+		return 0;
 	netns = tc_sk_netns(sk, direct);
 	if (target_netns && netns != target_netns)
 		return 0;
-	tc_stat_inc(TC_STAT_STATE_EVENTS);
 
 	s = bpf_map_lookup_elem(&socks, &key);
 	/* A birth finding a record: an earlier socket at this address ended
 	 * without its CLOSE reaching us. Charge what it knew, start afresh. */
-	if (s && tc_is_fresh_birth(oldstate, newstate)) {
+	if (s && work == TC_WORK_BIRTH) {
 		tc_stat_inc(TC_STAT_STALE_AT_BIRTH);
 		tc_charge_unseen(s, bpf_ktime_get_ns(), false);
 		s = NULL;
@@ -165,8 +161,10 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 	if (!s) {
 		struct tc_sock init = {};
 
-		if (oldstate == TC_CLOSE && newstate != TC_SYN_SENT)
-			return 0;	/* nothing to follow */
+		/* Mid-life sockets are taken up where they can still be told
+		 * apart: a close()/shutdown() or their end. */
+		if (work == TC_WORK_PORTS)
+			return 0;
 		init.kind = TC_CK_NONE;
 		init.start_ns = now = bpf_ktime_get_ns();
 		init.netns = netns;
@@ -175,21 +173,48 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 			tc_stat_inc(TC_STAT_SOCK_UNTRACKED);
 		}
 		tc_path_push(&init.path, &init.path_len, oldstate);
+		tc_classify(&init.role, &init.kind, oldstate, newstate, 0);
+		if (newstate != TC_CLOSE) {
+			tc_path_push(&init.path, &init.path_len, newstate);
+			if (work == TC_WORK_OWNER || newstate == TC_SYN_SENT)
+				tc_take_owner(&init, sk, direct);
+			tp = tc_tcp_sk(sk, direct);
+			if (tp)
+				tc_read_tuple(sk, tp, &init.tuple, direct);
+			if (init.tuple.lport && init.tuple.rport)
+				init.flags |= TC_SF_TUPLE;
+			if (tw_timer_path && newstate == TC_SYN_SENT) {
+				__u64 *c = bpf_task_storage_get(&connecting, bpf_get_current_task_btf(),
+								NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+				if (c)
+					*c = key;
+			}
+		}
 		if (bpf_map_update_elem(&socks, &key, &init, BPF_ANY)) {
 			tc_stat_inc(TC_STAT_SOCK_INSERT_FAIL);
 			return 0;
 		}
 		tc_stat_inc(TC_STAT_SOCK_INSERTS);
+		if (newstate != TC_CLOSE)
+			return 0;
 		s = bpf_map_lookup_elem(&socks, &key);
 		if (!s)
 			return 0;
+		tp = NULL;
+	} else if (work == TC_WORK_OWNER) {
+		/* The closer is the owner (a socket handed to another process
+		 * is charged to the one that closes it); the same process
+		 * only renames the thread, which only events show. */
+		tc_path_push(&s->path, &s->path_len, newstate);
+		if (!(s->flags & TC_SF_OWNER) ||
+		    (__u32)(bpf_get_current_pid_tgid() >> 32) != s->owner.tgid)
+			tc_take_owner(s, sk, direct);
+		else if (emit_events)
+			bpf_get_current_comm(s->owner.thread, sizeof(s->owner.thread));
 	}
 
-	tc_path_push(&s->path, &s->path_len, newstate);
-	if (tc_process_context_state(newstate))
-		tc_take_owner(s, sk, direct);
-	/* tcp_sock fields are needed only until the ports are known, and at
-	 * CLOSE: the cast (a helper call on BTF pointers) waits until then. */
+	/* The client's port, known since connect() hashed it (or it failed). */
 	if (!(s->flags & TC_SF_TUPLE)) {
 		tp = tc_tcp_sk(sk, direct);
 		if (!tp)
@@ -198,50 +223,47 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 		if (s->tuple.lport && s->tuple.rport)
 			s->flags |= TC_SF_TUPLE;
 	}
+	if (work != TC_WORK_END)
+		return 0;
 
-	if (tw_timer_path && newstate == TC_SYN_SENT) {
-		__u64 *c = bpf_task_storage_get(&connecting, bpf_get_current_task_btf(), NULL,
-						BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!tp)
+		tp = tc_tcp_sk(sk, direct);
+	if (!tp)
+		return 0;
+	s->err = tc_sk_err(sk, direct);
+	if (oldstate == TC_SYN_SENT)
+		s->connfail = tc_connect_failure(oldstate, newstate, tc_sk_segs_out(tp, direct),
+						 s->tuple.lport, tc_sk_port_bound(sk, direct));
+	if (tc_sk_flag(sk, bpf_core_enum_value(enum sock_flags, SOCK_DONE), direct))
+		s->flags |= TC_SF_FIN_IN;
+	if (tc_timewait_candidate(oldstate)) {
+		int took_over;
 
-		if (c)
-			*c = key;
-	}
-	if (newstate == TC_CLOSE) {
-		if (!tp)
-			tp = tc_tcp_sk(sk, direct);
-		if (!tp)
-			return 0;
-		s->err = tc_sk_err(sk, direct);
-		if (oldstate == TC_SYN_SENT)
-			s->connfail = tc_connect_failure(oldstate, newstate, tc_sk_segs_out(tp, direct),
-							 s->tuple.lport, tc_sk_port_bound(sk, direct));
-		if (tc_sk_flag(sk, bpf_core_enum_value(enum sock_flags, SOCK_DONE), direct))
-			s->flags |= TC_SF_FIN_IN;
-		if (tc_timewait_candidate(oldstate)) {
-			int took_over;
+		if (tw_hooks) {
+			/* Exact: its timewait socket was just born (timer start,
+			 * or inet_twsk_alloc() returning it). */
+			struct tc_tw_key tk = { .tuple = s->tuple, .netns = s->netns };
 
-			if (tw_hooks) {
-				/* Exact: its timewait socket was just born (timer start,
-				 * or inet_twsk_alloc() returning it). */
-				struct tc_tw_key tk = { .tuple = s->tuple, .netns = s->netns };
-
-				took_over = bpf_map_lookup_elem(&tw_born, &tk) != NULL;
-				if (took_over)
-					bpf_map_delete_elem(&tw_born, &tk);
-			} else {
-				took_over = tc_sk_unhashed(sk, direct);
-			}
+			took_over = bpf_map_lookup_elem(&tw_born, &tk) != NULL;
 			if (took_over)
-				s->flags |= TC_SF_TIMEWAIT;
-			else if (tc_is_tw_overflow(oldstate, 0, s->err,
-						   tc_sk_flag(sk, bpf_core_enum_value(enum sock_flags, SOCK_DEAD),
-							      direct)))
-				s->flags |= TC_SF_OVERFLOW;
+				bpf_map_delete_elem(&tw_born, &tk);
+		} else {
+			took_over = tc_sk_unhashed(sk, direct);
 		}
+		if (took_over)
+			s->flags |= TC_SF_TIMEWAIT;
+		else if (tc_is_tw_overflow(oldstate, 0, s->err,
+					   tc_sk_flag(sk, bpf_core_enum_value(enum sock_flags, SOCK_DEAD),
+						      direct)))
+			s->flags |= TC_SF_OVERFLOW;
 	}
-	if (!tc_classify(&s->role, &s->kind, oldstate, newstate, s->err) || !tp)
-		return 0;	/* tp: always set at CLOSE, the only end */
-
+	tc_classify(&s->role, &s->kind, oldstate, newstate, s->err);
+	if (emit_events) {
+		if (s->flags & TC_SF_UNTRACKED)
+			tc_path_push(&s->path, &s->path_len, newstate);
+		else
+			tc_path_rebuild(&s->path, &s->path_len, s->role, oldstate);
+	}
 	tc_finish(sk, tp, s, now ? now : bpf_ktime_get_ns(), oldstate, direct);
 	bpf_map_delete_elem(&socks, &key);
 	tc_stat_inc(TC_STAT_SOCK_DELETES);

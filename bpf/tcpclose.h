@@ -65,7 +65,10 @@ enum tc_attach {
 
 /* Global counters (per-CPU array, index = enum tc_stat). */
 enum tc_stat {
-	TC_STAT_STATE_EVENTS = 0,	/* state changes seen (TCP only) */
+	/* Was "state changes seen": no longer counted, an add on every
+	 * transition (the programs' run counts, --prog-stats, say it). The
+	 * slot stays so recorded stat arrays keep their indexes. */
+	TC_STAT_RETIRED0 = 0,
 	TC_STAT_SOCK_INSERTS,		/* socket records created */
 	TC_STAT_SOCK_DELETES,		/* socket records finished at CLOSE */
 	TC_STAT_SOCK_UNTRACKED,		/* first seen mid-life (opened before start, or evicted) */

@@ -181,7 +181,6 @@ static json_object *tracer_obj(const struct tc_model *m)
 	const struct tc_health *h = &m->health;
 	json_object *o = json_object_new_object(), *ev = json_object_new_object();
 
-	ADD(o, "state_events", U64(h->stat[TC_STAT_STATE_EVENTS]));
 	ADD(o, "sockets_followed", U64(h->stat[TC_STAT_SOCK_INSERTS]));
 	ADD(o, "sockets_open", U64(h->socks_live));
 	ADD(o, "untracked", U64(h->stat[TC_STAT_SOCK_UNTRACKED]));

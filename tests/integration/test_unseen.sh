@@ -12,7 +12,13 @@
 ns=$(netns_new unseen) || exit 1
 hold=$ROOT/build/bench/hold
 [ -x "$hold" ] || { check "build/bench/hold is built" yes no; finish; exit; }
-before=$(bpftool -j map show | jq '[.[] | select(.name == "socks") | .id] | max // 0')
+# the socks map of this test's tracer (not another tracer's running meanwhile)
+socks_map() {
+	local ids
+	ids=$(cat /proc/"$TRACER_PID"/fdinfo/* 2>/dev/null | awk '/^map_id:/ {print $2}' | sort -u)
+	bpftool -j map show | jq --arg ids "$ids" \
+		'[.[] | select(.name == "socks" and ((.id | tostring) as $i | $ids | split("\n") | index($i)))][0].id // empty'
+}
 
 out=$WORK/r.json
 tracer_start "$out" report --json --netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
@@ -21,8 +27,7 @@ hpid=$!
 for _ in $(seq 100); do [ -s "$WORK/hold.out" ] && break; sleep 0.1; done
 check "hold connected" 2 "$(jq .held "$WORK/hold.out" 2>/dev/null)"
 sleep 0.5	# older than the sweep's minimum age
-id=$(bpftool -j map show | jq --argjson b "$before" \
-	'[.[] | select(.name == "socks" and .id > $b) | .id] | max // empty')
+id=$(socks_map)
 check "the tracer's socks map found" yes "$([ -n "$id" ] && echo yes || echo no)"
 bpftool -j map dump id "$id" >"$WORK/socks.json"
 check "4 records: 2 connections, both ends" 4 "$(jq length "$WORK/socks.json")"
@@ -64,11 +69,9 @@ check "the average lifetime is over the closes seen only" \
 
 # the text report says so in a warning
 out2=$WORK/r.txt
-before=$(bpftool -j map show | jq '[.[] | select(.name == "socks") | .id] | max // 0')
 tracer_start "$out2" report --netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
 sleep 0.5
-id=$(bpftool -j map show | jq --argjson b "$before" \
-	'[.[] | select(.name == "socks" and .id > $b) | .id] | max // empty')
+id=$(socks_map)
 bpftool map update id "$id" key 0x08 0 0 0 0 0 0 0 value "${bytes[@]}"
 tracer_stop
 check "text report: a warning line for it" 1 \

@@ -75,12 +75,68 @@ static void test_open_socket_not_final(void **state)
 
 	assert_int_equal(tc_classify(&role, &kind, TC_CLOSE, TC_SYN_SENT, 0), 0);
 	assert_int_equal(tc_classify(&role, &kind, TC_SYN_SENT, TC_ESTABLISHED, 0), 0);
-	assert_int_equal(kind, TC_CK_NONE);
 	assert_int_equal(tc_classify(&role, &kind, TC_ESTABLISHED, TC_CLOSE_WAIT, 0), 0);
+	assert_int_equal(tc_classify(&role, &kind, TC_CLOSE_WAIT, TC_LAST_ACK, 0), 0);
+	/* Decided at the end only, from the state it leaves. */
+	assert_int_equal(kind, TC_CK_NONE);
+	assert_int_equal(tc_classify(&role, &kind, TC_LAST_ACK, TC_CLOSE, 0), 1);
 	assert_int_equal(kind, TC_CK_REMOTE_FIRST);
-	/* A later FIN_WAIT1 must not turn it into local_first. */
-	assert_int_equal(tc_classify(&role, &kind, TC_CLOSE_WAIT, TC_FIN_WAIT1, 0), 0);
-	assert_int_equal(kind, TC_CK_REMOTE_FIRST);
+}
+
+/* Fed only the transitions tc_state_work asks for, every path classifies
+ * as when fed all of them: the ones left out carry nothing. */
+static void test_work_only(void **state)
+{
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct path_case *c = &cases[i];
+		__u8 role = TC_ROLE_UNKNOWN, kind = TC_CK_NONE;
+		int done = 0, n = 0, seen = 0;
+
+		while (c->states[n + 1]) {
+			int old = c->states[n], new = c->states[n + 1];
+
+			/* the first sighting of a socket joined mid-life is
+			 * always fed (it makes the record) */
+			if (!seen || tc_state_work(old, new) != TC_WORK_NONE)
+				done = tc_classify(&role, &kind, old, new,
+						   new == TC_CLOSE ? c->sk_err : 0);
+			seen = 1;
+			n++;
+		}
+		if (!done || role != c->role || kind != c->kind)
+			fail_msg("%s: done %d role %d (want %d) kind %d (want %d)", c->name,
+				 done, role, c->role, kind, c->kind);
+	}
+	assert_int_equal(tc_state_work(TC_SYN_RECV, TC_ESTABLISHED), TC_WORK_NONE);
+	assert_int_equal(tc_state_work(TC_ESTABLISHED, TC_CLOSE_WAIT), TC_WORK_NONE);
+	assert_int_equal(tc_state_work(TC_FIN_WAIT1, TC_FIN_WAIT2), TC_WORK_NONE);
+	assert_int_equal(tc_state_work(TC_FIN_WAIT1, TC_CLOSING), TC_WORK_NONE);
+	assert_int_equal(tc_state_work(TC_CLOSE, TC_SYN_SENT), TC_WORK_BIRTH);
+	assert_int_equal(tc_state_work(TC_LISTEN, TC_SYN_RECV), TC_WORK_BIRTH);
+	assert_int_equal(tc_state_work(TC_SYN_SENT, TC_ESTABLISHED), TC_WORK_PORTS);
+	assert_int_equal(tc_state_work(TC_ESTABLISHED, TC_FIN_WAIT1), TC_WORK_OWNER);
+	assert_int_equal(tc_state_work(TC_CLOSE_WAIT, TC_LAST_ACK), TC_WORK_OWNER);
+	assert_int_equal(tc_state_work(TC_FIN_WAIT2, TC_CLOSE), TC_WORK_END);
+}
+
+/* The rebuilt path of a socket born under our eyes is the one it took. */
+static void test_path_rebuild(void **state)
+{
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct path_case *c = &cases[i];
+		__u64 real = 0, built;
+		__u8 rlen = 0, blen;
+		int n = 0;
+
+		if (c->states[0] != TC_CLOSE && c->states[0] != TC_LISTEN)
+			continue;	/* joined mid-life: keeps what it saw */
+		while (c->states[n])
+			tc_path_push(&real, &rlen, c->states[n++]);
+		tc_path_rebuild(&built, &blen, c->role, c->states[n - 2]);
+		if (built != real || blen != rlen)
+			fail_msg("%s: rebuilt %llx/%u, took %llx/%u", c->name,
+				 (unsigned long long)built, blen, (unsigned long long)real, rlen);
+	}
 }
 
 static void test_lifecycle_filter(void **state)
@@ -134,6 +190,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_open_socket_not_final),
+		cmocka_unit_test(test_work_only),
+		cmocka_unit_test(test_path_rebuild),
 		cmocka_unit_test(test_lifecycle_filter),
 		cmocka_unit_test(test_path_saturates),
 		cmocka_unit_test(test_fin_then_reset),
