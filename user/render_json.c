@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include "names.h"
+#include "container.h"
 #include "render.h"
 #include "utf8.h"
 
@@ -74,6 +75,22 @@ static const char *const tw_end_names[TC_TWE_MAX] = {
 
 /* A number only where this kernel/mode observes it: never a false zero. */
 #define OPT(ok, v) ((ok) ? (v) : NULL)
+
+/* "container": what the cgroup path says (container.h), null when nothing. */
+static json_object *container_obj(const char *cgroup)
+{
+	struct tc_container c;
+	json_object *o;
+
+	if (!tc_container_parse(cgroup, &c))
+		return NULL;
+	o = json_object_new_object();
+	ADD(o, "id", c.id[0] ? json_object_new_string(c.id) : NULL);
+	ADD(o, "runtime", c.runtime ? json_object_new_string(c.runtime) : NULL);
+	ADD(o, "pod_uid", c.pod_uid[0] ? json_object_new_string(c.pod_uid) : NULL);
+	ADD(o, "qos_class", c.qos ? json_object_new_string(c.qos) : NULL);
+	return o;
+}
 
 static json_object *jquant(const struct tc_twcounts *t, double q)
 {
@@ -309,6 +326,7 @@ int tc_render_json(FILE *f, const struct tc_model *m)
 
 		add_proc(o, &m->procs[i].key);
 		ADD(o, "cgroup", m->procs[i].cgroup ? jstr_utf8(m->procs[i].cgroup) : NULL);
+		ADD(o, "container", container_obj(m->procs[i].cgroup));
 		add_counts(o, &m->procs[i].c, m);
 		bad |= fprintf(f, "%s%s", i ? "," : "", json_object_to_json_string_ext(o, fl)) < 0;
 		json_object_put(o);

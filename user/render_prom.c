@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "names.h"
+#include "container.h"
 #include "render_prom.h"
 #include "utf8.h"
 
@@ -158,9 +159,9 @@ static struct peer_group *group_peers(const struct tc_model *m, size_t *n)
 	&(c)->kind[4], &(c)->kind[5], &(c)->kind[6], &(c)->kind[7], &(c)->tw.entered, \
 	&(c)->tw.reuse_hits, &(c)->tw.ended[0], &(c)->tw.ended[1], &(c)->tw.ended[2], \
 	&(c)->tw.ended[3], &(c)->conn.attempts, &(c)->conn.port_exhausted, \
-	&(c)->conn.bind_conflict, &(c)->conn.other_failed
+	&(c)->conn.bind_conflict, &(c)->conn.other_failed, &(c)->one_exchange
 _Static_assert(TC_CK_MAX == 8 && TC_TWE_MAX == 4, "OTHER_FIELDS lists every kind and end");
-#define NOTHER ((size_t)19)
+#define NOTHER ((size_t)20)
 
 /*
  * A series chosen after an exposition starts from what "other" exposed of
@@ -284,6 +285,7 @@ static void proc_labels(FILE *f, const void *row)
 {
 	const struct tc_proc_row *r = row;
 	char comm[TC_COMM_LEN + 1];
+	struct tc_container c;
 
 	if (!r) {
 		fputs("comm=\"other\",pid=\"\",cgroup=\"\"", f);
@@ -299,6 +301,14 @@ static void proc_labels(FILE *f, const void *row)
 	else
 		fprintf(f, "%" PRIu64, (uint64_t)r->key.cgroup_id);
 	fputc('"', f);
+	/* what the path says (container.h); one value per cgroup label value,
+	 * so no series more; left out when there is none */
+	if (tc_container_parse(r->cgroup, &c)) {
+		if (c.id[0])
+			fprintf(f, ",container_id=\"%s\"", c.id);
+		if (c.pod_uid[0])
+			fprintf(f, ",pod_uid=\"%s\",qos_class=\"%s\"", c.pod_uid, c.qos);
+	}
 }
 
 /* labels_fn: row is a struct tc_prom_peer, NULL for "other". */
@@ -363,6 +373,7 @@ static __u64 fails(const struct tc_conncounts *c, int i)
 typedef __u64 (*get_fn)(const struct tc_counts *c, int j);
 
 static __u64 get_kind(const struct tc_counts *c, int j) { return c->kind[j]; }
+static __u64 get_one_exchange(const struct tc_counts *c, int j) { return c->one_exchange; }
 static __u64 get_tw_entered(const struct tc_counts *c, int j) { return c->tw.entered; }
 static __u64 get_reuse(const struct tc_counts *c, int j) { return c->tw.reuse_hits; }
 static __u64 get_tw_ended(const struct tc_counts *c, int j) { return c->tw.ended[j]; }
@@ -396,6 +407,9 @@ static void row_counters(FILE *f, const char *prefix, labels_fn fn, const struct
 	family(f, prefix, "closes_total",
 	       "Closed TCP sockets, by who sent FIN first or why there was none.", fn, s, n,
 	       "kind", kind_label, TC_CK_MAX, get_kind);
+	family(f, prefix, "closes_one_exchange_total",
+	       "Closed sockets that carried one request and one reply (at most one data segment "
+	       "each way).", fn, s, n, NULL, NULL, 0, get_one_exchange);
 	family(f, prefix, "timewait_entered_total",
 	       "TIME_WAIT sockets created (the FIN_WAIT2 substate included).", fn, s, n, NULL, NULL,
 	       0, get_tw_entered);

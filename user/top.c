@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "names.h"
+#include "container.h"
 #include "top.h"
 #include "utf8.h"
 
@@ -191,7 +192,8 @@ static void table(FILE *f, const struct tc_top *t, const struct tc_model *m, int
 	if (peers)
 		fprintf(f, "%-6s %-16s %-38s", "ROLE", "COMM", "PEER");
 	else
-		fprintf(f, "%-8s %-16s %-36s", "PID", "COMM", "CGROUP");
+		fprintf(f, "%-8s %-16s %-36s %-12s %-8s %-10s", "PID", "COMM", "CGROUP", "CONTAINER",
+			"POD", "QOS");
 	cols_header(f, sort);
 	for (size_t i = 0; i < n && i < rows; i++) {
 		char comm[TC_COMM_LEN * 3 + 1], ep[160], cg[40 * 3];
@@ -214,6 +216,7 @@ static void table(FILE *f, const struct tc_top *t, const struct tc_model *m, int
 		} else {
 			const struct tc_proc_row *r = l[i].proc;
 			const char *p = r->cgroup;
+			struct tc_container ct;
 			size_t len;
 
 			tc_printable(comm, r->key.comm, TC_COMM_LEN);
@@ -237,7 +240,12 @@ static void table(FILE *f, const struct tc_top *t, const struct tc_model *m, int
 			} else {
 				snprintf(cg, sizeof(cg), "%" PRIu64, (uint64_t)r->key.cgroup_id);
 			}
-			fprintf(f, "%-8" PRIu32 " %-16s %-36s", r->key.tgid, comm, cg);
+			/* container.h: the short id docker ps shows, the pod
+			 * UID's first group */
+			tc_container_parse(r->cgroup, &ct);
+			fprintf(f, "%-8" PRIu32 " %-16s %-36s %-12.12s %-8.8s %-10s", r->key.tgid, comm,
+				cg, ct.id[0] ? ct.id : "-", ct.pod_uid[0] ? ct.pod_uid : "-",
+				ct.qos ? ct.qos : "-");
 		}
 		cols(f, &l[i]);
 	}

@@ -49,6 +49,20 @@ netns_new() {	# netns_new NAME: a namespace with loopback up
 
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
+# need_cgroup2: CGROUP2, where the cgroup v2 hierarchy is mounted (mounted
+# here in the test VM); without one the test ends here, skipped.
+need_cgroup2() {
+	CGROUP2=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
+	if [ -z "$CGROUP2" ] && [ -d /sys/fs/cgroup ] && ! mountpoint -q /sys/fs/cgroup 2>/dev/null; then
+		mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null && CGROUP2=/sys/fs/cgroup
+	fi
+	if [ -z "$CGROUP2" ]; then
+		note "no cgroup v2 hierarchy here: skipped"
+		finish
+		exit
+	fi
+}
+
 # tracer_start OUTFILE ARGS...: run tcpclose in the background (host netns),
 # return once it says it is tracing (or fail after 20 s).
 tracer_start() {

@@ -3,15 +3,8 @@
 # keeps exactly the sockets of tasks at or below PATH (a nested cgroup, as a
 # container's workload sits below its scope), no matter the netns.
 . "$(dirname "$0")/lib.sh"
-root=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
-if [ -z "$root" ] && [ -d /sys/fs/cgroup ] && ! mountpoint -q /sys/fs/cgroup 2>/dev/null; then
-	mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null && root=/sys/fs/cgroup	# the test VM
-fi
-if [ -z "$root" ]; then
-	note "no cgroup v2 hierarchy here: skipped"
-	finish
-	exit
-fi
+need_cgroup2
+root=$CGROUP2
 cg=tcpc-cg-$$
 mkdir -p "$root/$cg/inner" || { check "create a cgroup" 0 1; finish; exit; }
 ns=$(netns_new cgroup) || exit 1

@@ -298,6 +298,58 @@ static void test_model_other_is_totals_minus_rows(void **state)
 	tc_model_free(&m);
 }
 
+/* Container and pod labels on process series, from the cgroup path
+ * (container.h); one-exchange closes per level, "other" included. */
+static void test_container_labels_and_one_exchange(void **state)
+{
+	static const char *const cg[] = {
+		"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod"
+		"8f3e5b2a_1c4d_4e6f_9a0b_7c2d1e3f4a5b.slice/cri-containerd-"
+		"4f1b2c3d4e5f60718293a4b5c6d7e8f90123456789abcdef0123456789abcdef.scope",
+		"/system.slice/docker-"
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope",
+		"/system.slice/nginx.service",
+	};
+	struct tc_model m;
+	struct tc_prom st;
+	char *out;
+
+	tc_model_init(&m);
+	tc_prom_init(&st, 3, "t");
+	for (int i = 0; i < 3; i++) {
+		struct tc_proc_key k = { .tgid = 10 + (__u32)i, .cgroup_id = 100 + (__u64)i };
+		struct tc_counts c = { 0 };
+
+		snprintf(k.comm, sizeof(k.comm), "w%d", i);
+		c.closed = c.kind[TC_CK_REMOTE_FIRST] = 4;
+		c.one_exchange = (__u64)i + 1;
+		assert_int_equal(tc_model_add_proc(&m, &k, &c), 0);
+		m.procs[m.nprocs - 1].cgroup = cg[i];
+		tc_counts_add(&m.totals, &c);
+	}
+	m.totals.one_exchange += 7;	/* an evicted row's: in "other" */
+	out = render(&m, &st);
+	assert_true(sample(out, "tcpclose_process_closes_one_exchange_total{comm=\"w0\",pid=\"10\","
+			   "cgroup=\"" "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod"
+			   "8f3e5b2a_1c4d_4e6f_9a0b_7c2d1e3f4a5b.slice/cri-containerd-"
+			   "4f1b2c3d4e5f60718293a4b5c6d7e8f90123456789abcdef0123456789abcdef.scope\","
+			   "container_id=\"4f1b2c3d4e5f60718293a4b5c6d7e8f90123456789abcdef0123456789abcdef\","
+			   "pod_uid=\"8f3e5b2a-1c4d-4e6f-9a0b-7c2d1e3f4a5b\",qos_class=\"burstable\"}") == 1);
+	assert_true(sample(out, "tcpclose_process_closes_total{comm=\"w1\",pid=\"11\",cgroup=\""
+			   "/system.slice/docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+			   ".scope\",container_id=\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\","
+			   "kind=\"remote_first\"}") == 4);
+	/* not a container's: the labels it always had */
+	assert_true(sample(out, "tcpclose_process_closes_one_exchange_total{comm=\"w2\",pid=\"12\","
+			   "cgroup=\"/system.slice/nginx.service\"}") == 3);
+	assert_true(sample(out, "tcpclose_process_closes_one_exchange_total{comm=\"other\",pid=\"\","
+			   "cgroup=\"\"}") == 7);
+	assert_true(sample(out, "tcpclose_closes_one_exchange_total") == 13);
+	free(out);
+	tc_prom_free(&st);
+	tc_model_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -307,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_labels_are_valid_utf8),
 		cmocka_unit_test(test_top_rates_and_sort),
 		cmocka_unit_test(test_model_other_is_totals_minus_rows),
+		cmocka_unit_test(test_container_labels_and_one_exchange),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -354,6 +354,52 @@ static void test_names(void **state)
 	assert_string_equal(tc_path_str(0, 0, buf, sizeof(buf)), "");
 }
 
+/* A process in a pod's container and one not: "container" in the JSON (null
+ * when the path names none), top's CONTAINER, POD and QOS columns. */
+static void test_container_fields(void **state)
+{
+	static const char *const cg[] = {
+		"/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod"
+		"8f3e5b2a_1c4d_4e6f_9a0b_7c2d1e3f4a5b.slice/cri-containerd-"
+		"4f1b2c3d4e5f60718293a4b5c6d7e8f90123456789abcdef0123456789abcdef.scope",
+		"/system.slice/nginx.service",
+	};
+	struct tc_model m;
+	json_object *root;
+	char *out;
+
+	tc_model_init(&m);
+	for (int i = 0; i < 2; i++) {
+		struct tc_proc_key k = { .tgid = 40 + (__u32)i, .cgroup_id = 7 + (__u64)i };
+		struct tc_counts c = { 0 };
+
+		snprintf(k.comm, sizeof(k.comm), "w%d", i);
+		c.closed = c.kind[TC_CK_LOCAL_FIRST] = 3 - (__u64)i;
+		assert_int_equal(tc_model_add_proc(&m, &k, &c), 0);
+		m.procs[m.nprocs - 1].cgroup = cg[i];
+	}
+	out = capture(json_of_model, &m);
+	root = json_tokener_parse(out);
+	assert_non_null(root);
+	assert_string_equal(json_object_get_string(get(root, "processes.0.container.id")),
+			    "4f1b2c3d4e5f60718293a4b5c6d7e8f90123456789abcdef0123456789abcdef");
+	assert_string_equal(json_object_get_string(get(root, "processes.0.container.runtime")),
+			    "containerd");
+	assert_string_equal(json_object_get_string(get(root, "processes.0.container.pod_uid")),
+			    "8f3e5b2a-1c4d-4e6f-9a0b-7c2d1e3f4a5b");
+	assert_string_equal(json_object_get_string(get(root, "processes.0.container.qos_class")),
+			    "besteffort");
+	assert_null(get(root, "processes.1.container"));
+	json_object_put(root);
+	free(out);
+	out = capture(top_of_model, &m);
+	assert_non_null(strstr(out, " CGROUP                               CONTAINER    POD      QOS       "));
+	assert_non_null(strstr(out, " 4f1b2c3d4e5f 8f3e5b2a besteffort "));
+	assert_non_null(strstr(out, "/system.slice/nginx.service          -            -        -          "));
+	free(out);
+	tc_model_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -363,6 +409,7 @@ int main(void)
 		cmocka_unit_test(test_event_json),
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_hostile_strings),
+		cmocka_unit_test(test_container_fields),
 		cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests_name("render", tests, NULL, NULL);
