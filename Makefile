@@ -77,7 +77,7 @@ JSONC_CFLAGS = $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
 .DELETE_ON_ERROR:
 
 .PHONY: all deps test-deps run install test unit integration vmtest bench scale soak clean vmlinux \
-	unit-asan fuzz fuzz-run static
+	unit-asan fuzz fuzz-run static deb
 all: tcpclose
 
 deps: $(DEPS_STAMP)
@@ -145,9 +145,15 @@ $(STATIC_BIN): $(MAIN_OBJ) $(BPF_USER_OBJS) $(PURE_OBJS) $(OUT)/static/nop11kit.
 	$(Q)$(CC) $(CFLAGS) -static $^ -Wl,--start-group $(STATIC_LIBS) -Wl,--end-group -o $@.tmp \
 		2>$@.log || { cat $@.log; exit 1; }
 	$(Q)grep -v -e 'statically linked applications requires at runtime' -e ': in function' $@.log || true
-	$(Q)strip -s $@.tmp && mv $@.tmp $@
+	$(Q)strip -s -R .comment $@.tmp && mv $@.tmp $@
 	$(Q)printf '  %-8s %s (%s bytes)\n' STATIC $@ "$$(stat -c %s $@)"
 static: $(STATIC_BIN)
+
+# make deb: build/deb/tcpclose_VERSION_amd64.deb from a staged tree
+# (tools/deb/mkdeb: the static binary, man page, exporter unit, dashboard, rules).
+deb: $(STATIC_BIN) | $(PDEPS_STAMP)
+	$(call msg,DEB,$(OUT)/deb)
+	$(Q)tools/deb/mkdeb $(STATIC_BIN) $(OUT)/deb
 
 $(OUT)/tests/%: tests/unit/%.c $(PURE_OBJS) | $(DEPS_STAMP)
 	$(call msg,CC,$@)
@@ -189,7 +195,7 @@ install: tcpclose
 unit: $(UNIT_BINS)
 	$(Q)tests/run-unit $(UNIT_BINS)
 
-integration: tcpclose $(SCEN_BINS) $(OUT)/bench/hold $(TDEPS_STAMP)
+integration: tcpclose deb $(SCEN_BINS) $(OUT)/bench/hold $(TDEPS_STAMP)
 	$(Q)tests/integration/run
 
 # The kernel matrix: Debian's kernel under qemu, every attach mode.
