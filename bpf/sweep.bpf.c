@@ -9,8 +9,8 @@
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-#include "maps.bpf.h"
-#include "agg.bpf.h"
+#include <bpf/bpf_core_read.h>
+#include "tw.bpf.h"
 
 /* The record being charged: too large for the stack beside the rows' keys,
  * and the context cannot be handed on by pointer (the verifier refuses
@@ -39,7 +39,10 @@ int tc_sweep_charge(struct tc_sweep_arg *a)
 	*rec = *s;
 	if (bpf_map_delete_elem(&socks, &key))
 		return 0;
-	if (a->tw) {
+	/* Its stay: by the birth seen (the substate it began in), else by the
+	 * timewait socket the survey found at its tuple (the substate now). A
+	 * stay over before this survey is known by its birth only. */
+	if (!tc_unseen_born(rec) && a->tw) {
 		rec->flags |= TC_SF_TIMEWAIT;
 		if (a->tw == TC_TIME_WAIT)
 			rec->flags |= TC_SF_FIN_IN;

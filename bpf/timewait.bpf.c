@@ -15,7 +15,13 @@
  *                 by the request-socket timer of a SYN for the same tuple;
  *   killed        any other cancel (RST, netns teardown).
  * A cancel immediately followed by a start of the same timer is a re-arm
- * (FIN_WAIT2 -> TIME_WAIT, or a retransmitted FIN), not an end.
+ * (FIN_WAIT2 -> TIME_WAIT, or a retransmitted FIN), not an end: the same
+ * timewait socket (its 4-tuple too) within one __mod_timer() call. Not the
+ * same address alone: timewait sockets are reused from their slab at once
+ * (SLAB_TYPESAFE_BY_RCU), so after a kill the next one born on this CPU
+ * often has the killed one's address, and taking its birth for a re-arm
+ * lost the stay (one short against TcpExtTW; issue 21). An expiry's own
+ * cancel (the wheel detaches the timer first) is no kill pending either.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -25,8 +31,10 @@
 extern const void tw_timer_handler __ksym __weak;
 extern const void reqsk_timer_handler __ksym __weak;
 
-/* A SYN recycle's request timer follows its cancel within microseconds. */
+/* A SYN recycle's request timer follows its cancel within microseconds, as
+ * a re-arm's start follows its cancel (TCG: tens of them). */
 #define TC_RECYCLE_WINDOW_NS 2000000ULL
+#define TC_REARM_WINDOW_NS 2000000ULL
 
 /* timer is a tp_btf argument: a plain load, the cheapest filter there is. */
 static __always_inline struct inet_timewait_sock *tc_tw_of(struct timer_list *timer)
@@ -80,16 +88,19 @@ int BPF_PROG(tc_timer_start, struct timer_list *timer)
 	p = bpf_map_lookup_elem(&tw_pending, &zero);
 	if (!p)
 		return 0;
-	if (tw && (__u64)tw == p->tw) {
-		p->tw = 0;	/* re-armed, still alive */
-		return 0;
-	}
-	if (tw) {	/* a new timewait socket; its full socket closes next */
-		struct tc_tw_key k;
-		__u64 v = (__u64)tw;
+	if (tw) {
+		if ((__u64)tw == p->tw) {
+			struct tc_tw_key k;
 
-		tc_tw_key_of(&tw->__tw_common, &k);
-		bpf_map_update_elem(&tw_born, &k, &v, BPF_ANY);
+			tc_tw_key_of(&tw->__tw_common, &k);
+			if (tc_key_eq(&k, &p->key) &&
+			    bpf_ktime_get_ns() - p->ts_ns < TC_REARM_WINDOW_NS) {
+				p->tw = 0;	/* re-armed, still alive */
+				return 0;
+			}
+			tc_flush_pending(p);	/* killed; a new one at its address */
+		}
+		tc_tw_born(tw);	/* a new timewait socket; its full socket closes next */
 		return 0;
 	}
 	if (!p->tw)
@@ -143,8 +154,15 @@ SEC("tp_btf/timer_expire_entry")
 int BPF_PROG(tc_timer_expire, struct timer_list *timer)
 {
 	struct inet_timewait_sock *tw = tc_tw_of(timer);
+	struct tc_tw_pending *p;
+	__u32 zero = 0;
 
-	if (tw)
-		tc_tw_expired(tw);
+	if (!tw)
+		return 0;
+	/* the cancel just before this was the wheel's detach: no kill */
+	p = bpf_map_lookup_elem(&tw_pending, &zero);
+	if (p && p->tw == (__u64)tw)
+		p->tw = 0;
+	tc_tw_expired(tw);
 	return 0;
 }

@@ -29,6 +29,52 @@ static __always_inline void tc_tw_key_of(const struct sock_common *skc, struct t
 	k->netns = BPF_CORE_READ(skc, skc_net.net, ns.inum);
 }
 
+/*
+ * tw_born's value: the new timewait socket, its low bit set when it began in
+ * the FIN_WAIT2 substate (an orphan's, before the peer's FIN). The ->CLOSE
+ * that follows (state.bpf.c) only asks whether it is there; a close the
+ * kernel skipped asks for the substate too (tc_unseen_born).
+ */
+#define TC_BORN_FW2 1ULL
+
+static __always_inline void tc_tw_born(struct inet_timewait_sock *tw)
+{
+	struct tc_tw_key k;
+	__u64 v = (__u64)tw;
+
+	tc_tw_key_of(&tw->__tw_common, &k);
+	if (BPF_CORE_READ(tw, tw_substate) == TC_FIN_WAIT2)
+		v += TC_BORN_FW2;	/* not |=: the verifier refuses bit operations on a pointer */
+	bpf_map_update_elem(&tw_born, &k, &v, BPF_ANY);
+}
+
+/*
+ * A socket whose ->CLOSE never reached us (the kernel skipped that run, as
+ * it does for a program nested in itself on one CPU): its timewait socket's
+ * birth, when seen, is still in tw_born under its 4-tuple, as no ->CLOSE
+ * took it. Then the socket did enter TIME_WAIT, whatever became of that
+ * stay since (reused, recycled, expired): its record gets the flags
+ * tc_charge_unseen() charges the stay by, and the birth is taken. False
+ * when no birth was seen.
+ */
+static __always_inline bool tc_unseen_born(struct tc_sock *s)
+{
+	struct tc_tw_key k;
+	__u64 *v;
+
+	__builtin_memset(&k, 0, sizeof(k));
+	k.tuple = s->tuple;
+	k.netns = s->netns;
+	v = bpf_map_lookup_elem(&tw_born, &k);
+	if (!v)
+		return false;
+	s->flags |= TC_SF_TIMEWAIT;
+	if (!(*v & TC_BORN_FW2))
+		s->flags |= TC_SF_FIN_IN;
+	bpf_map_delete_elem(&tw_born, &k);
+	return true;
+}
+
 /* Equal keys, compared a word at a time (unrolled: the size is a constant). */
 #define TC_WORDS_EQ(a, b) ({							\
 	const __u64 *__x = (const void *)(a), *__y = (const void *)(b);		\

@@ -35,9 +35,16 @@ check "bind conflict: eaddrnotavail == what tc-late saw, all bind_conflict" "3 0
 	"$(proc "$late2" '.connect | "\(.eaddrnotavail) \(.port_exhausted) \(.bind_conflict)"')"
 check "per destination: 127.0.0.1:9900 saw 5, 127.0.0.1:9901 saw 3" "5 3" \
 	"$(j '[.peers[] | select(.role=="client" and .remote_port==9900) | .connect.eaddrnotavail] | add') $(j '[.peers[] | select(.role=="client" and .remote_port==9901) | .connect.eaddrnotavail] | add')"
-check "the holder's 8 connects all succeeded (no failure counted)" "8 0" \
-	"$(proc "$hog" '.connect | "\(.attempts) \(.eaddrnotavail + .other_failed)"')"
-check "totals: 8 EADDRNOTAVAIL, 17 attempts (8 + 5 + 1 + 3)" "8 17" \
+# Attempts are counted at each socket's close, seen or not: a close the
+# kernel skipped (its per-program recursion guard: a state change in a
+# softirq that interrupted the same program on that CPU) is charged by the
+# sweep as kind "unseen" with its attempt. So these sums are exact whatever
+# was skipped; the kind of close is asserted only for the closes seen.
+hog_unseen=$(proc "$hog" '.close.unseen')
+[ "${hog_unseen:-0}" = 0 ] || note "the holder: $hog_unseen of its 8 closes unseen (charged by the sweep)"
+check "the holder's 8 connects all succeeded (closes seen + unseen; no failure counted)" "8 8 0" \
+	"$(proc "$hog" '"\(.closed) \(.connect.attempts) \(.connect.eaddrnotavail + .connect.other_failed)"')"
+check "totals: 8 EADDRNOTAVAIL, 17 attempts (8 + 5 + 1 + 3; closes seen + unseen)" "8 17" \
 	"$(j '.totals.connect | "\(.eaddrnotavail) \(.attempts)"')"
 if [ "$(j .hooks.port_search)" != null ]; then
 	# every one of the 8 ports was in use toward 9900: each failing
