@@ -34,6 +34,18 @@ const volatile bool port_hooks = false;
  * so a burst never costs one wakeup per event. */
 const volatile __u64 wakeup_bytes = 1 << 20;
 
+#define TC_EEXIST 17	/* the map update's "key already there" */
+
+/* A new record is built here, not on the stack: a birth that finds a stale
+ * record charges it (tc_charge_unseen) with the new one in hand, and both
+ * would not fit the 512-byte stack. The handler never nests on a CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tc_sock);
+} new_rec SEC(".maps");
+
 static __always_inline void tc_finish(const struct sock *sk, const struct tcp_sock *tp,
 				      struct tc_sock *s, __u64 now, int oldstate, bool direct)
 {
@@ -126,6 +138,41 @@ static __always_inline int tc_is_birth(int oldstate, int newstate)
 	       oldstate == TC_SYN_RECV;	/* a child whose clone was not seen */
 }
 
+/* A new record: at a birth, or at the first sighting of a socket joined
+ * mid-life (then flagged untracked). Returns its start time. */
+static __always_inline __u64 tc_record_init(struct tc_sock *r, const struct sock *sk, int oldstate,
+					    int newstate, int work, __u32 netns, bool direct)
+{
+	const struct tcp_sock *tp;
+
+	__builtin_memset(r, 0, sizeof(*r));
+	r->kind = TC_CK_NONE;
+	r->start_ns = bpf_ktime_get_ns();
+	r->netns = netns;
+	if (!tc_is_birth(oldstate, newstate))
+		r->flags |= TC_SF_UNTRACKED;
+	tc_path_push(&r->path, &r->path_len, oldstate);
+	tc_classify(&r->role, &r->kind, oldstate, newstate, 0);
+	if (newstate == TC_CLOSE)
+		return r->start_ns;	/* the end reads the rest */
+	tc_path_push(&r->path, &r->path_len, newstate);
+	if (work == TC_WORK_OWNER || newstate == TC_SYN_SENT)
+		tc_take_owner(r, sk, direct);
+	tp = tc_tcp_sk(sk, direct);
+	if (tp)
+		tc_read_tuple(sk, tp, &r->tuple, direct);
+	if (r->tuple.lport && r->tuple.rport)
+		r->flags |= TC_SF_TUPLE;
+	if (tw_timer_path && newstate == TC_SYN_SENT) {
+		__u64 *c = bpf_task_storage_get(&connecting, bpf_get_current_task_btf(), NULL,
+						BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+		if (c)
+			*c = (__u64)sk;
+	}
+	return r->start_ns;
+}
+
 /*
  * Only the edges of a socket's life do work (tc_state_work): its birth, the
  * moment its client port is known, a close()/shutdown() that may name its
@@ -137,9 +184,9 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 {
 	__u64 key = (__u64)sk, now = 0;
 	const struct tcp_sock *tp = NULL;
-	struct tc_sock *s;
+	struct tc_sock *init, *s;
+	__u32 netns, zero = 0;
 	int work;
-	__u32 netns;
 
 	if (!tc_is_lifecycle(oldstate, newstate))
 		return 0;
@@ -149,49 +196,40 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 	netns = tc_sk_netns(sk, direct);
 	if (target_netns && netns != target_netns)
 		return 0;
+	init = bpf_map_lookup_elem(&new_rec, &zero);
+	if (!init)
+		return 0;
+
+	if (work == TC_WORK_BIRTH) {
+		long err;
+
+		tc_record_init(init, sk, oldstate, newstate, work, netns, direct);
+		/* No lookup first: the insert finds an old record itself. */
+		err = bpf_map_update_elem(&socks, &key, init, BPF_NOEXIST);
+		if (err == -TC_EEXIST) {
+			/* An earlier socket at this address ended without its
+			 * CLOSE reaching us: charge what it knew, start afresh. */
+			s = bpf_map_lookup_elem(&socks, &key);
+			if (s) {
+				tc_stat_inc(TC_STAT_STALE_AT_BIRTH);
+				tc_charge_unseen(s, init->start_ns, false);
+			}
+			err = bpf_map_update_elem(&socks, &key, init, BPF_ANY);
+		}
+		tc_stat_inc(err ? TC_STAT_SOCK_INSERT_FAIL : TC_STAT_SOCK_INSERTS);
+		return 0;
+	}
 
 	s = bpf_map_lookup_elem(&socks, &key);
-	/* A birth finding a record: an earlier socket at this address ended
-	 * without its CLOSE reaching us. Charge what it knew, start afresh. */
-	if (s && work == TC_WORK_BIRTH) {
-		tc_stat_inc(TC_STAT_STALE_AT_BIRTH);
-		tc_charge_unseen(s, bpf_ktime_get_ns(), false);
-		s = NULL;
-	}
 	if (!s) {
-		struct tc_sock init = {};
-
 		/* Mid-life sockets are taken up where they can still be told
 		 * apart: a close()/shutdown() or their end. */
 		if (work == TC_WORK_PORTS)
 			return 0;
-		init.kind = TC_CK_NONE;
-		init.start_ns = now = bpf_ktime_get_ns();
-		init.netns = netns;
-		if (!tc_is_birth(oldstate, newstate)) {
-			init.flags |= TC_SF_UNTRACKED;
+		now = tc_record_init(init, sk, oldstate, newstate, work, netns, direct);
+		if (init->flags & TC_SF_UNTRACKED)
 			tc_stat_inc(TC_STAT_SOCK_UNTRACKED);
-		}
-		tc_path_push(&init.path, &init.path_len, oldstate);
-		tc_classify(&init.role, &init.kind, oldstate, newstate, 0);
-		if (newstate != TC_CLOSE) {
-			tc_path_push(&init.path, &init.path_len, newstate);
-			if (work == TC_WORK_OWNER || newstate == TC_SYN_SENT)
-				tc_take_owner(&init, sk, direct);
-			tp = tc_tcp_sk(sk, direct);
-			if (tp)
-				tc_read_tuple(sk, tp, &init.tuple, direct);
-			if (init.tuple.lport && init.tuple.rport)
-				init.flags |= TC_SF_TUPLE;
-			if (tw_timer_path && newstate == TC_SYN_SENT) {
-				__u64 *c = bpf_task_storage_get(&connecting, bpf_get_current_task_btf(),
-								NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
-
-				if (c)
-					*c = key;
-			}
-		}
-		if (bpf_map_update_elem(&socks, &key, &init, BPF_ANY)) {
+		if (bpf_map_update_elem(&socks, &key, init, BPF_ANY)) {
 			tc_stat_inc(TC_STAT_SOCK_INSERT_FAIL);
 			return 0;
 		}
@@ -201,7 +239,6 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 		s = bpf_map_lookup_elem(&socks, &key);
 		if (!s)
 			return 0;
-		tp = NULL;
 	} else if (work == TC_WORK_OWNER) {
 		/* The closer is the owner (a socket handed to another process
 		 * is charged to the one that closes it); the same process
