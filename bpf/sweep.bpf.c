@@ -30,6 +30,7 @@ int tc_sweep_charge(struct tc_sweep_arg *a)
 	__u32 idx = TC_STAT_SWEPT, zero = 0;
 	struct tc_sock *rec = bpf_map_lookup_elem(&sweep_rec, &zero);
 	__u64 *n;
+	int born;
 
 	a->res = TC_SWR_GONE;
 	/* Still the record judged, not a new socket's at the address; and
@@ -42,12 +43,15 @@ int tc_sweep_charge(struct tc_sweep_arg *a)
 	/* Its stay: by the birth seen (the substate it began in), else by the
 	 * timewait socket the survey found at its tuple (the substate now). A
 	 * stay over before this survey is known by its birth only. */
-	if (!tc_unseen_born(rec) && a->tw) {
+	born = tc_unseen_born(rec);
+	if (!born && a->tw) {
 		rec->flags |= TC_SF_TIMEWAIT;
 		if (a->tw == TC_TIME_WAIT)
 			rec->flags |= TC_SF_FIN_IN;
 	}
 	a->res = tc_charge_unseen(rec, bpf_ktime_get_ns(), true);
+	if (a->res == TC_SWR_CHARGED && tw_hooks)
+		tc_unseen_over(rec, born, bpf_ktime_get_ns());
 	n = bpf_map_lookup_elem(&stats, &idx);
 	if (n)
 		__sync_fetch_and_add(n, 1);

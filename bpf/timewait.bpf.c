@@ -137,6 +137,9 @@ int BPF_PROG(tc_timer_cancel, struct timer_list *timer)
 	tc_tw_key_of(&tw->__tw_common, &k);
 	if (!bpf_map_lookup_elem(&tws, &k)) {
 		tc_stat_inc(TC_STAT_TW_UNKNOWN);
+		/* a stay whose close is still to be charged: killed, unless
+		 * its expiry or a re-arm's start says otherwise next */
+		tc_born_over(&k, TC_TWE_KILLED);
 		return 0;
 	}
 	conn_sk = tc_reused_by_current(&k);

@@ -49,30 +49,49 @@ static __always_inline void tc_tw_born(struct inet_timewait_sock *tw)
 }
 
 /*
+ * A stay whose full socket's ->CLOSE never reached us ends: its birth, still
+ * in tw_born (no ->CLOSE took it), says so for the charge to come, with how
+ * (the last end seen wins: an expiry's detach-cancel comes first; a re-arm's
+ * start records the birth again). A small number no pointer is.
+ */
+#define TC_BORN_OVER 16ULL
+
+static __always_inline void tc_born_over(const struct tc_tw_key *k, int how)
+{
+	__u64 *v = bpf_map_lookup_elem(&tw_born, k);
+
+	if (v)
+		*v = TC_BORN_OVER + ((__u64)how << 1) + (*v & TC_BORN_FW2);
+}
+
+/*
  * A socket whose ->CLOSE never reached us (the kernel skipped that run, as
  * it does for a program nested in itself on one CPU): its timewait socket's
- * birth, when seen, is still in tw_born under its 4-tuple, as no ->CLOSE
- * took it. Then the socket did enter TIME_WAIT, whatever became of that
- * stay since (reused, recycled, expired): its record gets the flags
- * tc_charge_unseen() charges the stay by, and the birth is taken. False
- * when no birth was seen.
+ * birth, when seen, is still in tw_born under its 4-tuple. Then the socket
+ * did enter TIME_WAIT: its record gets the flags tc_charge_unseen() charges
+ * the stay by, and the birth is taken. 0 when no birth was seen; 1 when the
+ * stay goes on; 2 + how it ended when it is over already (the caller ends
+ * it after the charge: tc_unseen_over).
  */
-static __always_inline bool tc_unseen_born(struct tc_sock *s)
+static __always_inline int tc_unseen_born(struct tc_sock *s)
 {
 	struct tc_tw_key k;
-	__u64 *v;
+	__u64 *v, val;
 
 	__builtin_memset(&k, 0, sizeof(k));
 	k.tuple = s->tuple;
 	k.netns = s->netns;
 	v = bpf_map_lookup_elem(&tw_born, &k);
 	if (!v)
-		return false;
+		return 0;
+	val = *v;
 	s->flags |= TC_SF_TIMEWAIT;
-	if (!(*v & TC_BORN_FW2))
+	if (!(val & TC_BORN_FW2))
 		s->flags |= TC_SF_FIN_IN;
 	bpf_map_delete_elem(&tw_born, &k);
-	return true;
+	if (val >= TC_BORN_OVER && val < TC_BORN_OVER + 2 * TC_TWE_MAX)
+		return 2 + (int)((val - TC_BORN_OVER) >> 1);
+	return 1;
 }
 
 /* Equal keys, compared a word at a time (unrolled: the size is a constant). */
@@ -122,8 +141,10 @@ static __always_inline bool tc_tw_end(const struct tc_tw_key *k, int how, __u64 
 	struct tc_peer_key row;
 	__s64 dur;
 
-	if (!tc_tw_take(k, now, &row, &dur))
+	if (!tc_tw_take(k, now, &row, &dur)) {
+		tc_born_over(k, how);	/* a stay whose close is still to be charged */
 		return false;
+	}
 	tc_tw_bump(&row, TC_TWV_END, how, dur);
 	return true;
 }
@@ -175,8 +196,10 @@ static __always_inline bool tc_tw_end_reused(const struct tc_tw_key *k, __u64 co
 	bool hit_ok;
 	__s64 dur;
 
-	if (!tc_tw_take(k, now, &row, &dur))
+	if (!tc_tw_take(k, now, &row, &dur)) {
+		tc_born_over(k, TC_TWE_REUSED);
 		return false;
+	}
 	hit_ok = tc_reuse_row(&hit, k, connecting_sk);
 	if (hit_ok && tc_row_eq(&row, &hit)) {
 		tc_tw_bump2(&row, TC_TWV_END, TC_TWE_REUSED, dur, TC_TWV_REUSE_HIT);
@@ -186,6 +209,27 @@ static __always_inline bool tc_tw_end_reused(const struct tc_tw_key *k, __u64 co
 	if (hit_ok)
 		tc_tw_bump(&hit, TC_TWV_REUSE_HIT, 0, -1);
 	return true;
+}
+
+/* After tc_charge_unseen(): end at once a stay tc_unseen_born() found over. */
+static __always_inline void tc_unseen_over(const struct tc_sock *s, int born, __u64 now)
+{
+	struct tc_tw_key k;
+	int how;
+
+	if (born < 2)
+		return;
+	/* a constant per end kind: the verifier then knows the index bounded */
+	switch (born - 2) {
+	case TC_TWE_EXPIRED: how = TC_TWE_EXPIRED; break;
+	case TC_TWE_REUSED: how = TC_TWE_REUSED; break;
+	case TC_TWE_SYN_RECYCLED: how = TC_TWE_SYN_RECYCLED; break;
+	default: how = TC_TWE_KILLED; break;
+	}
+	__builtin_memset(&k, 0, sizeof(k));
+	k.tuple = s->tuple;
+	k.netns = s->netns;
+	tc_tw_end(&k, how, now);
 }
 
 #endif /* TCPCLOSE_TW_BPF_H */
