@@ -38,13 +38,6 @@ static __always_inline int tc_owner_matches(const struct tc_owner *o)
 extern const volatile bool port_hooks;
 extern const volatile bool tw_hooks;
 
-/* A client socket's connect() side, once per socket at its close. */
-static __always_inline void tc_conn_add(struct tc_conncounts *c, const struct tc_sock *s,
-					bool atomic)
-{
-	tc_conn_apply(c, s->connfail, s->retries, s->reuse_refused, port_hooks, atomic);
-}
-
 /* Find or create an LRU row; creation races are fine (NOEXIST, re-lookup). */
 static __always_inline struct tc_counts *tc_row(void *map, const void *key, __u32 ins_stat)
 {

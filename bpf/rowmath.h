@@ -150,6 +150,45 @@ TC_INLINE void tc_tw_apply(struct tc_twcounts *t, int ev, int arg, __s64 dur_ms,
 }
 
 /*
+ * One closed socket, as the kernel saw it at ->CLOSE (state.bpf.c) and as
+ * a recording keeps it (replay.c): what it adds to each of its rows.
+ */
+struct tc_closed {
+	__u64 bytes_in, bytes_out, lifetime_ns;
+	__u32 segs_in, segs_out, retries, reuse_refused;
+	__u8 kind, role, oldstate, flags, connfail;
+	__u16 err;
+};
+
+TC_INLINE void tc_close_delta(struct tc_delta *d, const struct tc_closed *x)
+{
+	d->bytes_in = x->bytes_in;
+	d->bytes_out = x->bytes_out;
+	d->segs_in = x->segs_in;
+	d->segs_out = x->segs_out;
+	d->lifetime_ns = x->lifetime_ns;
+	d->one_exchange = x->kind != TC_CK_NEVER_ESTABLISHED &&
+			  tc_is_one_exchange(x->segs_in, x->segs_out);
+	d->fin_then_reset = tc_fin_then_reset(x->kind, x->oldstate, x->err);
+	d->timewait = !!(x->flags & TC_SF_TIMEWAIT);
+}
+
+/* The row adds of one close: the close, its connect() side (clients), and
+ * the timewait socket it left (or the one the full table refused). */
+TC_INLINE void tc_close_apply(struct tc_counts *c, const struct tc_delta *d,
+			      const struct tc_closed *x, bool port_hooks, bool atomic)
+{
+	tc_add(c, d, x->kind, atomic);
+	if (x->role == TC_ROLE_CLIENT)
+		tc_conn_apply(&c->conn, x->connfail, x->retries, x->reuse_refused, port_hooks,
+			      atomic);
+	if (x->flags & TC_SF_TIMEWAIT)	/* the FIN_WAIT2 substate: no FIN from the peer */
+		tc_tw_apply(&c->tw, TC_TWV_ENTER, !(x->flags & TC_SF_FIN_IN), 0, atomic);
+	else if (x->flags & TC_SF_OVERFLOW)
+		tc_tw_apply(&c->tw, TC_TWV_OVERFLOW, 0, 0, atomic);
+}
+
+/*
  * A close the kernel never ran our program for (TC_CK_UNSEEN): what the
  * socket record knows goes to the row, nothing it does not. The attempt,
  * its port retries, and a timewait socket found at its tuple (then TC_SF_TIMEWAIT

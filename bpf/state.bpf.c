@@ -49,13 +49,12 @@ struct {
 static __always_inline void tc_finish(const struct sock *sk, const struct tcp_sock *tp,
 				      struct tc_sock *s, __u64 now, int oldstate, bool direct)
 {
+	struct tc_closed x = {};
 	struct tc_delta d = {};
 	struct tc_proc_key pk;
 	struct tc_peer_key rk;
-	struct tc_counts *c, *ct, *cp, *cr;
+	struct tc_counts *c;
 	__u32 zero = 0;
-	__u32 segs_in, segs_out;
-	int twev = -1;
 
 	if (!(s->flags & TC_SF_OWNER))
 		tc_stat_inc(TC_STAT_OWNER_MISSING);
@@ -64,70 +63,45 @@ static __always_inline void tc_finish(const struct sock *sk, const struct tcp_so
 		return;
 	}
 
-	segs_in = TC_R(direct, tp, data_segs_in);
-	segs_out = TC_R(direct, tp, data_segs_out);
-	d.bytes_in = tc_payload_in(sk, tp, direct);
-	d.bytes_out = tc_payload_out(tp, direct);
-	d.segs_in = segs_in;
-	d.segs_out = segs_out;
-	d.lifetime_ns = now - s->start_ns;
-	d.one_exchange = s->kind != TC_CK_NEVER_ESTABLISHED &&
-			 tc_is_one_exchange(segs_in, segs_out);
-	d.fin_then_reset = tc_fin_then_reset(s->kind, oldstate, s->err);
-	d.timewait = !!(s->flags & TC_SF_TIMEWAIT);
+	x.segs_in = TC_R(direct, tp, data_segs_in);
+	x.segs_out = TC_R(direct, tp, data_segs_out);
+	x.bytes_in = tc_payload_in(sk, tp, direct);
+	x.bytes_out = tc_payload_out(tp, direct);
+	x.lifetime_ns = now - s->start_ns;
+	x.kind = s->kind;
+	x.role = s->role;
+	x.oldstate = oldstate;
+	x.flags = s->flags;
+	x.err = s->err;
+	x.connfail = s->connfail;
+	x.retries = s->retries;
+	x.reuse_refused = s->reuse_refused;
+	tc_close_delta(&d, &x);
 
-	ct = c = bpf_map_lookup_elem(&totals, &zero);
-	if (c) {	/* per-CPU: plain adds */
-		tc_add(c, &d, s->kind, false);
-		if (s->role == TC_ROLE_CLIENT)
-			tc_conn_add(&c->conn, s, false);
-	}
-
+	c = bpf_map_lookup_elem(&totals, &zero);
+	if (c)	/* per-CPU: plain adds */
+		tc_close_apply(c, &d, &x, port_hooks, false);
 	tc_row_keys(&pk, &rk, &s->owner, &s->tuple, s->netns, s->role);
-	cp = c = tc_row(&procs, &pk, TC_STAT_PROC_INSERTS);
-	if (c) {
-		tc_add(c, &d, s->kind, true);
-		if (s->role == TC_ROLE_CLIENT)
-			tc_conn_add(&c->conn, s, true);
-	}
-
-	cr = c = tc_row(&peers, &rk, TC_STAT_PEER_INSERTS);
-	if (c) {
-		tc_add(c, &d, s->kind, true);
-		if (s->role == TC_ROLE_CLIENT)
-			tc_conn_add(&c->conn, s, true);
-	}
+	c = tc_row(&procs, &pk, TC_STAT_PROC_INSERTS);
+	if (c)
+		tc_close_apply(c, &d, &x, port_hooks, true);
+	c = tc_row(&peers, &rk, TC_STAT_PEER_INSERTS);
+	if (c)
+		tc_close_apply(c, &d, &x, port_hooks, true);
 
 	/* Its timewait socket inherits the rows; the timewait hooks end the
-	 * stay (without them, --light, nothing would: no record to keep).
-	 * The orphan FIN_WAIT2 substate is the one without the peer's FIN. */
-	if (s->flags & TC_SF_TIMEWAIT) {
-		if (tw_hooks) {
-			struct tc_tw tw = { .row = rk, .start_ns = now,
-					    .net = (__u64)TC_R(direct, sk, __sk_common.skc_net.net) };
-			struct tc_tw_key tk = { .tuple = s->tuple, .netns = s->netns };
+	 * stay (without them, --light, nothing would: no record to keep). */
+	if ((s->flags & TC_SF_TIMEWAIT) && tw_hooks) {
+		struct tc_tw tw = { .row = rk, .start_ns = now,
+				    .net = (__u64)TC_R(direct, sk, __sk_common.skc_net.net) };
+		struct tc_tw_key tk = { .tuple = s->tuple, .netns = s->netns };
 
-			if (bpf_map_update_elem(&tws, &tk, &tw, BPF_ANY))
-				tc_stat_inc(TC_STAT_TW_INSERT_FAIL);
-		}
-		twev = TC_TWV_ENTER;
-	} else if (s->flags & TC_SF_OVERFLOW) {
-		twev = TC_TWV_OVERFLOW;
-	}
-	/* The rows are at hand: no second lookup of each (tc_tw_bump). */
-	if (twev >= 0) {
-		int fw2 = twev == TC_TWV_ENTER && !(s->flags & TC_SF_FIN_IN);
-
-		if (ct)
-			tc_tw_apply(&ct->tw, twev, fw2, 0, false);
-		if (cp)
-			tc_tw_apply(&cp->tw, twev, fw2, 0, true);
-		if (cr)
-			tc_tw_apply(&cr->tw, twev, fw2, 0, true);
+		if (bpf_map_update_elem(&tws, &tk, &tw, BPF_ANY))
+			tc_stat_inc(TC_STAT_TW_INSERT_FAIL);
 	}
 
 	if (emit_events)
-		tc_emit_close(s, now, d.lifetime_ns, d.bytes_in, d.bytes_out, segs_in, segs_out,
+		tc_emit_close(s, now, x.lifetime_ns, x.bytes_in, x.bytes_out, x.segs_in, x.segs_out,
 			      oldstate);
 }
 

@@ -250,17 +250,6 @@ __s64 tc_tw_active(const struct tc_twcounts *t)
 	return n;
 }
 
-int tc_hist_slot(__u64 ms)
-{
-	int slot = 0;
-
-	while (ms) {
-		ms >>= 1;
-		slot++;
-	}
-	return slot < TC_TW_HIST ? slot : TC_TW_HIST - 1;
-}
-
 void tc_hist_bounds(int slot, double *lo, double *hi)
 {
 	*lo = slot ? (double)(1ULL << (slot - 1)) : 0.0;

@@ -126,8 +126,6 @@ static inline __u64 tc_tw_min(const struct tc_twcounts *t)
 	return t->dur_min_ms1 ? t->dur_min_ms1 - 1 : 0;
 }
 
-/* The log2 slot of a length in ms, as the BPF side computes it. */
-int tc_hist_slot(__u64 ms);
 /* Histogram slot i covers [lo, hi) milliseconds. */
 void tc_hist_bounds(int slot, double *lo, double *hi);
 /* q-quantile (0..1) of a log2 histogram, interpolated within the bucket

@@ -101,41 +101,26 @@ static int replay_unseen(struct tc_replay *r, const struct tc_event *e)
 	return 0;
 }
 
-/* As tc_finish() in state.bpf.c: the same delta to totals, process, peer. */
+/* The very adds tc_finish() in state.bpf.c makes (rowmath.h), to totals,
+ * process and peer. */
 int tc_replay_close(struct tc_replay *r, const struct tc_event *e)
 {
+	struct tc_closed x = {
+		.bytes_in = e->bytes_in, .bytes_out = e->bytes_out, .lifetime_ns = e->lifetime_ns,
+		.segs_in = e->segs_in, .segs_out = e->segs_out, .retries = e->retries,
+		.reuse_refused = e->reuse_refused, .kind = e->kind, .role = e->role,
+		.oldstate = e->oldstate, .flags = e->flags, .connfail = e->connfail, .err = e->err,
+	};
 	struct tc_counts *rows[3];
 	struct tc_delta d = { 0 };
-	int twev = -1;
 
 	if (e->kind == TC_CK_UNSEEN)
 		return replay_unseen(r, e);
-
-	d.bytes_in = e->bytes_in;
-	d.bytes_out = e->bytes_out;
-	d.segs_in = e->segs_in;
-	d.segs_out = e->segs_out;
-	d.lifetime_ns = e->lifetime_ns;
-	d.one_exchange = e->kind != TC_CK_NEVER_ESTABLISHED &&
-			 tc_is_one_exchange(e->segs_in, e->segs_out);
-	d.fin_then_reset = tc_fin_then_reset(e->kind, e->oldstate, e->err);
-	d.timewait = !!(e->flags & TC_SF_TIMEWAIT);
-
+	tc_close_delta(&d, &x);
 	if (close_rows(r, e, rows))
 		return -ENOMEM;
-	if (e->flags & TC_SF_TIMEWAIT)
-		twev = TC_TWV_ENTER;
-	else if (e->flags & TC_SF_OVERFLOW)
-		twev = TC_TWV_OVERFLOW;
-	for (int i = 0; i < 3; i++) {
-		tc_add(rows[i], &d, e->kind, false);
-		if (e->role == TC_ROLE_CLIENT)
-			tc_conn_apply(&rows[i]->conn, e->connfail, e->retries, e->reuse_refused,
-				      r->port_hooks, false);
-		if (twev >= 0)
-			tc_tw_apply(&rows[i]->tw, twev,
-				    twev == TC_TWV_ENTER && !(e->flags & TC_SF_FIN_IN), 0, false);
-	}
+	for (int i = 0; i < 3; i++)
+		tc_close_apply(rows[i], &d, &x, r->port_hooks, false);
 	r->events++;
 	return 0;
 }

@@ -104,7 +104,7 @@ static void test_tw_events(void **state)
 	assert_int_equal(m.totals.tw.reuse_hits, 1);
 	assert_int_equal(m.totals.tw.dur_count, 1);
 	assert_int_equal(m.totals.tw.dur_sum_ms, 1500);
-	assert_int_equal(m.totals.tw.hist[tc_hist_slot(1500)], 1);
+	assert_int_equal(m.totals.tw.hist[tc_log2_slot(1500)], 1);
 	assert_int_equal(m.totals.tw.dur_max_ms, 1500);
 	assert_int_equal(m.totals.tw.preexisting, 1);
 	assert_int_equal(m.npeers, 2);	/* the stay's row, the pre-existing (ownerless) one */

@@ -16,12 +16,12 @@
 static void test_slots(void **state)
 {
 	/* same bucketing as the BPF side: bit length of the ms value */
-	assert_int_equal(tc_hist_slot(0), 0);
-	assert_int_equal(tc_hist_slot(1), 1);
-	assert_int_equal(tc_hist_slot(3), 2);
-	assert_int_equal(tc_hist_slot(4), 3);
-	assert_int_equal(tc_hist_slot(61000), 16);	/* [32768, 65536) */
-	assert_int_equal(tc_hist_slot(~0ULL), TC_TW_HIST - 1);
+	assert_int_equal(tc_log2_slot(0), 0);
+	assert_int_equal(tc_log2_slot(1), 1);
+	assert_int_equal(tc_log2_slot(3), 2);
+	assert_int_equal(tc_log2_slot(4), 3);
+	assert_int_equal(tc_log2_slot(61000), 16);	/* [32768, 65536) */
+	assert_int_equal(tc_log2_slot(~0ULL), TC_TW_HIST - 1);
 	double lo, hi;
 	tc_hist_bounds(16, &lo, &hi);
 	assert_true(lo == 32768 && hi == 65536);
@@ -137,7 +137,7 @@ static void test_huge_stay(void **state)
 	tc_tw_apply(&t, TC_TWV_END, TC_TWE_EXPIRED, 60123, false);
 	assert_true(tc_tw_min(&t) == 60123);
 	assert_true(t.dur_max_ms == (__u64)INT64_MAX);
-	assert_int_equal(t.hist[tc_hist_slot(60123)], 1);
+	assert_int_equal(t.hist[tc_log2_slot(60123)], 1);
 	/* 0 ms is a length (min 0), -1 none */
 	tc_tw_apply(&t, TC_TWV_END, TC_TWE_EXPIRED, 0, false);
 	tc_tw_apply(&t, TC_TWV_END, TC_TWE_EXPIRED, -1, false);
