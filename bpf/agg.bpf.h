@@ -9,34 +9,8 @@
 #include "maps.bpf.h"
 #include "closestate.h"
 #include "rowmath.h"
+#include "owner.bpf.h"
 
-/* Filters, defined (and set by user space) in state.bpf.c. */
-extern const volatile __u32 target_tgid;
-extern const volatile char target_comm[TC_COMM_LEN];
-extern const volatile __u64 target_cgroup;
-
-/* -p / -c / --cgroup: is this owner one we report? */
-static __always_inline int tc_owner_matches(const struct tc_owner *o)
-{
-	if (target_tgid && o->tgid != target_tgid)
-		return 0;
-	if (target_cgroup && !o->in_cgroup)
-		return 0;
-	if (!target_comm[0])
-		return 1;
-	for (int i = 0; i < TC_COMM_LEN; i++) {
-		if (o->comm[i] != target_comm[i])
-			return 0;
-		if (!o->comm[i])
-			return 1;
-	}
-	return 1;
-}
-
-/* Port retry counts exist only where the port search is hooked; a stay's
- * end only where a timewait path is loaded (state.bpf.c defines both). */
-extern const volatile bool port_hooks;
-extern const volatile bool tw_hooks;
 
 /* Find or create an LRU row; creation races are fine (NOEXIST, re-lookup). */
 static __always_inline struct tc_counts *tc_row(void *map, const void *key, __u32 ins_stat)
@@ -56,8 +30,6 @@ static __always_inline struct tc_counts *tc_row(void *map, const void *key, __u3
 
 /* Account a timewait event to totals and to the rows of rk (the closing
  * socket's, or the connecting one's for a reuse hit). */
-extern const volatile bool record_events;
-extern const volatile __u64 wakeup_bytes;
 
 static __always_inline void tc_tw_bump2(const struct tc_peer_key *rk, int ev, int arg,
 					__s64 dur_ms, int ev2)
@@ -110,8 +82,7 @@ static __always_inline void tc_tw_bump(const struct tc_peer_key *rk, int ev, int
 	tc_tw_bump2(rk, ev, arg, dur_ms, -1);
 }
 
-/* trace/record: a record per closed socket (state.bpf.c defines these). */
-extern const volatile bool emit_events;
+/* trace/record: a record per closed socket. */
 
 /* The ring-buffer record of a closed socket: what its close added to the
  * rows, so `trace` can print it and a recording can rebuild the rows. */

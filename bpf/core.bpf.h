@@ -207,44 +207,4 @@ static __always_inline __u64 tc_payload_out(const struct tcp_sock *tp, bool dire
 	return TC_R(direct, tp, bytes_acked);
 }
 
-extern const volatile __u64 target_cgroup;
-extern const volatile __u32 target_cgroup_level;
-
-/* Only call in process context, where current owns the socket. */
-static __always_inline void tc_take_owner(struct tc_sock *s, const struct sock *sk, bool direct)
-{
-	struct task_struct *task = (void *)bpf_get_current_task();
-
-	s->owner.tgid = bpf_get_current_pid_tgid() >> 32;
-	/* Rows and -c go by the process's name, as ps, pidof and top show it:
-	 * a thread's own (Java's "http-nio-8080-exec-1") is kept beside it. */
-	if (direct) {
-		/* BTF programs load both names as two words each, no helper:
-		 * the kernel keeps comm NUL-padded (strscpy_pad), so the
-		 * copy is the same bytes a string read would give. */
-		const struct task_struct *cur = bpf_get_current_task_btf();
-		const __u64 *lead = (const __u64 *)cur->group_leader->comm;
-		const __u64 *own = (const __u64 *)cur->comm;
-		__u64 *c = (__u64 *)s->owner.comm, *t = (__u64 *)s->owner.thread;
-
-		_Static_assert(sizeof(s->owner.comm) == 16 && sizeof(cur->comm) == 16,
-			       "comm is two words");
-		c[0] = lead[0];
-		c[1] = lead[1];
-		t[0] = own[0];
-		t[1] = own[1];
-	} else {
-		if (BPF_CORE_READ_STR_INTO(&s->owner.comm, task, group_leader, comm) < 0)
-			bpf_get_current_comm(s->owner.comm, sizeof(s->owner.comm));
-		bpf_get_current_comm(s->owner.thread, sizeof(s->owner.thread));
-	}
-	s->owner.cgroup_id = tc_sk_cgroup(sk, direct);
-	/* The task's ancestor at that depth is the cgroup itself exactly when
-	 * the task is in it or below it (containers nest). */
-	if (target_cgroup)
-		s->owner.in_cgroup =
-			bpf_get_current_ancestor_cgroup_id(target_cgroup_level) == target_cgroup;
-	s->flags |= TC_SF_OWNER;
-}
-
 #endif /* TCPCLOSE_CORE_BPF_H */

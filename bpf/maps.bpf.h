@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Maps shared by every *.bpf.c. maps.bpf.c defines them (TC_MAPS_DEFINE); the
- * other objects see extern declarations that the BPF linker resolves.
+ * Maps shared by every *.bpf.c. maps.bpf.c defines them (TC_MAPS_DEFINE), and
+ * the settings of config.bpf.h; the other objects see extern declarations
+ * that the BPF linker resolves.
  * Sizes here are defaults: user space resizes them before load.
  */
 #ifndef TCPCLOSE_MAPS_BPF_H
 #define TCPCLOSE_MAPS_BPF_H
 
 #include "tcpclose.h"
+#include "config.bpf.h"
 
 #ifdef TC_MAPS_DEFINE
 #define TC_MAP

@@ -11,7 +11,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "maps.bpf.h"
-#include "core.bpf.h"
+#include "owner.bpf.h"
 
 static __always_inline int tc_accepted_sk(struct sock *sk)
 {

@@ -13,26 +13,8 @@
 #include "core.bpf.h"
 #include "closestate.h"
 #include "agg.bpf.h"
+#include "owner.bpf.h"
 
-const volatile __u32 target_netns = 0;	/* 0: every netns */
-const volatile __u32 target_tgid = 0;	/* 0: every process */
-const volatile char target_comm[TC_COMM_LEN] = {};
-/* --cgroup: its id and depth; the owner's task must be at or below it. */
-const volatile __u64 target_cgroup = 0;
-const volatile __u32 target_cgroup_level = 0;
-const volatile bool emit_events = false;
-/* record: timewait events too (agg.bpf.h), so every row can be rebuilt */
-const volatile bool record_events = false;
-/* A timewait path is loaded (timers or functions): tw_born is filled. */
-const volatile bool tw_hooks = false;
-/* TIME_WAIT through the timer tracepoints: a reuse is told by the thread's
- * connecting socket, which only that path needs recorded. */
-const volatile bool tw_timer_path = false;
-/* The port search is hooked (ports.bpf.c): retries are counted. */
-const volatile bool port_hooks = false;
-/* Wake the reader only when this much is queued; it polls on a timer too,
- * so a burst never costs one wakeup per event. */
-const volatile __u64 wakeup_bytes = 1 << 20;
 
 #define TC_EEXIST 17	/* the map update's "key already there" */
 
