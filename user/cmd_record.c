@@ -22,7 +22,6 @@
 #include "rowmath.h"
 #include "survey.h"
 #include "tracer.h"
-#include "tcpclose.skel.h"
 
 struct rec_ctx {
 	struct tc_rec_writer w;
@@ -135,7 +134,7 @@ int tc_cmd_record(const struct tc_opts *o)
 		return 1;
 	}
 	json_object_put(h);
-	rb = ring_buffer__new(bpf_map__fd(t.skel->maps.events), on_event, &rc, NULL);
+	rb = tc_tracer_events(&t, on_event, &rc);
 	if (!rb || tc_privs_drop(&t, o, TC_NEED_SURVEY, err, sizeof(err))) {
 		tc_err("%s", rb ? err : "cannot open the ring buffer");
 		ret = 1;
@@ -163,7 +162,7 @@ int tc_cmd_record(const struct tc_opts *o)
 	tc_model_free(&m);
 	t.no_sweep = true;
 	/* Stop the world: from here the maps and the stream agree. */
-	tcpclose_bpf__detach(t.skel);
+	tc_tracer_detach(&t);
 	ring_buffer__consume(rb);
 	tc_model_init(&m);
 	if (rc.err || tc_collect(&t, &m) || tc_pending_kills(&t, kill_frame, &rc)) {

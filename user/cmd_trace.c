@@ -12,7 +12,6 @@
 #include "privs.h"
 #include "render.h"
 #include "tracer.h"
-#include "tcpclose.skel.h"
 
 struct trace_ctx {
 	const struct tc_opts *o;
@@ -52,7 +51,7 @@ int tc_cmd_trace(const struct tc_opts *o)
 		tc_err("%s", err);
 		return 1;
 	}
-	rb = ring_buffer__new(bpf_map__fd(t.skel->maps.events), on_event, &ctx, NULL);
+	rb = tc_tracer_events(&t, on_event, &ctx);
 	if (!rb) {
 		tc_err("cannot open the ring buffer");
 		tc_tracer_stop(&t);

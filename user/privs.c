@@ -15,7 +15,6 @@
 #include "privs.h"
 #include "sandbox.h"
 #include "survey.h"
-#include "tcpclose.skel.h"
 
 #ifndef CAP_BPF
 #define CAP_BPF 39
@@ -117,7 +116,7 @@ static int drop_as(int keep_cap, uid_t uid, gid_t gid)
  * throwaway child: once dropped, nothing comes back. */
 static int maps_readable_unprivileged(const struct tc_tracer *t)
 {
-	int fd = bpf_map__fd(t->skel->maps.totals), status;
+	int fd = tc_tracer_probe_fd(t), status;
 	__u32 key = 0, next;
 	pid_t pid = fork();
 

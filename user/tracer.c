@@ -600,6 +600,22 @@ int tc_tracer_start(struct tc_tracer *t, const struct tc_opts *o, bool events,
 	return -1;
 }
 
+struct ring_buffer *tc_tracer_events(const struct tc_tracer *t, ring_buffer_sample_fn fn,
+				     void *ctx)
+{
+	return ring_buffer__new(bpf_map__fd(t->skel->maps.events), fn, ctx, NULL);
+}
+
+void tc_tracer_detach(struct tc_tracer *t)
+{
+	tcpclose_bpf__detach(t->skel);
+}
+
+int tc_tracer_probe_fd(const struct tc_tracer *t)
+{
+	return bpf_map__fd(t->skel->maps.totals);
+}
+
 void tc_tracer_stop(struct tc_tracer *t)
 {
 	tc_surveyor_stop(t);

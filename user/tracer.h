@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <bpf/libbpf.h>
 #include "args.h"
 
 struct tcpclose_bpf;
@@ -37,6 +38,15 @@ struct tc_tracer {
 int tc_tracer_start(struct tc_tracer *t, const struct tc_opts *o, bool events,
 		    char *err, size_t errlen);
 void tc_tracer_stop(struct tc_tracer *t);
+
+/* What commands ask of a started tracer, so none of them needs the
+ * skeleton: a reader of the event ring buffer (trace, record; NULL with
+ * errno on failure), the programs detached (record: from then on the maps
+ * and the stream agree), and a map fd to probe access with (privs.c). */
+struct ring_buffer *tc_tracer_events(const struct tc_tracer *t, ring_buffer_sample_fn fn,
+				     void *ctx);
+void tc_tracer_detach(struct tc_tracer *t);
+int tc_tracer_probe_fd(const struct tc_tracer *t);
 
 /* Inode of a network namespace file; -1 with err if PATH is not one. */
 int tc_netns_inode(const char *path, __u32 *ino, char *err, size_t errlen);
