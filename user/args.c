@@ -186,7 +186,7 @@ static int parse_uint(const char *s, unsigned long min, unsigned long max,
 enum { OPT_NETNS = 256, OPT_ATTACH, OPT_MAX_SOCKETS, OPT_MAX_PEERS, OPT_MAX_PROCS,
        OPT_MAX_TIMEWAIT,
        OPT_PROG_STATS, OPT_CGROUP, OPT_LISTEN, OPT_TEXTFILE, OPT_KEEP_CAPS, OPT_USER, OPT_FROM,
-       OPT_LIGHT };
+       OPT_LIGHT, OPT_MAX };
 
 static const struct option long_opts[] = {
 	{ "duration", required_argument, NULL, 'd' },
@@ -216,8 +216,84 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* Every command by name: the one list the parser, --help's check
+ * (test_options.sh) and main()'s dispatch (by enum) go by. */
+static const struct tc_command commands[] = {
+	{ "report", TC_CMD_REPORT },
+	{ "trace", TC_CMD_TRACE },
+	{ "doctor", TC_CMD_DOCTOR },
+	{ "top", TC_CMD_TOP },
+	{ "export", TC_CMD_EXPORT },
+	{ "record", TC_CMD_RECORD },
+	{ "help", TC_CMD_HELP },
+	{ "version", TC_CMD_VERSION },
+};
+
+const struct tc_command *tc_command_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(name, commands[i].name))
+			return &commands[i];
+	return NULL;
+}
+
+const char *tc_command_name(enum tc_cmd cmd)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (commands[i].cmd == cmd)
+			return commands[i].name;
+	return "?";
+}
+
+#define CMD(c) (1u << TC_CMD_##c)
+
+/* Options that only some commands take: given to another, the message. */
+static const struct {
+	int opt;
+	unsigned cmds;
+	const char *msg;
+} only_for[] = {
+	{ OPT_LISTEN, CMD(EXPORT), "--listen and --textfile are for export" },
+	{ OPT_TEXTFILE, CMD(EXPORT), "--listen and --textfile are for export" },
+	{ 'o', CMD(RECORD), "-o is for record" },
+	{ OPT_FROM, CMD(REPORT) | CMD(DOCTOR), "--from is for report and doctor" },
+	{ 'i', CMD(REPORT) | CMD(TOP) | CMD(EXPORT), "--interval is for report, not %s" },
+	{ 's', CMD(TOP), "--sort is for top" },
+};
+
+/* What one command needs or implies, once every option is read. */
+static int check_rules(struct tc_opts *o, const unsigned char *seen, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sizeof(only_for) / sizeof(only_for[0]); i++)
+		if (seen[only_for[i].opt] && !(only_for[i].cmds & (1u << o->cmd)))
+			return fail(err, errlen, only_for[i].msg, tc_command_name(o->cmd));
+	switch (o->cmd) {
+	case TC_CMD_TOP:
+		if (o->interval_s == 0)
+			o->interval_s = 2;
+		break;
+	case TC_CMD_EXPORT:
+		if (!o->listen && !o->textfile)
+			return fail(err, errlen, "export needs --listen ADDR:PORT and/or --textfile PATH");
+		if (o->interval_s == 0)
+			o->interval_s = 15;
+		break;
+	case TC_CMD_RECORD:
+		if (!o->output)
+			return fail(err, errlen, "record needs -o FILE");
+		break;
+	default:
+		break;
+	}
+	if (o->from && (o->pid || o->comm[0] || o->cgroup_path || o->netns_path ||
+			o->interval_s > 0 || o->duration_s > 0 || o->prog_stats || o->light))
+		return fail(err, errlen, "--from replays a recording as it was: no filters, -d, -i, --light or --prog-stats");
+	return 0;
+}
+
 int tc_parse_args(int argc, char **argv, struct tc_opts *o, char *err, size_t errlen)
 {
+	unsigned char seen[OPT_MAX] = { 0 };
 	unsigned long u;
 	int c, first = 1;
 
@@ -231,26 +307,11 @@ int tc_parse_args(int argc, char **argv, struct tc_opts *o, char *err, size_t er
 	o->attach = TC_ATTACH_AUTO;
 
 	if (argc > 1 && argv[1][0] != '-') {
-		const char *cmd = argv[1];
+		const struct tc_command *cmd = tc_command_find(argv[1]);
 
-		if (!strcmp(cmd, "report"))
-			o->cmd = TC_CMD_REPORT;
-		else if (!strcmp(cmd, "trace"))
-			o->cmd = TC_CMD_TRACE;
-		else if (!strcmp(cmd, "doctor"))
-			o->cmd = TC_CMD_DOCTOR;
-		else if (!strcmp(cmd, "top"))
-			o->cmd = TC_CMD_TOP;
-		else if (!strcmp(cmd, "export"))
-			o->cmd = TC_CMD_EXPORT;
-		else if (!strcmp(cmd, "record"))
-			o->cmd = TC_CMD_RECORD;
-		else if (!strcmp(cmd, "help"))
-			o->cmd = TC_CMD_HELP;
-		else if (!strcmp(cmd, "version"))
-			o->cmd = TC_CMD_VERSION;
-		else
-			return fail(err, errlen, "unknown command '%s' (try 'tcpclose help')", cmd);
+		if (!cmd)
+			return fail(err, errlen, "unknown command '%s' (try 'tcpclose help')", argv[1]);
+		o->cmd = cmd->cmd;
 		first = 2;
 	} else {
 		o->cmd = TC_CMD_TOP;	/* the default view: live */
@@ -260,6 +321,8 @@ int tc_parse_args(int argc, char **argv, struct tc_opts *o, char *err, size_t er
 	opterr = 0;
 	while ((c = getopt_long(argc - first + 1, argv + first - 1, ":d:i:jp:c:n:s:o:vh",
 				long_opts, NULL)) != -1) {
+		if (c > 0 && c < OPT_MAX)
+			seen[c] = 1;
 		switch (c) {
 		case 'd':
 			if (parse_seconds(optarg, &o->duration_s))
@@ -383,32 +446,5 @@ int tc_parse_args(int argc, char **argv, struct tc_opts *o, char *err, size_t er
 	}
 	if (optind < argc - first + 1)
 		return fail(err, errlen, "unexpected argument '%s'", argv[first - 1 + optind]);
-	if (o->cmd == TC_CMD_TOP && o->interval_s == 0)
-		o->interval_s = 2;
-	if (o->cmd == TC_CMD_EXPORT) {
-		if (!o->listen && !o->textfile)
-			return fail(err, errlen, "export needs --listen ADDR:PORT and/or --textfile PATH");
-		if (o->interval_s == 0)
-			o->interval_s = 15;
-	} else if (o->listen || o->textfile) {
-		return fail(err, errlen, "--listen and --textfile are for export");
-	}
-	if (o->cmd == TC_CMD_RECORD && !o->output)
-		return fail(err, errlen, "record needs -o FILE");
-	if (o->output && o->cmd != TC_CMD_RECORD)
-		return fail(err, errlen, "-o is for record");
-	if (o->from && o->cmd != TC_CMD_REPORT && o->cmd != TC_CMD_DOCTOR)
-		return fail(err, errlen, "--from is for report and doctor");
-	if (o->from && (o->pid || o->comm[0] || o->cgroup_path || o->netns_path ||
-			o->interval_s > 0 || o->duration_s > 0 || o->prog_stats || o->light))
-		return fail(err, errlen, "--from replays a recording as it was: no filters, -d, -i, --light or --prog-stats");
-	if (o->cmd == TC_CMD_RECORD && o->interval_s > 0)
-		return fail(err, errlen, "--interval is for report, not record");
-	if (o->sort && o->cmd != TC_CMD_TOP)
-		return fail(err, errlen, "--sort is for top");
-	if (o->cmd == TC_CMD_TRACE && o->interval_s > 0)
-		return fail(err, errlen, "--interval is for report, not trace");
-	if (o->cmd == TC_CMD_DOCTOR && o->interval_s > 0)
-		return fail(err, errlen, "--interval is for report, not doctor");
-	return 0;
+	return check_rules(o, seen, err, errlen);
 }

@@ -68,6 +68,14 @@ int tc_sort_parse(const char *s);	/* -1 when unknown */
  * argv[1] is the subcommand; without one the command is top (refreshed
  * every 2 s unless -i says otherwise).
  */
+/* A command by name (NULL: none such). */
+struct tc_command {
+	const char *name;
+	enum tc_cmd cmd;
+};
+const struct tc_command *tc_command_find(const char *name);
+const char *tc_command_name(enum tc_cmd cmd);
+
 int tc_parse_args(int argc, char **argv, struct tc_opts *o, char *err, size_t errlen);
 const char *tc_usage(void);
 /* "[ADDR]:PORT", "[v6addr]:PORT": the address (127.0.0.1 when empty) and

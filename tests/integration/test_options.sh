@@ -21,7 +21,7 @@ fi
 sed -n 's/^[[:space:]]*{ "\([a-z0-9-]*\)", \([a-z]*\)_argument, NULL, \([^ ]*\) },.*/\1 \2 \3/p' \
 	"$args_c" | tr -d "'" >"$WORK/p.long"
 optstring=$(sed -n 's/.*getopt_long([^"]*"\([^"]*\)".*/\1/p' "$args_c" | head -1)
-sed -n 's/.*strcmp(cmd, "\([a-z]*\)").*/\1/p' "$args_c" | sort -u >"$WORK/p.cmds"
+sed -n 's/^[[:space:]]*{ "\([a-z]*\)", TC_CMD_[A-Z]* },.*/\1/p' "$args_c" | sort -u >"$WORK/p.cmds"
 check_ge "args.c: long options found (else this test's reader needs updating)" 10 "$(wc -l <"$WORK/p.long")"
 check_match "args.c: getopt string found" '^:?[a-zA-Z]' "$optstring"
 check_ge "args.c: commands found" 5 "$(wc -l <"$WORK/p.cmds")"
