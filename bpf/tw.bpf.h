@@ -43,6 +43,11 @@ static __always_inline void tc_tw_born(struct inet_timewait_sock *tw)
 	__u64 v = (__u64)tw;
 
 	tc_tw_key_of(&tw->__tw_common, &k);
+	/* --netns: another netns's ->CLOSE is never looked at, nothing would
+	 * take its birth, and births left behind crowd this LRU map until a
+	 * fresh one is evicted before its ->CLOSE (a busy host's other netns) */
+	if (target_netns && k.netns != target_netns)
+		return;
 	if (BPF_CORE_READ(tw, tw_substate) == TC_FIN_WAIT2)
 		v += TC_BORN_FW2;	/* not |=: the verifier refuses bit operations on a pointer */
 	bpf_map_update_elem(&tw_born, &k, &v, BPF_ANY);
