@@ -49,7 +49,7 @@ PURE_SRCS := user/sweep.c user/model.c user/args.c user/names.c user/render_text
 	     user/render_json.c user/utf8.c user/ports.c user/diagnose.c user/render_doctor.c \
 	     user/render_prom.c user/top.c user/budget.c user/replay.c user/recfile.c user/outfile.c \
 	     user/container.c
-BPF_USER_SRCS := user/tracer.c user/collect.c user/survey.c user/cmd_report.c user/cmd_trace.c \
+BPF_USER_SRCS := user/tracer.c user/collect.c user/survey.c user/sample.c user/cmd_report.c user/cmd_trace.c \
 		 user/cmd_doctor.c user/cmd_top.c user/cmd_export.c user/cmd_record.c user/privs.c user/cgroups.c \
 		 user/sandbox.c
 MAIN_SRC  := user/main.c

@@ -7,6 +7,7 @@
 #include "recfile.h"
 #include "privs.h"
 #include "survey.h"
+#include "sample.h"
 #include "tracer.h"
 
 #define TC_DOC_MAX_FINDINGS 64
@@ -47,14 +48,7 @@ int tc_cmd_doctor(const struct tc_opts *o)
 		dur, t.state_hook);
 	while (!tc_stop && tc_now_s() - start < dur)
 		tc_nap(0.2);
-	if (tc_collect(&t, &m)) {
-		tc_err("reading the BPF maps failed");
-		ret = 1;
-		goto out;
-	}
-	m.duration_s = tc_now_s() - start;
-	if (tc_survey(&t, o->netns_path, &m)) {
-		tc_err("out of memory");
+	if (tc_sample(&t, o->netns_path, tc_now_s() - start, &m)) {
 		ret = 1;
 		goto out;
 	}

@@ -24,6 +24,7 @@
 #include "render.h"
 #include "render_prom.h"
 #include "survey.h"
+#include "sample.h"
 #include "tracer.h"
 
 #define SCRAPE_MIN_AGE_S 1.0
@@ -71,10 +72,7 @@ static int refresh(struct exporter *e)
 
 	if (e->body_s && tc_now_s() - e->body_s < SCRAPE_MIN_AGE_S)
 		return 0;
-	if (tc_collect(e->t, &e->m))
-		return -1;
-	e->m.duration_s = tc_now_s() - e->start_s;
-	if (tc_survey(e->t, e->o->netns_path, &e->m))
+	if (tc_sample(e->t, e->o->netns_path, tc_now_s() - e->start_s, &e->m))
 		return -1;
 	f = open_memstream(&buf, &len);
 	if (!f)

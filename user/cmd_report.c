@@ -7,6 +7,7 @@
 #include "render.h"
 #include "privs.h"
 #include "survey.h"
+#include "sample.h"
 #include "tracer.h"
 
 static int emit(const struct tc_opts *o, struct tc_model *m)
@@ -73,14 +74,7 @@ int tc_cmd_report(const struct tc_opts *o)
 		if (o->duration_s > 0 && now - start >= o->duration_s)
 			break;
 		if (o->interval_s > 0 && now >= next_tick) {
-			if (tc_collect(&t, &m)) {
-				tc_err("reading the BPF maps failed");
-				ret = 1;
-				goto out;
-			}
-			m.duration_s = now - start;
-			if (tc_survey(&t, o->netns_path, &m)) {
-				tc_err("out of memory");
+			if (tc_sample(&t, o->netns_path, now - start, &m)) {
 				ret = 1;
 				goto out;
 			}
@@ -93,13 +87,7 @@ int tc_cmd_report(const struct tc_opts *o)
 		tc_nap(0.2);
 	}
 
-	if (tc_collect(&t, &m)) {
-		tc_err("reading the BPF maps failed");
-		ret = 1;
-		goto out;
-	}
-	m.duration_s = tc_now_s() - start;
-	if (tc_survey(&t, o->netns_path, &m) || emit(o, &m))
+	if (tc_sample(&t, o->netns_path, tc_now_s() - start, &m) || emit(o, &m))
 		ret = 1;
 out:
 	tc_tracer_stop(&t);

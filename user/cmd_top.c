@@ -17,6 +17,7 @@
 #include "render.h"
 #include "survey.h"
 #include "top.h"
+#include "sample.h"
 #include "tracer.h"
 
 static struct termios saved_tio;
@@ -85,21 +86,6 @@ static int draw(const struct tc_opts *o, const struct tc_top *top, const struct 
 	return ferror(stdout) ? -1 : 0;
 }
 
-/* The model now, its ports surveyed; the error said. */
-static int collect(const struct tc_tracer *t, const struct tc_opts *o, struct tc_model *m,
-		   double duration_s)
-{
-	if (tc_collect(t, m)) {
-		tc_err("reading the BPF maps failed");
-		return -1;
-	}
-	m->duration_s = duration_s;
-	if (tc_survey(t, o->netns_path, m)) {
-		tc_err("out of memory");
-		return -1;
-	}
-	return 0;
-}
 
 int tc_cmd_top(const struct tc_opts *o)
 {
@@ -129,7 +115,7 @@ int tc_cmd_top(const struct tc_opts *o)
 		if (o->duration_s > 0 && now - start >= o->duration_s)
 			break;
 		if (now >= next) {
-			if (collect(&t, o, &m, now - start)) {
+			if (tc_sample(&t, o->netns_path, now - start, &m)) {
 				ret = 1;
 				break;
 			}
@@ -155,14 +141,14 @@ int tc_cmd_top(const struct tc_opts *o)
 			if (!drawn)
 				continue;	/* the first screen will have it */
 			/* at once, in the new order: the rates since the last tick */
-			if (!collect(&t, o, &m, tc_now_s() - start))
+			if (!tc_sample(&t, o->netns_path, tc_now_s() - start, &m))
 				draw(o, &top, &m, tc_now_s() - last, sort, tty);
 		}
 	}
 	restore_tty();
 
 	/* What was gathered, as report prints it. */
-	if (!ret && !collect(&t, o, &m, tc_now_s() - start)) {
+	if (!ret && !tc_sample(&t, o->netns_path, tc_now_s() - start, &m)) {
 		if (tty)
 			fputc('\n', stdout);
 		tc_render_text(stdout, &m, o->top);
