@@ -20,6 +20,7 @@
 #include "recfile.h"
 #include "render.h"
 #include "rowmath.h"
+#include "sample.h"
 #include "survey.h"
 #include "tracer.h"
 
@@ -154,8 +155,7 @@ int tc_cmd_record(const struct tc_opts *o)
 	/* The closes the kernel skipped are found while attached (sweep.h);
 	 * once detached, every socket closing would look like one. */
 	tc_model_init(&m);
-	if (tc_collect(&t, &m) || tc_survey(&t, o->netns_path, &m)) {
-		tc_err("reading the BPF maps failed");
+	if (tc_sample(&t, o->netns_path, tc_now_s() - start, &m)) {
 		ret = 1;
 		goto out_model;
 	}
