@@ -227,7 +227,11 @@ doctor_start "$ns" "$doc" || { FAIL=1; finish; exit; }
 fpm_start "$ns" fpmok || { check "php-fpm starts (keepalive)" 0 1; finish; exit; }
 ngx=$(nginx_start "$ns" ok) || { check "nginx starts (keepalive)" 0 1; finish; exit; }
 in_ns "$ns" wrk -t1 -c4 -d1s --timeout 2s http://127.0.0.1:8080/ >"$WORK/wrk-ok.out"
-pool=$(in_ns "$ns" ss -Htan state established '( dport = :9000 )' | wc -l)
+# nginx's FastCGI connections, in whatever state (one may still be opening
+# or finishing a request as wrk stops), once the count holds still
+pool_now() { in_ns "$ns" ss -Htan state connected exclude time-wait '( dport = :9000 )' | wc -l; }
+pool=$(pool_now)
+for _ in $(seq 10); do sleep 0.2; p2=$(pool_now); [ "$p2" = "$pool" ] && break; pool=$p2; done
 nginx_stop "$ns" ok	# closes its idle pool: nginx first
 tw_ngx=$(in_ns "$ns" ss -Htan state time-wait '( dport = :9000 )' | wc -l)
 tw_fpm=$(in_ns "$ns" ss -Htan state time-wait '( sport = :9000 )' | wc -l)
