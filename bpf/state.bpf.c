@@ -14,19 +14,8 @@
 #include "closestate.h"
 #include "agg.bpf.h"
 #include "owner.bpf.h"
+#include "tw.bpf.h"
 
-
-#define TC_EEXIST 17	/* the map update's "key already there" */
-
-/* A new record is built here, not on the stack: a birth that finds a stale
- * record charges it (tc_charge_unseen) with the new one in hand, and both
- * would not fit the 512-byte stack. The handler never nests on a CPU. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct tc_sock);
-} new_rec SEC(".maps");
 
 static __always_inline void tc_finish(const struct sock *sk, const struct tcp_sock *tp,
 				      struct tc_sock *s, __u64 now, int oldstate, bool direct)
@@ -140,8 +129,8 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 {
 	__u64 key = (__u64)sk, now = 0;
 	const struct tcp_sock *tp = NULL;
-	struct tc_sock *init, *s;
-	__u32 netns, zero = 0;
+	struct tc_sock *s;
+	__u32 netns;
 	int work;
 
 	if (!tc_is_lifecycle(oldstate, newstate))
@@ -152,40 +141,32 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 	netns = tc_sk_netns(sk, direct);
 	if (target_netns && netns != target_netns)
 		return 0;
-	init = bpf_map_lookup_elem(&new_rec, &zero);
-	if (!init)
-		return 0;
-
-	if (work == TC_WORK_BIRTH) {
-		long err;
-
-		tc_record_init(init, sk, oldstate, newstate, work, netns, direct);
-		/* No lookup first: the insert finds an old record itself. */
-		err = bpf_map_update_elem(&socks, &key, init, BPF_NOEXIST);
-		if (err == -TC_EEXIST) {
-			/* An earlier socket at this address ended without its
-			 * CLOSE reaching us: charge what it knew, start afresh. */
-			s = bpf_map_lookup_elem(&socks, &key);
-			if (s) {
-				tc_stat_inc(TC_STAT_STALE_AT_BIRTH);
-				tc_charge_unseen(s, init->start_ns, false);
-			}
-			err = bpf_map_update_elem(&socks, &key, init, BPF_ANY);
-		}
-		tc_stat_inc(err ? TC_STAT_SOCK_INSERT_FAIL : TC_STAT_SOCK_INSERTS);
-		return 0;
-	}
-
 	s = bpf_map_lookup_elem(&socks, &key);
+	/* A birth finding a record: an earlier socket at this address ended
+	 * without its CLOSE reaching us. Charge what it knew, start afresh. */
+	if (s && work == TC_WORK_BIRTH) {
+		/* Its TIME_WAIT, if its timewait socket's birth was seen (no
+		 * ->CLOSE took it from tw_born): the address is reused within
+		 * milliseconds, the stay is usually not over (issue 21). */
+		int born = tw_hooks ? tc_unseen_born(s) : 0;
+		__u64 t = bpf_ktime_get_ns();
+
+		tc_stat_inc(TC_STAT_STALE_AT_BIRTH);
+		if (tc_charge_unseen(s, t, false) == TC_SWR_CHARGED)
+			tc_unseen_over(s, born, t);
+		s = NULL;
+	}
 	if (!s) {
+		struct tc_sock init;
+
 		/* Mid-life sockets are taken up where they can still be told
 		 * apart: a close()/shutdown() or their end. */
 		if (work == TC_WORK_PORTS)
 			return 0;
-		now = tc_record_init(init, sk, oldstate, newstate, work, netns, direct);
-		if (init->flags & TC_SF_UNTRACKED)
+		now = tc_record_init(&init, sk, oldstate, newstate, work, netns, direct);
+		if (init.flags & TC_SF_UNTRACKED)
 			tc_stat_inc(TC_STAT_SOCK_UNTRACKED);
-		if (bpf_map_update_elem(&socks, &key, init, BPF_ANY)) {
+		if (bpf_map_update_elem(&socks, &key, &init, BPF_ANY)) {
 			tc_stat_inc(TC_STAT_SOCK_INSERT_FAIL);
 			return 0;
 		}

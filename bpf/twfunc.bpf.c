@@ -65,15 +65,11 @@ struct {
 	__type(value, struct tc_tw_mark);
 } tw_mark SEC(".maps");
 
+/* tw_born, with the substate it began in (tw.bpf.h). */
 static __always_inline void tc_born(struct inet_timewait_sock *tw)
 {
-	struct tc_tw_key k;
-	__u64 v = (__u64)tw;
-
-	if (!tw)
-		return;
-	tc_tw_key_of(&tw->__tw_common, &k);
-	bpf_map_update_elem(&tw_born, &k, &v, BPF_ANY);
+	if (tw)
+		tc_tw_born(tw);
 }
 
 static __always_inline void tc_mark(__u64 tw, __u64 sk, __u32 how)

@@ -369,12 +369,16 @@ static int survey_one(const struct tc_tracer *t, const char *given, struct tc_ne
 }
 
 /* Fills m->netns (one slot per netns of a client row) and the ports of
- * the client rows; with raw, also hands back what each netns gave. */
+ * the client rows; with raw, also hands back what each netns gave. The
+ * budgets come after the sweep: the closes it charges (unseen) are
+ * attempts toward their destinations too. */
 int tc_survey_raw(const struct tc_tracer *t, const char *netns_path, struct tc_model *m,
 		  struct tc_netns_raw **raw, size_t *nraw)
 {
 	struct tc_sweep sw = { 0 };
-	__u64 *att;
+	struct tc_netns_raw *got;
+	size_t *slot, ngot = 0;
+	__u64 *att = NULL;
 	int err = 0;
 
 	if (raw) {
@@ -383,24 +387,17 @@ int tc_survey_raw(const struct tc_tracer *t, const char *netns_path, struct tc_m
 	}
 	if (tc_budget_netns_slots(m))
 		return -ENOMEM;
-	att = tc_dest_attempts(m);
-	if (!att)
-		return -ENOMEM;
-	if (raw && !(*raw = calloc(m->nnetns ? m->nnetns : 1, sizeof(**raw)))) {
-		free(att);
+	got = calloc(m->nnetns ? m->nnetns : 1, sizeof(*got));
+	slot = calloc(m->nnetns ? m->nnetns : 1, sizeof(*slot));
+	if (!got || !slot) {
+		free(got);
+		free(slot);
 		return -ENOMEM;
 	}
 	/* Records to sweep: read before the sockets are listed (sweep.h). */
-	if (t->survey && !t->no_sweep && tc_sweep_read(t, &sw)) {
-		free(att);
-		if (raw) {
-			free(*raw);
-			*raw = NULL;
-		}
-		tc_sweep_free(&sw);
-		return -ENOMEM;
-	}
-	for (size_t k = 0; k < m->nnetns; k++) {
+	if (t->survey && !t->no_sweep && tc_sweep_read(t, &sw))
+		err = -ENOMEM;
+	for (size_t k = 0; !err && k < m->nnetns; k++) {
 		struct tc_netns_info *ni = &m->netns[k];
 		struct tc_portrec *recs = NULL;
 		size_t nrecs = 0;
@@ -411,14 +408,10 @@ int tc_survey_raw(const struct tc_tracer *t, const char *netns_path, struct tc_m
 		}
 		if (ni->listed && tc_sweep_judge(&sw, ni->ino, recs, nrecs) < 0)
 			err = -ENOMEM;
-		tc_budget_apply(m, ni, recs, nrecs, t->survey, att);
-		if (raw) {
-			(*raw)[*nraw].ino = ni->ino;
-			(*raw)[*nraw].recs = recs;
-			(*raw)[(*nraw)++].nrecs = nrecs;
-		} else {
-			free(recs);
-		}
+		slot[ngot] = k;
+		got[ngot].ino = ni->ino;
+		got[ngot].recs = recs;
+		got[ngot++].nrecs = nrecs;
 	}
 	/* The netns of records but of no client row (servers): listed only
 	 * for the sweep. */
@@ -434,6 +427,21 @@ int tc_survey_raw(const struct tc_tracer *t, const char *netns_path, struct tc_m
 	if (!err)
 		err = tc_sweep_finish(t, &sw, m);
 	tc_sweep_free(&sw);
+	if (!err && !(att = tc_dest_attempts(m)))
+		err = -ENOMEM;
+	for (size_t i = 0; i < ngot; i++) {
+		if (!err)
+			tc_budget_apply(m, &m->netns[slot[i]], got[i].recs, got[i].nrecs, t->survey, att);
+		if (!raw || err)
+			free(got[i].recs);
+	}
+	if (raw && !err) {
+		*raw = got;
+		*nraw = ngot;
+	} else {
+		free(got);
+	}
+	free(slot);
 	free(att);
 	return err;
 }

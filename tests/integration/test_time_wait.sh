@@ -150,8 +150,11 @@ sleep 1.5	# the last stays' 1 s and the timer wheel's slack
 tracer_stop
 check "evict: scenario ok" true "$(jq .ok <<<"$r")"
 entered=$(tw .totals.time_wait.entered)
-check "evict: 200 stays entered (the closes seen) + the client's closes unseen" 200 \
-	$((entered + $(jq --argjson p "$(jq .client_pid <<<"$r")" '.processes[] | select(.pid==$p) | .close.unseen' "$out")))
+# A close the kernel skipped (often here: the orphans' last ACK arrives in a
+# softirq on top of the client's own state changes) is charged unseen with
+# the stay its timewait socket's birth showed: exact, seen + unseen.
+check "evict: 200 stays entered (closes seen + unseen) == nstat TW+TWKilled" "200 200" \
+	"$entered $(( $(nst TcpExtTW) + $(nst TcpExtTWKilled) ))"
 check_ge "evict: stays evicted beyond --max-timewait 64 (counted)" $((entered - 64)) \
 	"$(tw .tracer.evicted.timewait)"
 check "evict: every stay's end counted, or the stay counted evicted" "$entered" \
