@@ -152,9 +152,21 @@ check "evict: scenario ok" true "$(jq .ok <<<"$r")"
 entered=$(tw .totals.time_wait.entered)
 # A close the kernel skipped (often here: the orphans' last ACK arrives in a
 # softirq on top of the client's own state changes) is charged unseen with
-# the stay its timewait socket's birth showed: exact, seen + unseen.
-check "evict: 200 stays entered (closes seen + unseen) == nstat TW+TWKilled" "200 200" \
-	"$entered $(( $(nst TcpExtTW) + $(nst TcpExtTWKilled) ))"
+# the stay its timewait socket's birth showed: exact, seen + unseen. With
+# kprobes the kernel's guard is one per CPU for every kprobe program
+# (bpf_prog_active), so the birth's run is skipped with the close's, and
+# these 1 s stays are over before the sweep could see them: each such stay
+# is lost with its unseen close, never counted twice.
+nstat_tw=$(( $(nst TcpExtTW) + $(nst TcpExtTWKilled) ))
+if [ "${TCPCLOSE_ATTACH:-}" = kprobe ]; then
+	unseen=$(tw .tracer.closes_unseen)
+	note "evict (kprobe): $entered stays entered, $unseen closes unseen, nstat $nstat_tw"
+	check "evict: 200 stays; entered <= nstat <= entered + closes unseen (kprobes skip the birth too)" \
+		"200 yes" "$nstat_tw $( ((entered <= nstat_tw && nstat_tw <= entered + unseen)) && echo yes || echo no)"
+else
+	check "evict: 200 stays entered (closes seen + unseen) == nstat TW+TWKilled" "200 200" \
+		"$entered $nstat_tw"
+fi
 check_ge "evict: stays evicted beyond --max-timewait 64 (counted)" $((entered - 64)) \
 	"$(tw .tracer.evicted.timewait)"
 check "evict: every stay's end counted, or the stay counted evicted" "$entered" \
