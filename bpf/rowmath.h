@@ -198,15 +198,14 @@ TC_INLINE void tc_close_apply(struct tc_counts *c, const struct tc_delta *d,
 TC_INLINE void tc_unseen_apply(struct tc_counts *c, const struct tc_sock *s, bool port_hooks,
 			       bool atomic)
 {
+	/* A close like any other, of nothing: only the stay flags it knows. */
+	struct tc_closed x = { .kind = TC_CK_UNSEEN, .role = s->role, .connfail = s->connfail,
+			       .retries = s->retries, .reuse_refused = s->reuse_refused,
+			       .flags = s->flags & (TC_SF_TIMEWAIT | TC_SF_FIN_IN) };
 	struct tc_delta d = { 0 };
 
-	d.timewait = !!(s->flags & TC_SF_TIMEWAIT);
-	tc_add(c, &d, TC_CK_UNSEEN, atomic);
-	if (s->role == TC_ROLE_CLIENT)
-		tc_conn_apply(&c->conn, s->connfail, s->retries, s->reuse_refused, port_hooks,
-			      atomic);
-	if (d.timewait)
-		tc_tw_apply(&c->tw, TC_TWV_ENTER, !(s->flags & TC_SF_FIN_IN), 0, atomic);
+	d.timewait = !!(x.flags & TC_SF_TIMEWAIT);
+	tc_close_apply(c, &d, &x, port_hooks, atomic);
 }
 
 #endif /* TCPCLOSE_ROWMATH_H */
