@@ -386,6 +386,46 @@ static const struct hookset *next_set(const struct hookset *sets, const int *ord
 }
 
 /*
+ * Whether the kernel attaches a family at all, asked once and cheaply: a
+ * whole try loads every program (seconds of verification), and a kernel
+ * without trampolines or kprobes refuses them all the same way. fentry: a
+ * two-instruction program at tcp_set_state, loaded and linked (lockdown and
+ * missing trampolines fail here, as they would later). kprobes: the kprobe
+ * PMU or tracefs's kprobe_events, which a kernel without CONFIG_KPROBE_EVENTS
+ * lacks. On any doubt (no BTF to name the function), say yes: the real try
+ * will tell.
+ */
+static bool family_attaches(int attach)
+{
+	if (attach == TC_ATTACH_KPROBE)
+		return !access("/sys/bus/event_source/devices/kprobe/type", F_OK) ||
+		       !access("/sys/kernel/tracing/kprobe_events", F_OK) ||
+		       !access("/sys/kernel/debug/tracing/kprobe_events", F_OK);
+	if (attach == TC_ATTACH_FENTRY) {
+		const struct bpf_insn ret0[] = {
+			{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+			{ .code = BPF_JMP | BPF_EXIT },
+		};
+		LIBBPF_OPTS(bpf_prog_load_opts, po, .expected_attach_type = BPF_TRACE_FENTRY);
+		int id, prog, link;
+
+		if (!kernel_has_func("tcp_set_state"))
+			return true;
+		id = btf__find_by_name_kind(vmlinux, "tcp_set_state", BTF_KIND_FUNC);
+		po.attach_btf_id = (__u32)id;
+		prog = bpf_prog_load(BPF_PROG_TYPE_TRACING, "tc_probe", "GPL", ret0, NELEM(ret0), &po);
+		if (prog < 0)
+			return false;
+		link = bpf_link_create(prog, 0, BPF_TRACE_FENTRY, NULL);
+		close(prog);
+		if (link < 0)
+			return false;
+		close(link);
+	}
+	return true;
+}
+
+/*
  * Probe by doing: load and attach the best set of each concern; when that
  * fails, give up the set whose program failed (libbpf names it) and try
  * again. The optional concerns degrade one set at a time, so a kernel
@@ -394,11 +434,19 @@ static const struct hookset *next_set(const struct hookset *sets, const int *ord
 static int attach_best(struct tc_tracer *t, const struct tc_opts *o, bool events)
 {
 	int order[N_OPT][8], n[N_OPT], last = -EINVAL, max_tries = 1;
-	bool failed[N_OPT][8] = { { 0 } };
+	bool failed[N_OPT][8] = { { 0 } }, works[TC_ATTACH_TRACEPOINT + 1];
 
+	for (int a = 0; a < NELEM(works); a++)
+		works[a] = family_attaches(a);
 	for (int k = 0; k < N_OPT; k++) {
 		n[k] = set_order(optional[k].sets, optional[k].n, o->attach, order[k]);
 		max_tries += optional[k].n;
+		for (int j = 0; j < optional[k].n; j++)
+			if (!works[optional[k].sets[j].attach]) {
+				failed[k][j] = true;
+				vlog("%s: the kernel attaches no %s programs", optional[k].sets[j].hook,
+				     tc_attach_name(optional[k].sets[j].attach));
+			}
 	}
 	/* --light: the timer and syscall tracepoints run for every timer and
 	 * every syscall of the host, not only TCP's; the function hooks of the
@@ -414,7 +462,7 @@ static int attach_best(struct tc_tracer *t, const struct tc_opts *o, bool events
 	for (int i = 0; i < NELEM(state_sets); i++) {
 		const struct hookset *c = &state_sets[i];
 
-		if (o->attach != TC_ATTACH_AUTO && o->attach != c->attach)
+		if (o->attach != TC_ATTACH_AUTO ? o->attach != c->attach : !works[c->attach])
 			continue;
 		for (int tries = 0; tries < max_tries; tries++) {
 			const struct hookset *opt[N_OPT];

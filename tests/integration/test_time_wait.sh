@@ -166,6 +166,8 @@ if [ "${TCPCLOSE_ATTACH:-}" = kprobe ]; then
 else
 	check "evict: 200 stays entered (closes seen + unseen) == nstat TW+TWKilled" "200 200" \
 		"$entered $nstat_tw"
+	[ "$entered" = "$nstat_tw" ] ||
+		note "evict: unseen closes by role $(jq -c '[.peers[] | select(.close.unseen > 0) | {role, unseen: .close.unseen, tw: .time_wait.entered}]' "$out"); tracer $(jq -c .tracer "$out")"
 fi
 check_ge "evict: stays evicted beyond --max-timewait 64 (counted)" $((entered - 64)) \
 	"$(tw .tracer.evicted.timewait)"
