@@ -44,18 +44,18 @@ BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
 SKEL      := $(OUT)/tcpclose.skel.h
 
-# Pure code (no libbpf calls): linked into the unit tests as well.
-PURE_SRCS := user/sweep.c user/model.c user/args.c user/names.c user/render_text.c \
-	     user/render_json.c user/utf8.c user/ports.c user/diagnose.c user/render_doctor.c \
-	     user/render_prom.c user/top.c user/budget.c user/replay.c user/recfile.c user/outfile.c \
-	     user/container.c
-BPF_USER_SRCS := user/tracer.c user/collect.c user/survey.c user/sample.c user/cmd_report.c user/cmd_trace.c \
-		 user/cmd_doctor.c user/cmd_top.c user/cmd_export.c user/cmd_record.c user/privs.c user/cgroups.c \
-		 user/sandbox.c
-MAIN_SRC  := user/main.c
+# user/ in four folders, by what the code may touch (docs/architecture.md):
+# cmd/ the commands, kernel/ the libbpf side (waits for the skeleton),
+# model/ and render/ pure code (no libbpf calls) that the unit tests, the
+# sanitizer builds and the fuzzer link as well. args.c is the one pure file in
+# cmd/: test_args links the parser without any command.
+USER_DIRS := user/cmd user/kernel user/model user/render
+PURE_SRCS := $(wildcard user/model/*.c user/render/*.c) user/cmd/args.c
+BPF_USER_SRCS := $(wildcard user/kernel/*.c) $(filter-out user/cmd/main.c user/cmd/args.c,$(wildcard user/cmd/*.c))
+MAIN_SRC  := user/cmd/main.c
 PURE_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(PURE_SRCS))
 BPF_USER_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(BPF_USER_SRCS))
-MAIN_OBJ  := $(OUT)/user/main.o
+MAIN_OBJ  := $(OUT)/user/cmd/main.o
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
@@ -64,7 +64,7 @@ SCEN_BINS := $(patsubst tests/scenario/%.c,$(OUT)/scenario/%,$(SCEN_SRCS))
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -MMD -MP \
-	    -Ibpf -Iuser -I$(OUT) -D_GNU_SOURCE
+	    -Ibpf $(addprefix -I,$(USER_DIRS)) -I$(OUT) -D_GNU_SOURCE
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function \
 	    -Ivmlinux/$(ARCH) -Ibpf -MMD -MP
 LIBS     = $(shell $(PKG_CONFIG) --libs libbpf json-c 2>/dev/null || echo -lbpf -lelf -lz -ljson-c)
@@ -158,7 +158,7 @@ deb: $(STATIC_BIN) | $(PDEPS_STAMP)
 $(OUT)/tests/%: tests/unit/%.c $(PURE_OBJS) | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(JSONC_CFLAGS) $^ $(LIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) $(JSONC_CFLAGS) $(filter %.c %.o,$^) $(LIBS) -lcmocka -o $@
 
 $(OUT)/scenario/%: tests/scenario/%.c | $(DEPS_STAMP)
 	$(call msg,CC,$@)
@@ -207,7 +207,7 @@ vmtest: tcpclose $(STATIC_BIN) $(SCEN_BINS) $(OUT)/bench/hold $(TDEPS_STAMP)
 ASAN_OUT   := $(OUT)/asan
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 ASAN_CFLAGS = -O1 -g $(ASAN_FLAGS) -Wall -Wextra -Wno-unused-parameter -std=gnu11 -MMD -MP \
-	      -Ibpf -Iuser -I$(OUT) -D_GNU_SOURCE $(JSONC_CFLAGS)
+	      -Ibpf $(addprefix -I,$(USER_DIRS)) -I$(OUT) -D_GNU_SOURCE $(JSONC_CFLAGS)
 ASAN_PURE_OBJS := $(patsubst user/%.c,$(ASAN_OUT)/user/%.o,$(PURE_SRCS))
 ASAN_UNIT_BINS := $(patsubst tests/unit/%.c,$(ASAN_OUT)/tests/%,$(UNIT_SRCS))
 ASAN_ENV   := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
@@ -238,7 +238,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   := -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
 		-fno-sanitize-recover=all
 FUZZ_CFLAGS   = -O1 -g $(FUZZ_FLAGS) -Wall -Wextra -Wno-unused-parameter -std=gnu11 -MMD -MP \
-		-Ibpf -Iuser -I$(OUT) -D_GNU_SOURCE $(JSONC_CFLAGS)
+		-Ibpf $(addprefix -I,$(USER_DIRS)) -I$(OUT) -D_GNU_SOURCE $(JSONC_CFLAGS)
 # -fsanitize=fuzzer with -c: the coverage instrumentation; libFuzzer's main()
 # comes in at the link.
 FUZZ_PURE_OBJS := $(patsubst user/%.c,$(FUZZ_OUT)/user/%.o,$(PURE_SRCS))
@@ -299,5 +299,5 @@ vmlinux:
 clean:
 	rm -rf $(OUT) tcpclose
 
--include $(wildcard $(OUT)/bpf/*.d $(OUT)/user/*.d $(OUT)/tests/*.d $(OUT)/scenario/*.d $(OUT)/bench/*.d \
-	$(ASAN_OUT)/user/*.d $(ASAN_OUT)/tests/*.d $(FUZZ_OUT)/user/*.d $(FUZZ_OUT)/*.d)
+-include $(wildcard $(OUT)/bpf/*.d $(OUT)/user/*/*.d $(OUT)/tests/*.d $(OUT)/scenario/*.d $(OUT)/bench/*.d \
+	$(ASAN_OUT)/user/*/*.d $(ASAN_OUT)/tests/*.d $(FUZZ_OUT)/user/*/*.d $(FUZZ_OUT)/*.d)

@@ -6,7 +6,7 @@
 # Besides issue 16's files, the two the fuzzer found later (README.md):
 # recfile-bsearch-null-ports.tcrec and prom-label-invalid-utf8.tcrec.
 #
-# Format (user/recfile.h): "TCPCLREC", u32 version, u32 n, n bytes of header
+# Format (user/model/recfile.h): "TCPCLREC", u32 version, u32 n, n bytes of header
 # JSON, then frames: u32 type, u32 length, payload (host byte order; these
 # files are little-endian, as the x86 recordings they come from).
 import json, os, struct, sys

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The option list in step: what the parser accepts (user/args.c: long_opts,
+# The option list in step: what the parser accepts (user/cmd/args.c: long_opts,
 # the getopt string and the command names), the man page (user/tcpclose.8,
 # the option reference), `tcpclose --help` and each command's --help, and the
 # tcpclose command lines of README.md and docs/*.md. Every option and command
@@ -7,11 +7,11 @@
 # parser takes it, and nothing is documented that the parser rejects.
 # No root, no traffic: `bash tests/integration/test_options.sh` anywhere.
 . "$(dirname "$0")/lib.sh"
-args_c=$ROOT/user/args.c
+args_c=$ROOT/user/cmd/args.c
 man8=$ROOT/user/tcpclose.8
 if [ ! -r "$args_c" ] || [ ! -r "$man8" ]; then
 	# The test VM copies tests/integration, not the sources; the host runs this.
-	note "user/args.c or user/tcpclose.8 not in this tree: skipped"
+	note "user/cmd/args.c or user/tcpclose.8 not in this tree: skipped"
 	finish
 	exit
 fi

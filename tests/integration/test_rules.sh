@@ -39,5 +39,5 @@ for name in $(grep -oE '\btcpclose_[a-z_]+' "$rules" | sort -u); do
 done
 check "every metric the rules use is served by tcpclose export" "" "$missing"
 check "exhaustion_seconds is a name render_prom.c writes" 1 \
-	"$(grep -c '"tcpclose_peer_ports_exhaustion_seconds"' "$ROOT/user/render_prom.c")"
+	"$(grep -c '"tcpclose_peer_ports_exhaustion_seconds"' "$ROOT/user/render/render_prom.c")"
 finish

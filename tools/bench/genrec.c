@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * genrec OUT PEERS [NETNS]: a synthetic recording (user/recfile.h format)
+ * genrec OUT PEERS [NETNS]: a synthetic recording (user/model/recfile.h format)
  * for tools/bench/scale's replay phase: PEERS client closes, each toward a
  * destination of its own (so PEERS peer rows and destinations), spread over
  * NETNS network namespaces (default 1), each with its port survey and its
