@@ -21,9 +21,9 @@
 #include "collect.h"
 #include "outfile.h"
 #include "privs.h"
+#include "start.h"
 #include "render.h"
 #include "render_prom.h"
-#include "survey.h"
 #include "sample.h"
 #include "tracer.h"
 

@@ -16,7 +16,7 @@
 #include "cmds.h"
 #include "collect.h"
 #include "names.h"
-#include "privs.h"
+#include "start.h"
 #include "recfile.h"
 #include "render.h"
 #include "rowmath.h"
@@ -136,7 +136,7 @@ int tc_cmd_record(const struct tc_opts *o)
 	}
 	json_object_put(h);
 	rb = tc_tracer_events(&t, on_event, &rc);
-	if (!rb || tc_privs_drop(&t, o, TC_NEED_SURVEY, err, sizeof(err))) {
+	if (!rb || tc_drop_attached(&t, o, TC_NEED_SURVEY, err, sizeof(err))) {
 		tc_err("%s", rb ? err : "cannot open the ring buffer");
 		ret = 1;
 		goto out;

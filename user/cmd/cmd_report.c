@@ -5,8 +5,7 @@
 #include "collect.h"
 #include "recfile.h"
 #include "render.h"
-#include "privs.h"
-#include "survey.h"
+#include "start.h"
 #include "sample.h"
 #include "tracer.h"
 

@@ -13,9 +13,8 @@
 #include <unistd.h>
 #include "cmds.h"
 #include "collect.h"
-#include "privs.h"
+#include "start.h"
 #include "render.h"
-#include "survey.h"
 #include "top.h"
 #include "sample.h"
 #include "tracer.h"

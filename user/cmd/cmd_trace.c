@@ -9,7 +9,7 @@
 #include <bpf/libbpf.h>
 #include "cmds.h"
 #include "collect.h"
-#include "privs.h"
+#include "start.h"
 #include "render.h"
 #include "tracer.h"
 
@@ -57,7 +57,7 @@ int tc_cmd_trace(const struct tc_opts *o)
 		tc_tracer_stop(&t);
 		return 1;
 	}
-	if (tc_privs_drop(&t, o, 0, err, sizeof(err))) {
+	if (tc_drop_attached(&t, o, 0, err, sizeof(err))) {
 		tc_err("%s", err);
 		ring_buffer__free(rb);
 		tc_tracer_stop(&t);

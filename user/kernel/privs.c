@@ -14,7 +14,6 @@
 #include "outfile.h"
 #include "privs.h"
 #include "sandbox.h"
-#include "survey.h"
 
 #ifndef CAP_BPF
 #define CAP_BPF 39
@@ -114,9 +113,9 @@ static int drop_as(int keep_cap, uid_t uid, gid_t gid)
 
 /* Can a process without capabilities still read our maps? Asked in a
  * throwaway child: once dropped, nothing comes back. */
-static int maps_readable_unprivileged(const struct tc_tracer *t)
+static int maps_readable_unprivileged(int fd)
 {
-	int fd = tc_tracer_probe_fd(t), status;
+	int status;
 	__u32 key = 0, next;
 	pid_t pid = fork();
 
@@ -148,44 +147,28 @@ int tc_privs_become(const struct tc_opts *o, char *err, size_t errlen)
 	return 0;
 }
 
-int tc_privs_drop(struct tc_tracer *t, const struct tc_opts *o, unsigned need,
+int tc_privs_plan(const struct tc_opts *o, int probe_fd, struct tc_privs_plan *p,
 		  char *err, size_t errlen)
 {
-	uid_t uid = 0;
-	gid_t gid = 0;
-	int keep = -1;
-
-	if (o->keep_caps)
-		return 0;
-	if (resolve_user(o, &uid, &gid, err, errlen))
+	p->uid = 0;
+	p->gid = 0;
+	p->keep = -1;
+	if (resolve_user(o, &p->uid, &p->gid, err, errlen))
 		return -1;
-	if (!maps_readable_unprivileged(t)) {
+	if (!maps_readable_unprivileged(probe_fd)) {
 		/* kernels before 5.19 with unprivileged BPF disabled */
 		capng_get_caps_process();
-		keep = capng_have_capability(CAPNG_EFFECTIVE, CAP_BPF) ? CAP_BPF : CAP_SYS_ADMIN;
+		p->keep = capng_have_capability(CAPNG_EFFECTIVE, CAP_BPF) ? CAP_BPF : CAP_SYS_ADMIN;
 	}
-	if ((need & TC_NEED_SURVEY) && tc_surveyor_start(t, o->netns_path, err, errlen))
-		return -1;
-	if (drop_as(keep, uid, gid)) {
+	return 0;
+}
+
+int tc_privs_apply(const struct tc_privs_plan *p, char *err, size_t errlen)
+{
+	if (drop_as(p->keep, p->uid, p->gid)) {
 		snprintf(err, errlen, "cannot drop privileges to uid %u after attaching: %s "
-			 "(--keep-caps to run anyway)", (unsigned)uid, strerror(errno));
+			 "(--keep-caps to run anyway)", (unsigned)p->uid, strerror(errno));
 		return -1;
 	}
 	return tc_sandbox(TC_SANDBOX_MAIN, err, errlen);
-}
-
-int tc_start_attached(struct tc_tracer *t, const struct tc_opts *o, unsigned need)
-{
-	char err[512];
-
-	if (tc_tracer_start(t, o, false, err, sizeof(err))) {
-		fprintf(stderr, "tcpclose: error: %s\n", err);
-		return -1;
-	}
-	if (tc_privs_drop(t, o, need, err, sizeof(err))) {
-		fprintf(stderr, "tcpclose: error: %s\n", err);
-		tc_tracer_stop(t);
-		return -1;
-	}
-	return 0;
 }

@@ -1,17 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/magic.h>
-#include <linux/nsfs.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -19,7 +14,8 @@
 #include "names.h"
 #include "tracer.h"
 #include "cgroups.h"
-#include "survey.h"
+#include "netns.h"
+#include "surveyor.h"
 #include "tcpclose.skel.h"
 
 static bool verbose;
@@ -67,67 +63,6 @@ static void vlog(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
-}
-
-/*
- * The path is looked at before anything opens it: an O_PATH descriptor
- * (no open() of the file itself: a FIFO does not block, a device such as
- * /dev/watchdog is not armed), on which the filesystem must be nsfs; only
- * then that very inode is opened for reading, through /proc/self/fd.
- */
-int tc_netns_open(const char *path, char *err, size_t errlen)
-{
-	char self[64];
-	struct statfs sf;
-	struct stat st;
-	int pfd, fd, type;
-
-	pfd = open(path, O_PATH | O_CLOEXEC);
-	if (pfd < 0) {
-		snprintf(err, errlen, "--netns %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstatfs(pfd, &sf) || fstat(pfd, &st) || sf.f_type != NSFS_MAGIC ||
-	    !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "--netns %s: not a network namespace (%s)", path,
-			 S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO" :
-			 S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" :
-			 S_ISSOCK(st.st_mode) ? "a socket" : "not an nsfs file");
-		close(pfd);
-		return -1;
-	}
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
-	fd = open(self, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	close(pfd);
-	if (fd < 0) {
-		snprintf(err, errlen, "--netns %s: %s", path, strerror(errno));
-		return -1;
-	}
-	type = ioctl(fd, NS_GET_NSTYPE);
-	if (type != CLONE_NEWNET) {
-		snprintf(err, errlen, "--netns %s: not a network namespace (%s)", path,
-			 type < 0 ? "not a namespace" : "another kind of namespace");
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-int tc_netns_inode(const char *path, __u32 *ino, char *err, size_t errlen)
-{
-	struct stat st;
-	int fd = tc_netns_open(path, err, errlen);
-
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st)) {
-		snprintf(err, errlen, "--netns %s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	*ino = (__u32)st.st_ino;
-	return 0;
 }
 
 /*
@@ -520,20 +455,16 @@ static int snapshot_timewait(struct tc_tracer *t, const char *netns_path)
 	char buf[256];
 
 	if (netns_path) {
-		self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 		target = tc_netns_open(netns_path, buf, sizeof(buf));
-		if (self < 0 || target < 0 || setns(target, CLONE_NEWNET))
+		if (target < 0 || tc_netns_enter(target, &self))
 			goto out;
 	}
 	read_port_range(&t->skel->data->iter_eph_lo, &t->skel->data->iter_eph_hi);
 	link = bpf_program__attach_iter(t->skel->progs.tc_iter_tw, NULL);
 	if (link)
 		iter = bpf_iter_create(bpf_link__fd(link));
-	if (netns_path && setns(self, CLONE_NEWNET)) {
-		/* Cannot get back: better to stop than to trace from the wrong place. */
-		fprintf(stderr, "tcpclose: error: cannot return to own netns: %s\n", strerror(errno));
-		exit(1);
-	}
+	if (netns_path)
+		tc_netns_leave(self);
 	if (iter < 0)
 		goto out;
 	while (read(iter, buf, sizeof(buf)) > 0)
@@ -543,8 +474,6 @@ out:
 	if (iter >= 0)
 		close(iter);
 	bpf_link__destroy(link);
-	if (self >= 0)
-		close(self);
 	if (target >= 0)
 		close(target);
 	return ret;

@@ -27,7 +27,7 @@ struct tc_tracer {
 	__u64 maps_kib;			/* the maps' memory, as the kernel charges it */
 	__u64 cgroup_id;		/* --cgroup, 0 for every cgroup */
 	int cgroup_level;
-	int surveyor_fd;		/* the privileged survey helper (survey.c); -1: in-process */
+	int surveyor_fd;		/* the privileged survey helper (surveyor.c); -1: in-process */
 	int surveyor_pid;
 };
 
@@ -42,18 +42,10 @@ void tc_tracer_stop(struct tc_tracer *t);
 /* What commands ask of a started tracer, so none of them needs the
  * skeleton: a reader of the event ring buffer (trace, record; NULL with
  * errno on failure), the programs detached (record: from then on the maps
- * and the stream agree), and a map fd to probe access with (privs.c). */
+ * and the stream agree), and a map fd to probe access with (start.c). */
 struct ring_buffer *tc_tracer_events(const struct tc_tracer *t, ring_buffer_sample_fn fn,
 				     void *ctx);
 void tc_tracer_detach(struct tc_tracer *t);
 int tc_tracer_probe_fd(const struct tc_tracer *t);
-
-/* Inode of a network namespace file; -1 with err if PATH is not one. */
-int tc_netns_inode(const char *path, __u32 *ino, char *err, size_t errlen);
-/* An fd of the network namespace at path (O_RDONLY, for setns), or -1 with
- * a one-line reason: the path must be an nsfs file of a network namespace,
- * checked through O_PATH before it is opened (a FIFO, a device, a regular
- * file is never opened). */
-int tc_netns_open(const char *path, char *err, size_t errlen);
 
 #endif
