@@ -36,46 +36,87 @@ static void add_u64(void *dst, const void *src)
 /* Per-CPU values are padded to 8 bytes each by the kernel. */
 #define PCPU_STRIDE(sz) (((sz) + 7) & ~(size_t)7)
 
-/* The entries of a hash map (socket records, timewait stays), counted in
- * batches like the rows (read_rows). */
-static __u64 count_entries(const struct bpf_map *map)
+/* What walk_map() hands each entry of a map to. */
+struct map_walk {
+	int (*entry)(void *ctx, const void *key, const void *val);	/* nonzero: stop, with it */
+	void (*restart)(void *ctx);	/* forget what entry() was given: the walk begins again */
+	void *ctx;
+	bool values;		/* the key-by-key walk looks each value up (else val is NULL) */
+};
+
+/*
+ * Every entry of a hash map, to w->entry. In batches: a few syscalls for
+ * thousands of entries (one pair per row made `top -i 1` cost a few % of a
+ * core with 16k rows), and a walk by bucket that an LRU eviction cannot
+ * send back to the start, as get_next_key does when the key it stands on
+ * is gone. Kernels without batch ops (before 5.6), or a bucket larger than
+ * a batch, get the key-by-key walk instead, from scratch. 0, the first
+ * nonzero entry(), or -EINVAL / -ENOMEM.
+ */
+static int walk_map(int fd, size_t ksz, size_t vsz, const struct map_walk *w)
 {
 	enum { BATCH = 256 };
-	int fd = bpf_map__fd(map);
-	size_t ksz = bpf_map__key_size(map);
-	void *keys = malloc(BATCH * ksz), *vals = malloc(BATCH * (size_t)bpf_map__value_size(map));
 	char key[256], next[256];
+	void *keys, *vals, *prev = NULL;
 	__u32 in = 0, out = 0;
-	void *prev = NULL;
-	__u64 n = 0;
+	int err = 0;
 
-	if (ksz > sizeof(key) || !keys) {
-		free(keys);
-		free(vals);
-		return 0;
+	if (ksz > sizeof(key))
+		return -EINVAL;
+	keys = malloc(BATCH * ksz);
+	vals = malloc(BATCH * vsz);
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
 	}
-	for (bool first = true; vals; first = false) {
+	for (bool first = true;; first = false) {
 		__u32 cnt = BATCH;
 		int r = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &cnt, NULL);
 
 		if (r < 0 && errno != ENOENT)
 			break;
-		n += cnt;
-		if (r < 0) {
-			free(keys);
-			free(vals);
-			return n;
-		}
+		for (__u32 i = 0; i < cnt && !err; i++)
+			err = w->entry(w->ctx, (char *)keys + i * ksz, (char *)vals + i * vsz);
+		if (err || r < 0)	/* r < 0 here: ENOENT, every entry read */
+			goto out;
 		in = out;
 	}
-	free(keys);
-	free(vals);
-	n = 0;
-	while (!bpf_map_get_next_key(fd, prev, next)) {
+	w->restart(w->ctx);
+	/* Entries may go between next_key and lookup: skip those. */
+	while (!err && !bpf_map_get_next_key(fd, prev, next)) {
 		memcpy(key, next, ksz);
 		prev = key;
-		n++;
+		if (!w->values)
+			err = w->entry(w->ctx, key, NULL);
+		else if (!bpf_map_lookup_elem(fd, key, vals))
+			err = w->entry(w->ctx, key, vals);
 	}
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+static int count_one(void *ctx, const void *key, const void *val)
+{
+	(*(__u64 *)ctx)++;
+	return 0;
+}
+
+static void count_restart(void *ctx)
+{
+	*(__u64 *)ctx = 0;
+}
+
+/* The entries of a hash map (socket records, timewait stays); 0 if it
+ * cannot be walked. */
+static __u64 count_entries(const struct bpf_map *map)
+{
+	__u64 n = 0;
+	struct map_walk w = { .entry = count_one, .restart = count_restart, .ctx = &n };
+
+	if (walk_map(bpf_map__fd(map), bpf_map__key_size(map), bpf_map__value_size(map), &w))
+		return 0;
 	return n;
 }
 
@@ -175,79 +216,39 @@ static void prog_info(const struct tc_tracer *t, struct tc_model *m)
 	}
 }
 
-static int add_proc(struct tc_model *m, const void *k, const struct tc_counts *c, bool undo)
+/* Every row of an aggregation map into the model (walk_map). */
+struct rows_walk {
+	struct tc_model *m;
+	bool peers;
+};
+
+static int add_row(void *ctx, const void *key, const void *val)
 {
-	if (undo) {
-		m->nprocs = 0;
-		return 0;
-	}
-	return tc_model_add_proc(m, k, c);
-}
+	struct rows_walk *rw = ctx;
 
-static int add_peer(struct tc_model *m, const void *k, const struct tc_counts *c, bool undo)
-{
-	if (undo) {
-		m->npeers = 0;
-		return 0;
-	}
-	return tc_model_add_peer(m, k, c);
-}
-
-/*
- * Every row of an aggregation map into the model. In batches: a few
- * syscalls for thousands of rows (one pair per row made `top -i 1` cost a
- * few % of a core with 16k rows), and a walk by bucket that an LRU eviction
- * cannot send back to the start, as get_next_key does when the key it
- * stands on is gone. Kernels without batch ops (before 5.6), or a bucket
- * larger than a batch, get the key-by-key walk instead, from scratch.
- */
-typedef int (*add_row_fn)(struct tc_model *m, const void *k, const struct tc_counts *c, bool undo);
-
-static int read_rows(int fd, size_t ksz, add_row_fn add, struct tc_model *m)
-{
-	enum { BATCH = 256 };
-	char key[256], next[256];
-	struct tc_counts c, *vals;
-	void *keys, *prev = NULL;
-	__u32 in = 0, out = 0;
-	int err = 0;
-
-	if (ksz > sizeof(key))
-		return -EINVAL;
-	keys = malloc(BATCH * ksz);
-	vals = malloc(BATCH * sizeof(*vals));
-	if (!keys || !vals) {
-		free(keys);
-		free(vals);
+	if (rw->peers ? tc_model_add_peer(rw->m, key, val) : tc_model_add_proc(rw->m, key, val))
 		return -ENOMEM;
-	}
-	for (bool first = true;; first = false) {
-		__u32 cnt = BATCH;
-		int r = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &cnt, NULL);
+	return 0;
+}
 
-		if (r < 0 && errno != ENOENT)
-			break;
-		for (__u32 i = 0; i < cnt && !err; i++)
-			if (add(m, (char *)keys + i * ksz, &vals[i], false))
-				err = -ENOMEM;
-		if (err || r < 0)	/* r < 0 here: ENOENT, every row read */
-			goto out;
-		in = out;
-	}
-	add(m, NULL, NULL, true);
-	/* Rows may be evicted between next_key and lookup: skip those. */
-	while (!bpf_map_get_next_key(fd, prev, next)) {
-		memcpy(key, next, ksz);
-		prev = key;
-		if (!bpf_map_lookup_elem(fd, key, &c) && add(m, key, &c, false)) {
-			err = -ENOMEM;
-			break;
-		}
-	}
-out:
-	free(keys);
-	free(vals);
-	return err;
+static void rows_restart(void *ctx)
+{
+	struct rows_walk *rw = ctx;
+
+	if (rw->peers)
+		rw->m->npeers = 0;
+	else
+		rw->m->nprocs = 0;
+}
+
+static int read_rows(const struct bpf_map *map, bool peers, struct tc_model *m)
+{
+	struct rows_walk rw = { .m = m, .peers = peers };
+	struct map_walk w = { .entry = add_row, .restart = rows_restart, .ctx = &rw,
+			      .values = true };
+
+	return walk_map(bpf_map__fd(map), peers ? sizeof(struct tc_peer_key) :
+			sizeof(struct tc_proc_key), sizeof(struct tc_counts), &w);
 }
 
 int tc_collect(const struct tc_tracer *t, struct tc_model *m)
@@ -280,8 +281,7 @@ int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 	if (err)
 		return err;
 
-	if ((err = read_rows(bpf_map__fd(s->maps.procs), sizeof(struct tc_proc_key), add_proc, m)) ||
-	    (err = read_rows(bpf_map__fd(s->maps.peers), sizeof(struct tc_peer_key), add_peer, m)))
+	if ((err = read_rows(s->maps.procs, false, m)) || (err = read_rows(s->maps.peers, true, m)))
 		return err;
 	tc_model_dedupe(m);
 	if (tc_pending_kills(t, kill_in_model, m))
@@ -300,44 +300,33 @@ int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 	return 0;
 }
 
+static int sweep_take(void *ctx, const void *key, const void *val)
+{
+	__u64 k;
+
+	memcpy(&k, key, sizeof(k));	/* the key-by-key walk's buffer is bytes */
+	return tc_sweep_take(ctx, k, val) ? -ENOMEM : 0;
+}
+
+static void sweep_restart(void *ctx)
+{
+	((struct tc_sweep *)ctx)->n = 0;
+}
+
 /*
  * The sweep's two ends (sweep.h), around a survey. The records are read in
- * batches: a busy host has a record per live connection.
+ * batches (walk_map): a busy host has a record per live connection.
  */
 int tc_sweep_read(const struct tc_tracer *t, struct tc_sweep *sw)
 {
-	enum { BATCH = 256 };
-	int fd = bpf_map__fd(t->skel->maps.socks);
-	__u64 keys[BATCH], key, next;
-	struct tc_sock vals[BATCH], v;
-	__u32 in = 0, out = 0;
+	struct map_walk w = { .entry = sweep_take, .restart = sweep_restart, .ctx = sw,
+			      .values = true };
 	struct timespec ts;
-	void *prev = NULL;
-	int err;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);	/* bpf_ktime_get_ns()'s clock */
 	sw->before_ns = (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
-	for (bool first = true;; first = false) {
-		__u32 cnt = BATCH;
-
-		err = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &cnt, NULL);
-		if (err < 0 && errno != ENOENT)
-			break;	/* no batch ops (before 5.6), or a bucket too big */
-		for (__u32 i = 0; i < cnt; i++)
-			if (tc_sweep_take(sw, keys[i], &vals[i]))
-				return -ENOMEM;
-		if (err < 0)
-			return 0;	/* ENOENT: all read */
-		in = out;
-	}
-	sw->n = 0;	/* one key at a time, from the start */
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (!bpf_map_lookup_elem(fd, &key, &v) && tc_sweep_take(sw, key, &v))
-			return -ENOMEM;
-	}
-	return 0;
+	return walk_map(bpf_map__fd(t->skel->maps.socks), sizeof(__u64), sizeof(struct tc_sock),
+			&w);
 }
 
 /* Adds d to the model's row of key. A row the collection did not have is
