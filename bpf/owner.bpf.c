@@ -28,9 +28,15 @@ static __always_inline int tc_accepted_sk(struct sock *sk)
 	return 0;
 }
 
+/*
+ * fd -> file -> socket -> sock. The task's own chain (files, fdtable) is
+ * loaded directly from BTF pointers where the kernel has
+ * bpf_get_current_task_btf() (5.11): three probe reads are left (the fd
+ * array is indexed by a variable, file->private_data is a void *), not
+ * seven, and this runs on every accept() of the host.
+ */
 static __always_inline int tc_accepted_fd(long fd)
 {
-	struct task_struct *task = (void *)bpf_get_current_task();
 	struct fdtable *fdt;
 	struct file **fds, *file;
 	struct socket *sock;
@@ -38,10 +44,24 @@ static __always_inline int tc_accepted_fd(long fd)
 
 	if (fd < 0)
 		return 0;
-	fdt = BPF_CORE_READ(task, files, fdt);
-	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
-		return 0;
-	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)) {
+		struct task_struct *task = bpf_get_current_task_btf();
+		struct files_struct *files = task->files;
+
+		if (!files)
+			return 0;
+		fdt = files->fdt;
+		if (!fdt || fd >= fdt->max_fds)
+			return 0;
+		fds = fdt->fd;
+	} else {
+		struct task_struct *task = (void *)bpf_get_current_task();
+
+		fdt = BPF_CORE_READ(task, files, fdt);
+		if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+			return 0;
+		fds = BPF_CORE_READ(fdt, fd);
+	}
 	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
 		return 0;
 	sock = BPF_CORE_READ(file, private_data);

@@ -18,8 +18,9 @@ static __always_inline void tc_take_owner(struct tc_sock *s, const struct sock *
 	s->owner.tgid = bpf_get_current_pid_tgid() >> 32;
 	/* Rows and -c go by the process's name, as ps, pidof and top show it:
 	 * a thread's own (Java's "http-nio-8080-exec-1") is kept beside it. */
-	if (direct) {
-		/* BTF programs load both names as two words each, no helper:
+	if (direct || bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)) {
+		/* Both names load as two words each from the BTF task, no
+		 * helper (any program type, where the kernel has the helper):
 		 * the kernel keeps comm NUL-padded (strscpy_pad), so the
 		 * copy is the same bytes a string read would give. */
 		const struct task_struct *cur = bpf_get_current_task_btf();
