@@ -40,7 +40,9 @@ FDEPS_STAMP := $(OUT)/.deps-fuzz
 SDEPS_STAMP := $(OUT)/.deps-static
 PDEPS_STAMP := $(OUT)/.deps-deb
 
-BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+# maps.bpf.c first: it defines the maps the others declare extern, and
+# bpftool's linker (7.1) resolves an extern map only after its definition.
+BPF_SRCS  := bpf/maps.bpf.c $(filter-out bpf/maps.bpf.c,$(wildcard bpf/*.bpf.c))
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
 SKEL      := $(OUT)/tcpclose.skel.h
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * The load-time settings, all in one place. User space writes them into
- * the skeleton's .rodata before load (user/tracer.c); being constants then,
+ * the skeleton's .rodata before load (user/kernel/tracer.c); being constants then,
  * the verifier drops the code a setting turns off. maps.bpf.c defines them
  * (TC_MAPS_DEFINE); every other object sees extern declarations that the
  * BPF linker resolves, like the maps'.
@@ -39,7 +39,7 @@ TC_SETTING(bool, tw_hooks, false);
 /* TIME_WAIT through the timer tracepoints: a reuse is told by the thread's
  * connecting socket, which only that path needs recorded. */
 TC_SETTING(bool, tw_timer_path, false);
-/* The port search is hooked (ports.bpf.c): retries are counted. */
+/* The port search is hooked (port_search.bpf.c): retries are counted. */
 TC_SETTING(bool, port_hooks, false);
 
 #endif /* TCPCLOSE_CONFIG_BPF_H */

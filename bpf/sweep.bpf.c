@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * The sweep's kernel half (user/sweep.h): user space judged a socket record
+ * The sweep's kernel half (user/model/sweep.h): user space judged a socket record
  * lost (its socket is gone, its CLOSE never ran) and asks, through
  * BPF_PROG_TEST_RUN, for it to be charged here, where the rows are added to
  * with the very same code and atomics as at a CLOSE seen (agg.bpf.h), and

@@ -230,11 +230,11 @@ struct tc_tw_key {
 struct tc_tw {
 	struct tc_peer_key row;	/* where its counts go: the closing socket's rows */
 	__u64 start_ns;		/* 0: found at start, length unknown */
-	__u64 net;		/* its struct net: tells a netns teardown (twfunc.bpf.c) */
+	__u64 net;		/* its struct net: tells a netns teardown (tw_func.bpf.c) */
 };
 
 /* A timewait timer cancelled in softirq: re-arm, SYN recycle or kill is
- * told by what follows on the same CPU (see timewait.bpf.c). */
+ * told by what follows on the same CPU (see tw_timer.bpf.c). */
 struct tc_tw_pending {
 	__u64 tw;		/* the inet_timewait_sock, 0 when empty */
 	__u64 ts_ns;
@@ -284,7 +284,7 @@ struct tc_tw_event {
 	__s32 ev2;		/* a second event for the same rows, or -1 */
 };
 
-/* One socket of a netns, from the port snapshot iterator (portsnap.bpf.c):
+/* One socket of a netns, from the port snapshot iterator (port_survey.bpf.c):
  * what holds ephemeral ports toward each destination right now. */
 struct tc_portrec {
 	struct tc_tuple tuple;	/* lport: the local port (0 when none yet) */

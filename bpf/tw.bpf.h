@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * What both TIME_WAIT paths share (timer tracepoints in timewait.bpf.c,
- * timewait functions in twfunc.bpf.c): the key of a stay, its end, and the
+ * What both TIME_WAIT paths share (timer tracepoints in tw_timer.bpf.c,
+ * timewait functions in tw_func.bpf.c): the key of a stay, its end, and the
  * connecting row a tw_reuse hit is charged to. Keeping them here is what
  * makes the two paths give the same numbers.
  */

@@ -122,7 +122,7 @@ static __u64 count_entries(const struct bpf_map *map)
 
 /*
  * A timewait cancel that nothing has explained yet waits in a per-CPU slot
- * until the next one on that CPU (timewait.bpf.c). Whatever still waits now
+ * until the next one on that CPU (tw_timer.bpf.c). Whatever still waits now
  * was killed: each such stay, its rows and length (-1 unknown), to fn.
  */
 int tc_pending_kills(const struct tc_tracer *t, void (*fn)(const struct tc_peer_key *row,
