@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,10 +292,132 @@ static int check_rules(struct tc_opts *o, const unsigned char *seen, char *err, 
 	return 0;
 }
 
+/* The table sizes: each bounded, each a field of struct tc_opts. */
+static const struct {
+	int opt;
+	const char *name;
+	unsigned long lo, hi;
+	size_t field;
+} limits[] = {
+	{ OPT_MAX_SOCKETS, "--max-sockets", 1024, 1u << 26, offsetof(struct tc_opts, max_sockets) },
+	{ OPT_MAX_PEERS, "--max-peers", 64, 1u << 24, offsetof(struct tc_opts, max_peers) },
+	{ OPT_MAX_PROCS, "--max-procs", 64, 1u << 22, offsetof(struct tc_opts, max_procs) },
+	{ OPT_MAX_TIMEWAIT, "--max-timewait", 64, 1u << 24, offsetof(struct tc_opts, max_timewait) },
+};
+
+/* One option and its value into o: 0, or -1 with the message in err. */
+static int set_option(struct tc_opts *o, int c, const char *arg, char *err, size_t errlen)
+{
+	unsigned long u;
+
+	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+		if (limits[i].opt != c)
+			continue;
+		if (parse_uint(arg, limits[i].lo, limits[i].hi, &u))
+			return fail(err, errlen, "invalid %s '%s': %lu..%lu", limits[i].name, arg,
+				    limits[i].lo, limits[i].hi);
+		*(__u32 *)((char *)o + limits[i].field) = (__u32)u;
+		return 0;
+	}
+	switch (c) {
+	case 'd':
+		if (parse_seconds(arg, &o->duration_s))
+			return fail(err, errlen, "invalid duration '%s': want seconds > 0", arg);
+		break;
+	case 'i':
+		if (parse_seconds(arg, &o->interval_s))
+			return fail(err, errlen, "invalid interval '%s': want seconds > 0", arg);
+		break;
+	case 'j':
+		o->json = true;
+		break;
+	case 'p':
+		if (parse_uint(arg, 1, PID_MAX_LIMIT, &u))
+			return fail(err, errlen, "invalid pid '%s'", arg);
+		o->pid = (__u32)u;
+		break;
+	case 'c':
+		if (!*arg || strlen(arg) >= TC_COMM_LEN)
+			return fail(err, errlen, "invalid comm '%s': 1 to %d bytes",
+				    arg, TC_COMM_LEN - 1);
+		strcpy(o->comm, arg);
+		break;
+	case 'n':
+		if (parse_uint(arg, 1, 1000000, &u))
+			return fail(err, errlen, "invalid row count '%s'", arg);
+		o->top = (unsigned)u;
+		break;
+	case OPT_NETNS:
+		if (!*arg)
+			return fail(err, errlen, "empty --netns path");
+		o->netns_path = arg;
+		break;
+	case OPT_ATTACH:
+		o->attach = tc_attach_parse(arg);
+		if (o->attach < 0)
+			return fail(err, errlen, "invalid attach mode '%s': auto|fentry|kprobe|tracepoint",
+				    arg);
+		break;
+	case 's':
+		o->sort = tc_sort_parse(arg);
+		if (o->sort < 0)
+			return fail(err, errlen, "invalid sort column '%s' (see tcpclose help)", arg);
+		break;
+	case OPT_CGROUP:
+		if (!*arg)
+			return fail(err, errlen, "empty --cgroup path");
+		o->cgroup_path = arg;
+		break;
+	case OPT_LISTEN:
+		if (tc_parse_listen(arg, NULL, 0, NULL))
+			return fail(err, errlen, "invalid --listen '%s': want [ADDR]:PORT", arg);
+		o->listen = arg;
+		break;
+	case OPT_TEXTFILE: {
+		size_t n = strlen(arg);
+
+		if (n < 6 || strcmp(arg + n - 5, ".prom"))
+			return fail(err, errlen, "invalid --textfile '%s': node_exporter reads only *.prom",
+				    arg);
+		o->textfile = arg;
+		break;
+	}
+	case 'o':
+		if (!*arg)
+			return fail(err, errlen, "empty -o path");
+		o->output = arg;
+		break;
+	case OPT_FROM:
+		if (!*arg)
+			return fail(err, errlen, "empty --from path");
+		o->from = arg;
+		break;
+	case OPT_KEEP_CAPS:
+		o->keep_caps = true;
+		break;
+	case OPT_USER:
+		if (!*arg || strlen(arg) > 64)
+			return fail(err, errlen, "invalid --user '%s': a user name or uid", arg);
+		o->user = arg;
+		break;
+	case OPT_PROG_STATS:
+		o->prog_stats = true;
+		break;
+	case OPT_LIGHT:
+		o->light = true;
+		break;
+	case 'v':
+		o->verbose = true;
+		break;
+	default:	/* in long_opts or the short list, but not handled here */
+		return fail(err, errlen, "unknown option (try 'tcpclose help')");
+	}
+	return 0;
+}
+
 int tc_parse_args(int argc, char **argv, struct tc_opts *o, char *err, size_t errlen)
 {
 	unsigned char seen[OPT_MAX] = { 0 };
-	unsigned long u;
 	int c, first = 1;
 
 	memset(o, 0, sizeof(*o));
@@ -321,128 +444,18 @@ int tc_parse_args(int argc, char **argv, struct tc_opts *o, char *err, size_t er
 	opterr = 0;
 	while ((c = getopt_long(argc - first + 1, argv + first - 1, ":d:i:jp:c:n:s:o:vh",
 				long_opts, NULL)) != -1) {
-		if (c > 0 && c < OPT_MAX)
-			seen[c] = 1;
-		switch (c) {
-		case 'd':
-			if (parse_seconds(optarg, &o->duration_s))
-				return fail(err, errlen, "invalid duration '%s': want seconds > 0", optarg);
-			break;
-		case 'i':
-			if (parse_seconds(optarg, &o->interval_s))
-				return fail(err, errlen, "invalid interval '%s': want seconds > 0", optarg);
-			break;
-		case 'j':
-			o->json = true;
-			break;
-		case 'p':
-			if (parse_uint(optarg, 1, PID_MAX_LIMIT, &u))
-				return fail(err, errlen, "invalid pid '%s'", optarg);
-			o->pid = (__u32)u;
-			break;
-		case 'c':
-			if (!*optarg || strlen(optarg) >= TC_COMM_LEN)
-				return fail(err, errlen, "invalid comm '%s': 1 to %d bytes",
-					    optarg, TC_COMM_LEN - 1);
-			strcpy(o->comm, optarg);
-			break;
-		case 'n':
-			if (parse_uint(optarg, 1, 1000000, &u))
-				return fail(err, errlen, "invalid row count '%s'", optarg);
-			o->top = (unsigned)u;
-			break;
-		case OPT_NETNS:
-			if (!*optarg)
-				return fail(err, errlen, "empty --netns path");
-			o->netns_path = optarg;
-			break;
-		case OPT_ATTACH:
-			o->attach = tc_attach_parse(optarg);
-			if (o->attach < 0)
-				return fail(err, errlen, "invalid attach mode '%s': auto|fentry|kprobe|tracepoint",
-					    optarg);
-			break;
-		case OPT_MAX_SOCKETS:
-			if (parse_uint(optarg, 1024, 1u << 26, &u))
-				return fail(err, errlen, "invalid --max-sockets '%s': 1024..67108864", optarg);
-			o->max_sockets = (__u32)u;
-			break;
-		case OPT_MAX_PEERS:
-			if (parse_uint(optarg, 64, 1u << 24, &u))
-				return fail(err, errlen, "invalid --max-peers '%s': 64..16777216", optarg);
-			o->max_peers = (__u32)u;
-			break;
-		case OPT_MAX_PROCS:
-			if (parse_uint(optarg, 64, 1u << 22, &u))
-				return fail(err, errlen, "invalid --max-procs '%s': 64..4194304", optarg);
-			o->max_procs = (__u32)u;
-			break;
-		case OPT_MAX_TIMEWAIT:
-			if (parse_uint(optarg, 64, 1u << 24, &u))
-				return fail(err, errlen, "invalid --max-timewait '%s': 64..16777216",
-					    optarg);
-			o->max_timewait = (__u32)u;
-			break;
-		case 's':
-			o->sort = tc_sort_parse(optarg);
-			if (o->sort < 0)
-				return fail(err, errlen, "invalid sort column '%s' (see tcpclose help)", optarg);
-			break;
-		case OPT_CGROUP:
-			if (!*optarg)
-				return fail(err, errlen, "empty --cgroup path");
-			o->cgroup_path = optarg;
-			break;
-		case OPT_LISTEN:
-			if (tc_parse_listen(optarg, NULL, 0, NULL))
-				return fail(err, errlen, "invalid --listen '%s': want [ADDR]:PORT", optarg);
-			o->listen = optarg;
-			break;
-		case OPT_TEXTFILE: {
-			size_t n = strlen(optarg);
-
-			if (n < 6 || strcmp(optarg + n - 5, ".prom"))
-				return fail(err, errlen, "invalid --textfile '%s': node_exporter reads only *.prom",
-					    optarg);
-			o->textfile = optarg;
-			break;
-		}
-		case 'o':
-			if (!*optarg)
-				return fail(err, errlen, "empty -o path");
-			o->output = optarg;
-			break;
-		case OPT_FROM:
-			if (!*optarg)
-				return fail(err, errlen, "empty --from path");
-			o->from = optarg;
-			break;
-		case OPT_KEEP_CAPS:
-			o->keep_caps = true;
-			break;
-		case OPT_USER:
-			if (!*optarg || strlen(optarg) > 64)
-				return fail(err, errlen, "invalid --user '%s': a user name or uid", optarg);
-			o->user = optarg;
-			break;
-		case OPT_PROG_STATS:
-			o->prog_stats = true;
-			break;
-		case OPT_LIGHT:
-			o->light = true;
-			break;
-		case 'v':
-			o->verbose = true;
-			break;
-		case 'h':
+		if (c == 'h') {
 			o->cmd = TC_CMD_HELP;
 			return 0;
-		case ':':
+		}
+		if (c == ':')
 			return fail(err, errlen, "option '%s' needs a value", argv[first - 1 + optind - 1]);
-		default:
+		if (c == '?' || c <= 0 || c >= OPT_MAX)
 			return fail(err, errlen, "unknown option '%s' (try 'tcpclose help')",
 				    argv[first - 1 + optind - 1]);
-		}
+		seen[c] = 1;
+		if (set_option(o, c, optarg, err, errlen))
+			return -1;
 	}
 	if (optind < argc - first + 1)
 		return fail(err, errlen, "unexpected argument '%s'", argv[first - 1 + optind]);
