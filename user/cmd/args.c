@@ -305,6 +305,18 @@ static const struct {
 	{ OPT_MAX_TIMEWAIT, "--max-timewait", 64, 1u << 24, offsetof(struct tc_opts, max_timewait) },
 };
 
+/* The options that name a file or directory: any non-empty path. */
+static const struct {
+	int opt;
+	const char *name;
+	size_t field;
+} paths[] = {
+	{ OPT_NETNS, "--netns", offsetof(struct tc_opts, netns_path) },
+	{ OPT_CGROUP, "--cgroup", offsetof(struct tc_opts, cgroup_path) },
+	{ 'o', "-o", offsetof(struct tc_opts, output) },
+	{ OPT_FROM, "--from", offsetof(struct tc_opts, from) },
+};
+
 /* One option and its value into o: 0, or -1 with the message in err. */
 static int set_option(struct tc_opts *o, int c, const char *arg, char *err, size_t errlen)
 {
@@ -317,6 +329,14 @@ static int set_option(struct tc_opts *o, int c, const char *arg, char *err, size
 			return fail(err, errlen, "invalid %s '%s': %lu..%lu", limits[i].name, arg,
 				    limits[i].lo, limits[i].hi);
 		*(__u32 *)((char *)o + limits[i].field) = (__u32)u;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		if (paths[i].opt != c)
+			continue;
+		if (!*arg)
+			return fail(err, errlen, "empty %s path", paths[i].name);
+		*(const char **)((char *)o + paths[i].field) = arg;
 		return 0;
 	}
 	switch (c) {
@@ -347,11 +367,6 @@ static int set_option(struct tc_opts *o, int c, const char *arg, char *err, size
 			return fail(err, errlen, "invalid row count '%s'", arg);
 		o->top = (unsigned)u;
 		break;
-	case OPT_NETNS:
-		if (!*arg)
-			return fail(err, errlen, "empty --netns path");
-		o->netns_path = arg;
-		break;
 	case OPT_ATTACH:
 		o->attach = tc_attach_parse(arg);
 		if (o->attach < 0)
@@ -362,11 +377,6 @@ static int set_option(struct tc_opts *o, int c, const char *arg, char *err, size
 		o->sort = tc_sort_parse(arg);
 		if (o->sort < 0)
 			return fail(err, errlen, "invalid sort column '%s' (see tcpclose help)", arg);
-		break;
-	case OPT_CGROUP:
-		if (!*arg)
-			return fail(err, errlen, "empty --cgroup path");
-		o->cgroup_path = arg;
 		break;
 	case OPT_LISTEN:
 		if (tc_parse_listen(arg, NULL, 0, NULL))
@@ -382,16 +392,6 @@ static int set_option(struct tc_opts *o, int c, const char *arg, char *err, size
 		o->textfile = arg;
 		break;
 	}
-	case 'o':
-		if (!*arg)
-			return fail(err, errlen, "empty -o path");
-		o->output = arg;
-		break;
-	case OPT_FROM:
-		if (!*arg)
-			return fail(err, errlen, "empty --from path");
-		o->from = arg;
-		break;
 	case OPT_KEEP_CAPS:
 		o->keep_caps = true;
 		break;
