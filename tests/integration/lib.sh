@@ -71,6 +71,9 @@ tracer_start() {
 	# unless the test forces a mode itself.
 	local mode=()
 	[ -n "${TCPCLOSE_ATTACH:-}" ] && [[ " $* " != *" --attach "* ]] && mode=(--attach "$TCPCLOSE_ATTACH")
+	# gone before the start: the background shell truncates it only when it
+	# runs, and an earlier run's "tracing" line must not pass for this one's
+	rm -f "$out.err"
 	"$TCPCLOSE" "$@" "${mode[@]}" >"$out" 2>"$out.err" &
 	TRACER_PID=$!
 	TRACERS+=("$TRACER_PID")
