@@ -160,7 +160,6 @@ int tc_cmd_record(const struct tc_opts *o)
 		goto out_model;
 	}
 	tc_model_free(&m);
-	t.no_sweep = true;
 	/* Stop the world: from here the maps and the stream agree. */
 	tc_tracer_detach(&t);
 	ring_buffer__consume(rb);
@@ -171,7 +170,7 @@ int tc_cmd_record(const struct tc_opts *o)
 		goto out_model;
 	}
 	m.duration_s = tc_now_s() - start;
-	if (tc_survey_raw(&t, o->netns_path, &m, &raw, &nraw)) {
+	if (tc_survey_raw(&t, o->netns_path, &m, false, &raw, &nraw)) {
 		tc_err("out of memory");
 		ret = 1;
 		goto out_model;

@@ -12,7 +12,7 @@
  * budgets come after the sweep: the closes it charges (unseen) are
  * attempts toward their destinations too. */
 int tc_survey_raw(const struct tc_tracer *t, const char *netns_path, struct tc_model *m,
-		  struct tc_netns_raw **raw, size_t *nraw)
+		  bool sweep, struct tc_netns_raw **raw, size_t *nraw)
 {
 	struct tc_sweep sw = { 0 };
 	struct tc_netns_raw *got;
@@ -34,7 +34,7 @@ int tc_survey_raw(const struct tc_tracer *t, const char *netns_path, struct tc_m
 		return -ENOMEM;
 	}
 	/* Records to sweep: read before the sockets are listed (sweep.h). */
-	if (t->survey && !t->no_sweep && tc_sweep_read(t, &sw))
+	if (t->survey && sweep && tc_sweep_read(t, &sw))
 		err = -ENOMEM;
 	for (size_t k = 0; !err && k < m->nnetns; k++) {
 		struct tc_netns_info *ni = &m->netns[k];
@@ -93,7 +93,7 @@ int tc_sample(const struct tc_tracer *t, const char *netns_path, double duration
 		return -1;
 	}
 	m->duration_s = duration_s;
-	if (tc_survey_raw(t, netns_path, m, NULL, NULL)) {
+	if (tc_survey_raw(t, netns_path, m, true, NULL, NULL)) {
 		tc_err("out of memory");
 		return -1;
 	}

@@ -23,8 +23,10 @@ struct tc_netns_raw {
 };
 /* The survey step of tc_sample() alone (m collected already), also handing
  * back each surveyed netns's sockets (*raw: one per netns found; free each
- * recs, then *raw). 0, or -ENOMEM. */
+ * recs, then *raw). No sweep once detached (sweep false): every socket
+ * closing after the detach would look like a close the kernel skipped.
+ * 0, or -ENOMEM. */
 int tc_survey_raw(const struct tc_tracer *t, const char *netns_path, struct tc_model *m,
-		  struct tc_netns_raw **raw, size_t *nraw);
+		  bool sweep, struct tc_netns_raw **raw, size_t *nraw);
 
 #endif /* TCPCLOSE_SAMPLE_H */

@@ -18,7 +18,6 @@ struct tc_tracer {
 	const char *tw_hook;		/* NULL if timewait timers could not be hooked */
 	const char *port_hook;		/* NULL: connect()'s port search not hooked */
 	bool survey;			/* the port survey iterator loaded */
-	bool no_sweep;			/* detached: a record left now is no lost CLOSE */
 	bool sweep_rows;		/* the sweep charges rows (sweep.bpf.c loaded) */
 	int tw_attach;			/* family of the timewait hooks (enum tc_attach) */
 	bool tw_snapshot;		/* pre-existing timewait sockets were counted */
