@@ -12,6 +12,13 @@
  * off). Both are counted on the connecting socket's record and added to
  * its rows when it closes (state.bpf.c). 6.13+ may check one candidate
  * twice (a lockless pass, then a locked one), but rejects it only once.
+ *
+ * tw_func.bpf.c hooks tcp_twsk_unique() too (a take-over allowed: the
+ * stay's end). Deliberately a program each: the two concerns degrade on
+ * their own (ports by fentry while the timewait functions fall back to
+ * kprobes, or either alone), and one shared program would have to know
+ * which of its copies runs which job. The cost is one extra run per
+ * timewait socket a connect() asks about.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
