@@ -42,6 +42,8 @@ void tc_nap(double max_s)
 	nanosleep(&ts, NULL);	/* EINTR on a signal: that is the point */
 }
 
+/* What runs each command. Their names are args.c's table: the parser is
+ * pure code the unit tests link without the commands behind it. */
 static const struct {
 	enum tc_cmd cmd;
 	int (*run)(const struct tc_opts *o);
