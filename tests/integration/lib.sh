@@ -49,6 +49,20 @@ netns_new() {	# netns_new NAME: a namespace with loopback up
 
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
+# ns_settle NS [TENTHS]: wait (bounded, 10 s by default) until NS holds no TCP
+# socket but listeners and TIME_WAIT. A close's last step can run after the
+# process that closed has gone (the peer's ACK, processed by ksoftirqd on a
+# slow VM), so a tracer stopped before it would miss the close.
+ns_settle() {
+	local ns=$1 n=${2:-100}
+	for _ in $(seq "$n"); do
+		[ "$(in_ns "$ns" ss -Htan | grep -cv -e TIME-WAIT -e LISTEN)" = 0 ] && return 0
+		sleep 0.1
+	done
+	note "ns_settle: $ns still has open sockets: $(in_ns "$ns" ss -Htan | grep -v -e TIME-WAIT -e LISTEN | head -3 | tr -s ' ' | tr '\n' ';')"
+	return 1
+}
+
 # need_cgroup2: CGROUP2, where the cgroup v2 hierarchy is mounted (mounted
 # here in the test VM); without one the test ends here, skipped.
 need_cgroup2() {

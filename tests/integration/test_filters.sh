@@ -10,6 +10,7 @@ out=$WORK/netns.json
 tracer_start "$out" report --json --netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
 in_ns "$ns2" "$SCEN/closer" client-first 4 6001 "$N" >/dev/null
 in_ns "$ns" "$SCEN/closer" client-first 4 6002 "$N" >/dev/null
+ns_settle "$ns"; ns_settle "$ns2"
 tracer_stop
 check "--netns: only this namespace's sockets" $((2 * N)) "$(jq .totals.closed "$out")"
 check "--netns: peers all on port 6002" "6002" \
@@ -26,6 +27,7 @@ check "-p with a pid that makes no sockets: nothing" 0 "$(jq .totals.closed "$ou
 out=$WORK/comm.json
 tracer_start "$out" report --json --netns "/var/run/netns/$ns" -c tc-client || { FAIL=1; finish; exit; }
 in_ns "$ns" "$SCEN/closer" server-first 4 6003 "$N" >/dev/null
+ns_settle "$ns"
 tracer_stop
 check "-c tc-client: only client sockets" "$N tc-client" \
 	"$(jq -r '"\(.totals.closed) \([.processes[].comm] | unique | join(","))"' "$out")"
@@ -41,6 +43,8 @@ allpid=$TRACER_PID
 tracer_start "$out" report --json --netns "/var/run/netns/$ns" -p "$srv" || { FAIL=1; finish; exit; }
 in_ns "$ns" wrk -t1 -c2 -d1s http://127.0.0.1:6004/ >"$WORK/wrk.out"
 nginx_stop "$ns" web
+ns_settle "$ns"
+kill -INT "$allpid" 2>/dev/null	# both stop together, on a quiet namespace
 tracer_stop
 tracer_stop "$allpid"
 # The filtered report must be exactly the worker's slice of an unfiltered

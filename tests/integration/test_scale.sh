@@ -34,10 +34,7 @@ for _ in $(seq 1200); do [ -s "$WORK/hold.out" ] && break; sleep 0.5; done
 check "hold connected to $N addresses" "$N" "$(jq .held "$WORK/hold.out" 2>/dev/null)"
 exec 3>&-	# hold closes everything
 wait "$hpid" 2>/dev/null
-for _ in $(seq 240); do	# until the last close: nothing left but TIME_WAIT
-	[ "$(in_ns "$ns" ss -Htan | grep -cv -e TIME-WAIT -e LISTEN)" = 0 ] && break
-	sleep 0.5
-done
+ns_settle "$ns" 1200	# until the last close
 sleep 1
 curl -sf "http://127.0.0.1:$port/metrics" >"$WORK/m.txt"
 check "scraped" 0 $?
