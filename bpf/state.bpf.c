@@ -218,9 +218,7 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 			 * or inet_twsk_alloc() returning it). */
 			struct tc_tw_key tk = { .tuple = s->tuple, .netns = s->netns };
 
-			took_over = bpf_map_lookup_elem(&tw_born, &tk) != NULL;
-			if (took_over)
-				bpf_map_delete_elem(&tw_born, &tk);
+			took_over = !bpf_map_delete_elem(&tw_born, &tk);	/* one walk, not two */
 		} else {
 			took_over = tc_sk_unhashed(sk, direct);
 		}
