@@ -98,7 +98,8 @@ static __always_inline void tc_emit_close(const struct tc_sock *s, __u64 now, __
 		return;
 	}
 	e->type = TC_EV_CLOSE;
-	e->pad0 = 0;
+	e->cause = s->cause;
+	e->pad0[0] = e->pad0[1] = e->pad0[2] = 0;
 	e->ts_ns = now;
 	e->lifetime_ns = lifetime_ns;
 	e->bytes_in = bytes_in;

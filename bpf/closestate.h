@@ -14,6 +14,7 @@
 #define TC_EPIPE        32
 #define TC_ECONNABORTED 103
 #define TC_ECONNRESET   104
+#define TC_ETIMEDOUT    110
 #define TC_ECONNREFUSED 111
 
 #ifndef TC_INLINE
@@ -194,6 +195,87 @@ TC_INLINE int tc_timewait_candidate(int oldstate)
 TC_INLINE int tc_is_tw_overflow(int oldstate, int unhashed, int sk_err, int dead)
 {
 	return tc_timewait_candidate(oldstate) && !unhashed && !sk_err && dead;
+}
+
+/* What tc_close_cause() reads of a socket at ->CLOSE; state.bpf.c fills
+ * it only for the closes tc_cause_wanted() lets through. */
+struct tc_cause_in {
+	__u32 unread;		/* rcv_nxt - copied_seq: bytes (and a FIN) not read */
+	__u32 user_timeout;	/* icsk_user_timeout (TCP_USER_TIMEOUT, ms) */
+	__u16 err, err_soft;	/* sk_err, sk_err_soft */
+	__u8 oldstate;
+	__u8 dead;		/* SOCK_DEAD: orphaned by close() */
+	__u8 fin_in;		/* SOCK_DONE: the peer's FIN is in (one sequence number) */
+	__u8 shutdown;		/* sk_shutdown: close() sets both directions first */
+	__u8 linger_zero;	/* SOCK_LINGER with sk_lingertime 0 */
+	__u8 keepopen;		/* SOCK_KEEPOPEN */
+	__u8 retransmits;	/* icsk_retransmits: kept until snd_una moves */
+	__u8 probes_out;	/* icsk_probes_out: keepalive or zero-window probes */
+	__u8 syn_limit;		/* SYN_SENT: the retransmits a SYN gets (tcp_syn_retries,
+				 * or TCP_SYNCNT, + tcp_syn_linear_timeouts on 6.5+) */
+};
+
+#define TC_SHUTDOWN_MASK 3
+
+/*
+ * Whether a close can have a cause, from what the handler reads anyway
+ * (sk_err, SOCK_DEAD, the timewait hand-over): a timeout, ss -K, or a reset
+ * we sent while the process still held the socket (ESTABLISHED, CLOSE_WAIT,
+ * or FIN_WAIT1/2 after shutdown()). Orderly ends (LAST_ACK, a timewait
+ * hand-over), resets received and orphans' ends take no further read.
+ */
+TC_INLINE int tc_cause_wanted(int oldstate, int err, int dead, int handed_over)
+{
+	if (err == TC_ECONNABORTED)
+		return 1;
+	if (err)	/* a timeout, or an ICMP hard error (tc_close_cause) */
+		return err != TC_ECONNRESET && err != TC_EPIPE && err != TC_ECONNREFUSED;
+	if (dead || handed_over)
+		return 0;
+	return oldstate == TC_ESTABLISHED || oldstate == TC_CLOSE_WAIT ||
+	       oldstate == TC_FIN_WAIT1 || oldstate == TC_FIN_WAIT2;
+}
+
+/*
+ * The cause of a close tc_cause_wanted() let through, as the kernel decided
+ * it (net/ipv4/tcp.c __tcp_close(), tcp_timer.c tcp_write_timeout(),
+ * tcp_keepalive_timer(); docs/kernel-survey-causes.md):
+ * - sk_err ECONNABORTED: tcp_abort() (ss -K);
+ * - another sk_err: tcp_write_err() leaves ETIMEDOUT or the soft error
+ *   met while retrying (anything else is an ICMP hard error: no cause).
+ *   TCP_USER_TIMEOUT, when set, bounds retransmissions in place of
+ *   tcp_retries2 and tcp_orphan_retries; a SYN is also bounded by its count;
+ *   probes without retransmissions are keepalive's or the persist timer's;
+ * - no sk_err, still held: close() set sk_shutdown to both directions, then
+ *   reset for unread data (the FIN's sequence number is no data) before
+ *   SO_LINGER 0 is looked at; any other tcp_disconnect() is "other".
+ */
+TC_INLINE int tc_close_cause(const struct tc_cause_in *c)
+{
+	if (c->err == TC_ECONNABORTED)
+		return TC_CAUSE_KILLED;
+	if (c->err) {
+		if (c->err != TC_ETIMEDOUT && !(c->err_soft && c->err == c->err_soft))
+			return TC_CAUSE_NONE;
+		if (c->oldstate == TC_SYN_SENT)
+			return c->user_timeout && c->retransmits < c->syn_limit ?
+				TC_CAUSE_USER_TIMEOUT : TC_CAUSE_SYN;
+		if (c->oldstate == TC_SYN_RECV)
+			return TC_CAUSE_TIMEOUT_OTHER;
+		if (c->retransmits)
+			return c->user_timeout ? TC_CAUSE_USER_TIMEOUT :
+			       c->dead ? TC_CAUSE_ORPHAN : TC_CAUSE_RETRANSMITS;
+		if (c->probes_out)
+			return c->keepopen ? TC_CAUSE_KEEPALIVE : TC_CAUSE_ZERO_WINDOW;
+		return TC_CAUSE_TIMEOUT_OTHER;
+	}
+	if (c->shutdown != TC_SHUTDOWN_MASK)
+		return TC_CAUSE_RESET_OTHER;
+	if (c->unread > (c->fin_in ? 1u : 0u))
+		return TC_CAUSE_UNREAD_DATA;
+	if (c->linger_zero)
+		return TC_CAUSE_LINGER_ZERO;
+	return TC_CAUSE_RESET_OTHER;
 }
 
 /* One request and one reply: at most one data segment each way. */

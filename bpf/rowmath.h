@@ -40,7 +40,7 @@ TC_INLINE void tc_row_keys(struct tc_proc_key *pk, struct tc_peer_key *rk,
 /* What one closed socket adds to a row (small: it lives on the BPF stack). */
 struct tc_delta {
 	__u64 bytes_in, bytes_out, segs_in, segs_out, lifetime_ns;
-	__u8 one_exchange, fin_then_reset, timewait;
+	__u8 one_exchange, fin_then_reset, timewait, cause;
 };
 
 TC_INLINE void tc_add(struct tc_counts *c, const struct tc_delta *d, int kind, bool atomic)
@@ -59,6 +59,8 @@ TC_INLINE void tc_add(struct tc_counts *c, const struct tc_delta *d, int kind, b
 		TC_ROW_ADD(atomic, c->fin_then_reset, 1);
 	if (d->timewait)
 		TC_ROW_ADD(atomic, c->timewait, 1);
+	if (d->cause > TC_CAUSE_NONE && d->cause < TC_CAUSE_MAX)
+		TC_ROW_ADD(atomic, c->cause[d->cause], 1);
 }
 
 /* A client socket's connect() side, once per socket at its close. Port
@@ -156,7 +158,7 @@ TC_INLINE void tc_tw_apply(struct tc_twcounts *t, int ev, int arg, __s64 dur_ms,
 struct tc_closed {
 	__u64 bytes_in, bytes_out, lifetime_ns;
 	__u32 segs_in, segs_out, retries, reuse_refused;
-	__u8 kind, role, oldstate, flags, connfail;
+	__u8 kind, role, oldstate, flags, connfail, cause;
 	__u16 err;
 };
 
@@ -171,6 +173,7 @@ TC_INLINE void tc_close_delta(struct tc_delta *d, const struct tc_closed *x)
 			  tc_is_one_exchange(x->segs_in, x->segs_out);
 	d->fin_then_reset = tc_fin_then_reset(x->kind, x->oldstate, x->err);
 	d->timewait = !!(x->flags & TC_SF_TIMEWAIT);
+	d->cause = x->cause;
 }
 
 /* The row adds of one close: the close, its connect() side (clients), and

@@ -45,6 +45,7 @@ static __always_inline void tc_finish(const struct sock *sk, const struct tcp_so
 	x.flags = s->flags;
 	x.err = s->err;
 	x.connfail = s->connfail;
+	x.cause = s->cause;
 	x.retries = s->retries;
 	x.reuse_refused = s->reuse_refused;
 	tc_close_delta(&d, &x);
@@ -74,6 +75,41 @@ static __always_inline void tc_finish(const struct sock *sk, const struct tcp_so
 	if (emit_events)
 		tc_emit_close(s, now, x.lifetime_ns, x.bytes_in, x.bytes_out, x.segs_in, x.segs_out,
 			      oldstate);
+}
+
+/* The fields tc_close_cause() weighs, read only for the closes that can
+ * have a cause (tc_cause_wanted: aborts and timeouts). */
+static __always_inline __u8 tc_read_cause(const struct sock *sk, const struct tcp_sock *tp,
+					  int oldstate, int err, unsigned long skf, bool direct)
+{
+	const struct inet_connection_sock *icsk = &tp->inet_conn;
+	struct tc_cause_in c = {
+		.err = err, .oldstate = oldstate,
+		.err_soft = TC_R(direct, sk, sk_err_soft),
+		.dead = !!(skf & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DEAD))),
+		.fin_in = !!(skf & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE))),
+		.keepopen = !!(skf & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_KEEPOPEN))),
+		.retransmits = TC_R(direct, icsk, icsk_retransmits),
+		.probes_out = TC_R(direct, icsk, icsk_probes_out),
+		.user_timeout = TC_R(direct, icsk, icsk_user_timeout),
+	};
+
+	if (!err) {
+		c.shutdown = direct ? BPF_CORE_READ_BITFIELD(sk, sk_shutdown) :
+				      BPF_CORE_READ_BITFIELD_PROBED(sk, sk_shutdown);
+		c.unread = TC_R(direct, tp, rcv_nxt) - TC_R(direct, tp, copied_seq);
+		c.linger_zero = (skf & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_LINGER))) &&
+				!TC_R(direct, sk, sk_lingertime);
+	} else if (oldstate == TC_SYN_SENT) {
+		struct net *net = TC_R(direct, sk, __sk_common.skc_net.net);
+
+		c.syn_limit = TC_R(direct, icsk, icsk_syn_retries);
+		if (!c.syn_limit)
+			c.syn_limit = TC_R(direct, net, ipv4.sysctl_tcp_syn_retries);
+		if (bpf_core_field_exists(net->ipv4.sysctl_tcp_syn_linear_timeouts))
+			c.syn_limit += TC_R(direct, net, ipv4.sysctl_tcp_syn_linear_timeouts);
+	}
+	return tc_close_cause(&c);
 }
 
 /* A socket's first sighting is its start unless we joined mid-life. */
@@ -129,9 +165,10 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 {
 	__u64 key = (__u64)sk, now = 0;
 	const struct tcp_sock *tp = NULL;
+	unsigned long skf;
 	struct tc_sock *s;
 	__u32 netns;
-	int work;
+	int work, dead;
 
 	if (!tc_is_lifecycle(oldstate, newstate))
 		return 0;
@@ -208,8 +245,10 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 	if (oldstate == TC_SYN_SENT)
 		s->connfail = tc_connect_failure(oldstate, newstate, tc_sk_segs_out(tp, direct),
 						 s->tuple.lport, tc_sk_port_bound(sk, direct));
-	if (tc_sk_flag(sk, bpf_core_enum_value(enum sock_flags, SOCK_DONE), direct))
+	skf = tc_sk_flags(sk, direct);
+	if (skf & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE)))
 		s->flags |= TC_SF_FIN_IN;
+	dead = !!(skf & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DEAD)));
 	if (tc_timewait_candidate(oldstate)) {
 		int took_over;
 
@@ -224,12 +263,12 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 		}
 		if (took_over)
 			s->flags |= TC_SF_TIMEWAIT;
-		else if (tc_is_tw_overflow(oldstate, 0, s->err,
-					   tc_sk_flag(sk, bpf_core_enum_value(enum sock_flags, SOCK_DEAD),
-						      direct)))
+		else if (tc_is_tw_overflow(oldstate, 0, s->err, dead))
 			s->flags |= TC_SF_OVERFLOW;
 	}
 	tc_classify(&s->role, &s->kind, oldstate, newstate, s->err);
+	if (tc_cause_wanted(oldstate, s->err, dead, s->flags & (TC_SF_TIMEWAIT | TC_SF_OVERFLOW)))
+		s->cause = tc_read_cause(sk, tp, oldstate, s->err, skf, direct);
 	if (emit_events) {
 		if (s->flags & TC_SF_UNTRACKED)
 			tc_path_push(&s->path, &s->path_len, newstate);

@@ -49,6 +49,30 @@ enum tc_close_kind {
 	TC_CK_NONE = 0xff,	/* still open, or not classified yet */
 };
 
+/*
+ * Why a socket ended abortively, told at ->CLOSE from its own fields
+ * (closestate.h, tc_close_cause): a reset we sent from a socket still held
+ * by its process, or a timeout in any state. Orphans' resets (data after
+ * close, TCP_LINGER2 < 0, memory) are not told apart: TC_CAUSE_NONE.
+ */
+enum tc_cause {
+	TC_CAUSE_NONE = 0,	/* not an abort of ours, nor a timeout */
+	TC_CAUSE_UNREAD_DATA,	/* close() tossed unread data (TcpExtTCPAbortOnClose) */
+	TC_CAUSE_LINGER_ZERO,	/* close() with SO_LINGER 0 (counted in TcpExtTCPAbortOnData) */
+	TC_CAUSE_KILLED,	/* tcp_abort(): ss -K, bpf_sock_destroy() (ECONNABORTED) */
+	TC_CAUSE_RESET_OTHER,	/* tcp_disconnect() otherwise: connect(AF_UNSPEC), a
+				 * listener closed before accept() took the child */
+	TC_CAUSE_SYN,		/* connect()'s SYN unanswered (tcp_syn_retries) */
+	TC_CAUSE_RETRANSMITS,	/* data unacknowledged (tcp_retries2) */
+	TC_CAUSE_ORPHAN,	/* ... after close() (tcp_orphan_retries) */
+	TC_CAUSE_USER_TIMEOUT,	/* TCP_USER_TIMEOUT ran out */
+	TC_CAUSE_KEEPALIVE,	/* keepalive probes unanswered */
+	TC_CAUSE_ZERO_WINDOW,	/* zero-window probes unanswered */
+	TC_CAUSE_TIMEOUT_OTHER,	/* a timeout none of the above (a TFO SYN-ACK) */
+	TC_CAUSE_MAX,
+};
+#define TC_CAUSE_FIRST_TIMEOUT TC_CAUSE_SYN
+
 enum tc_role {
 	TC_ROLE_UNKNOWN = 0,	/* socket already open when tracing started */
 	TC_ROLE_CLIENT,		/* we connected */
@@ -125,7 +149,7 @@ struct tc_sock {
 	__u16 retries;		/* connect(): candidate ports rejected (saturates) */
 	__u16 reuse_refused;	/* connect(): timewait 4-tuples it could not take */
 	__u8 connfail;		/* enum tc_connect_fail */
-	__u8 pad;
+	__u8 cause;		/* enum tc_cause, at CLOSE */
 };
 
 /* Why a connect() failed before its SYN left (SYN_SENT->CLOSE at once). */
@@ -196,6 +220,7 @@ struct tc_counts {
 	__u64 one_exchange;	/* <= 1 data segment each way: one request, one reply */
 	__u64 fin_then_reset;	/* orderly close begun (FIN), ended by a reset */
 	__u64 timewait;		/* left a timewait socket behind (TIME_WAIT or FIN_WAIT2) */
+	__u64 cause[TC_CAUSE_MAX];	/* abortive closes by enum tc_cause ([0] unused) */
 	struct tc_twcounts tw;
 	struct tc_conncounts conn;
 };
@@ -251,7 +276,8 @@ enum tc_ev_type {
  * its close added to the rows, so the rows can be rebuilt from events. */
 struct tc_event {
 	__u32 type;		/* TC_EV_CLOSE */
-	__u32 pad0;
+	__u8 cause;		/* enum tc_cause */
+	__u8 pad0[3];
 	__u64 ts_ns;		/* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
 	__u64 lifetime_ns;
 	__u64 bytes_in;

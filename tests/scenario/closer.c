@@ -5,7 +5,10 @@
  *
  *   closer MODE FAMILY PORT N [CLIENT_PORT]
  *     MODE    client-first | server-first | client-reset | server-reset |
- *             simultaneous | half-close | refused
+ *             simultaneous | half-close | unread-reset | refused
+ *             (client-reset, server-reset: close() with SO_LINGER 0;
+ *             unread-reset: the server's close() finds a request byte
+ *             it never read, and resets)
  *             (half-close: the client closes first and the server holds
  *             its end open HALF_CLOSE_HOLD_S seconds after the last one)
  *     FAMILY  4 (127.0.0.1) | 6 (::1) | mapped (server on [::], client 127.0.0.1)
@@ -32,10 +35,10 @@
 #include <unistd.h>
 
 enum mode { CLIENT_FIRST, SERVER_FIRST, CLIENT_RESET, SERVER_RESET, SIMULTANEOUS, HALF_CLOSE,
-	    REFUSED };
+	    UNREAD_RESET, REFUSED };
 static const char *const mode_names[] = { "client-first", "server-first", "client-reset",
 					  "server-reset", "simultaneous", "half-close",
-					  "refused" };
+					  "unread-reset", "refused" };
 
 /* half-close: how long the server keeps its ends open after the last EOF,
  * so that the client's orphans outlive tcp_fin_timeout in FIN_WAIT2. */
@@ -171,6 +174,11 @@ static int serve_one(int c, int ctl)
 			return -1;
 		linger0_close(c);
 		return 0;
+	case UNREAD_RESET:	/* 'q' read, its 'x' not: close() resets */
+		if (read1(c) || write1(c, 'r'))
+			return -1;
+		close(c);
+		return 0;
 	case SIMULTANEOUS:
 		/* The client's data + FIN are stuck behind our full window; our
 		 * FIN reaches it in FIN_WAIT1. Only then do we read. */
@@ -242,6 +250,11 @@ static int client_one(int ctl)
 		return 0;
 	case SERVER_RESET:
 		if (write1(fd, 'q') || read1(fd) || write1(fd, 'k') || wait_end(fd) != 2)
+			break;
+		close(fd);
+		return 0;
+	case UNREAD_RESET:	/* one segment, so 'x' is queued before the server reads */
+		if (write(fd, "qx", 2) != 2 || read1(fd) || wait_end(fd) != 2)
 			break;
 		close(fd);
 		return 0;

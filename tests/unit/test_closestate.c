@@ -177,6 +177,91 @@ static void test_fin_then_reset(void **state)
 	assert_false(tc_fin_then_reset(TC_CK_NEVER_ESTABLISHED, TC_SYN_SENT, TC_ECONNREFUSED));
 }
 
+/* Which closes read the cause fields at all (the rest stay at the floor). */
+static void test_cause_wanted(void **state)
+{
+	(void)state;
+	/* aborts by a process still holding the socket */
+	assert_true(tc_cause_wanted(TC_ESTABLISHED, 0, 0, 0));
+	assert_true(tc_cause_wanted(TC_CLOSE_WAIT, 0, 0, 0));
+	assert_true(tc_cause_wanted(TC_FIN_WAIT1, 0, 0, 0));
+	assert_true(tc_cause_wanted(TC_FIN_WAIT2, 0, 0, 0));
+	/* orderly ends, hand-overs and orphans: no read */
+	assert_false(tc_cause_wanted(TC_LAST_ACK, 0, 1, 0));
+	assert_false(tc_cause_wanted(TC_LAST_ACK, 0, 0, 0));
+	assert_false(tc_cause_wanted(TC_FIN_WAIT2, 0, 1, 1));
+	assert_false(tc_cause_wanted(TC_FIN_WAIT2, 0, 0, 1));
+	assert_false(tc_cause_wanted(TC_FIN_WAIT1, 0, 1, 0));
+	assert_false(tc_cause_wanted(TC_SYN_SENT, 0, 0, 0));
+	/* resets received: no cause of ours */
+	assert_false(tc_cause_wanted(TC_ESTABLISHED, TC_ECONNRESET, 0, 0));
+	assert_false(tc_cause_wanted(TC_CLOSE_WAIT, TC_EPIPE, 0, 0));
+	assert_false(tc_cause_wanted(TC_SYN_SENT, TC_ECONNREFUSED, 0, 0));
+	/* timeouts in any state, ss -K even of an orphan */
+	assert_true(tc_cause_wanted(TC_SYN_SENT, TC_ETIMEDOUT, 0, 0));
+	assert_true(tc_cause_wanted(TC_LAST_ACK, TC_ETIMEDOUT, 1, 0));
+	assert_true(tc_cause_wanted(TC_FIN_WAIT1, TC_ECONNABORTED, 1, 0));
+}
+
+static int cause(struct tc_cause_in c)
+{
+	return tc_close_cause(&c);
+}
+
+static void test_close_cause(void **state)
+{
+	const struct tc_cause_in closed = { .oldstate = TC_ESTABLISHED, .shutdown = TC_SHUTDOWN_MASK };
+	struct tc_cause_in c;
+
+	(void)state;
+	/* close() with unread data; the FIN's sequence number alone is none */
+	c = closed, c.unread = 5;
+	assert_int_equal(cause(c), TC_CAUSE_UNREAD_DATA);
+	c.linger_zero = 1;	/* unread data is looked at first, as in __tcp_close() */
+	assert_int_equal(cause(c), TC_CAUSE_UNREAD_DATA);
+	c = closed, c.oldstate = TC_CLOSE_WAIT, c.fin_in = 1, c.unread = 1;
+	assert_int_equal(cause(c), TC_CAUSE_RESET_OTHER);
+	c.unread = 2;
+	assert_int_equal(cause(c), TC_CAUSE_UNREAD_DATA);
+	c = closed, c.linger_zero = 1;
+	assert_int_equal(cause(c), TC_CAUSE_LINGER_ZERO);
+	/* tcp_disconnect() without close(): connect(AF_UNSPEC), a forgotten child */
+	c = closed, c.shutdown = 0, c.linger_zero = 1, c.unread = 9;
+	assert_int_equal(cause(c), TC_CAUSE_RESET_OTHER);
+	/* ss -K */
+	c = closed, c.err = TC_ECONNABORTED, c.unread = 9;
+	assert_int_equal(cause(c), TC_CAUSE_KILLED);
+
+	/* timeouts: ETIMEDOUT, or the soft error met while retrying */
+	c = (struct tc_cause_in){ .oldstate = TC_ESTABLISHED, .err = TC_ETIMEDOUT, .retransmits = 15 };
+	assert_int_equal(cause(c), TC_CAUSE_RETRANSMITS);
+	c.err = 113, c.err_soft = 113;	/* EHOSTUNREACH, soft */
+	assert_int_equal(cause(c), TC_CAUSE_RETRANSMITS);
+	c.err_soft = 0;			/* a hard ICMP error: no timeout */
+	assert_int_equal(cause(c), TC_CAUSE_NONE);
+	c.err = TC_ETIMEDOUT, c.user_timeout = 3000;
+	assert_int_equal(cause(c), TC_CAUSE_USER_TIMEOUT);
+	c.user_timeout = 0, c.dead = 1, c.oldstate = TC_FIN_WAIT1;
+	assert_int_equal(cause(c), TC_CAUSE_ORPHAN);
+	c = (struct tc_cause_in){ .oldstate = TC_ESTABLISHED, .err = TC_ETIMEDOUT, .probes_out = 3,
+				  .keepopen = 1 };
+	assert_int_equal(cause(c), TC_CAUSE_KEEPALIVE);
+	c.keepopen = 0;
+	assert_int_equal(cause(c), TC_CAUSE_ZERO_WINDOW);
+	c.probes_out = 0;
+	assert_int_equal(cause(c), TC_CAUSE_TIMEOUT_OTHER);
+	/* a SYN: its own count, unless TCP_USER_TIMEOUT ran out first */
+	c = (struct tc_cause_in){ .oldstate = TC_SYN_SENT, .err = TC_ETIMEDOUT, .retransmits = 6,
+				  .syn_limit = 6 };
+	assert_int_equal(cause(c), TC_CAUSE_SYN);
+	c.user_timeout = 100000;
+	assert_int_equal(cause(c), TC_CAUSE_SYN);
+	c.retransmits = 2;
+	assert_int_equal(cause(c), TC_CAUSE_USER_TIMEOUT);
+	c = (struct tc_cause_in){ .oldstate = TC_SYN_RECV, .err = TC_ETIMEDOUT, .retransmits = 5 };
+	assert_int_equal(cause(c), TC_CAUSE_TIMEOUT_OTHER);
+}
+
 static void test_one_exchange(void **state)
 {
 	assert_true(tc_is_one_exchange(1, 1));
@@ -196,6 +281,8 @@ int main(void)
 		cmocka_unit_test(test_path_saturates),
 		cmocka_unit_test(test_fin_then_reset),
 		cmocka_unit_test(test_one_exchange),
+		cmocka_unit_test(test_cause_wanted),
+		cmocka_unit_test(test_close_cause),
 	};
 	return cmocka_run_group_tests_name("closestate", tests, NULL, NULL);
 }

@@ -267,6 +267,7 @@ int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 	m->tw_hook = t->tw_hook;
 	m->port_hook = t->port_hook;
 	m->tw_snapshot = t->tw_snapshot;
+	m->causes = 1;	/* every state hook reads them at ->CLOSE */
 
 	vals = calloc((size_t)ncpu, PCPU_STRIDE(sizeof(struct tc_counts)));
 	if (!vals)

@@ -322,6 +322,8 @@ void tc_counts_add(struct tc_counts *dst, const struct tc_counts *src)
 	dst->one_exchange += src->one_exchange;
 	dst->fin_then_reset += src->fin_then_reset;
 	dst->timewait += src->timewait;
+	for (int i = 0; i < TC_CAUSE_MAX; i++)
+		dst->cause[i] += src->cause[i];
 	tc_twcounts_add(&dst->tw, &src->tw);
 	tc_conncounts_add(&dst->conn, &src->conn);
 }

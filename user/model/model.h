@@ -70,6 +70,7 @@ struct tc_model {
 	const char *tw_hook;		/* NULL: TIME_WAIT ends and lengths unavailable */
 	const char *port_hook;		/* NULL: port-search retries unavailable */
 	int tw_snapshot;		/* pre-existing TIME_WAIT sockets counted */
+	int causes;			/* closes carry their cause (a recording may not) */
 	double duration_s;
 	struct tc_counts totals;
 	struct tc_health health;

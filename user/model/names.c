@@ -16,6 +16,21 @@ static const char *const kind_names[TC_CK_MAX] = {
 	[TC_CK_UNSEEN] = "unseen",
 };
 
+static const char *const cause_names[TC_CAUSE_MAX] = {
+	[TC_CAUSE_NONE] = "none",
+	[TC_CAUSE_UNREAD_DATA] = "unread_data",
+	[TC_CAUSE_LINGER_ZERO] = "linger_zero",
+	[TC_CAUSE_KILLED] = "killed",
+	[TC_CAUSE_RESET_OTHER] = "reset_other",
+	[TC_CAUSE_SYN] = "syn",
+	[TC_CAUSE_RETRANSMITS] = "retransmits",
+	[TC_CAUSE_ORPHAN] = "orphan",
+	[TC_CAUSE_USER_TIMEOUT] = "user_timeout",
+	[TC_CAUSE_KEEPALIVE] = "keepalive",
+	[TC_CAUSE_ZERO_WINDOW] = "zero_window",
+	[TC_CAUSE_TIMEOUT_OTHER] = "timeout_other",
+};
+
 static const char *const state_names[TC_STATE_MAX] = {
 	[TC_ESTABLISHED] = "ESTABLISHED", [TC_SYN_SENT] = "SYN_SENT",
 	[TC_SYN_RECV] = "SYN_RECV", [TC_FIN_WAIT1] = "FIN_WAIT1",
@@ -34,6 +49,11 @@ static const char *const attach_names[] = {
 const char *tc_kind_name(int kind)
 {
 	return kind >= 0 && kind < TC_CK_MAX ? kind_names[kind] : "open";
+}
+
+const char *tc_cause_name(int cause)
+{
+	return cause >= 0 && cause < TC_CAUSE_MAX ? cause_names[cause] : "none";
 }
 
 const char *tc_role_name(int role)

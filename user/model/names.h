@@ -8,6 +8,8 @@
 
 const char *tc_kind_name(int kind);
 const char *tc_role_name(int role);
+/* enum tc_cause: a reset cause below TC_CAUSE_FIRST_TIMEOUT, a timeout's from it. */
+const char *tc_cause_name(int cause);
 const char *tc_state_name(int state);
 const char *tc_attach_name(int attach);
 int tc_attach_parse(const char *s);	/* -1 when unknown */

@@ -765,6 +765,7 @@ int tc_rec_model(struct tc_recording *r, struct tc_model *m)
 	m->tw_hook = hstr(r->header, "tw_hook");
 	m->port_hook = hstr(r->header, "port_hook");
 	m->tw_snapshot = hbool(r->header, "tw_snapshot");
+	m->causes = hbool(r->header, "causes");	/* absent before causes were told */
 	known = hbool(r->header, "survey");
 	if (tc_replay_model(&r->rp, m))
 		return -ENOMEM;

@@ -159,9 +159,13 @@ static struct peer_group *group_peers(const struct tc_model *m, size_t *n)
 	&(c)->kind[4], &(c)->kind[5], &(c)->kind[6], &(c)->kind[7], &(c)->tw.entered, \
 	&(c)->tw.reuse_hits, &(c)->tw.ended[0], &(c)->tw.ended[1], &(c)->tw.ended[2], \
 	&(c)->tw.ended[3], &(c)->conn.attempts, &(c)->conn.port_exhausted, \
-	&(c)->conn.bind_conflict, &(c)->conn.other_failed, &(c)->one_exchange
-_Static_assert(TC_CK_MAX == 8 && TC_TWE_MAX == 4, "OTHER_FIELDS lists every kind and end");
-#define NOTHER ((size_t)20)
+	&(c)->conn.bind_conflict, &(c)->conn.other_failed, &(c)->one_exchange, \
+	&(c)->cause[1], &(c)->cause[2], &(c)->cause[3], &(c)->cause[4], &(c)->cause[5], \
+	&(c)->cause[6], &(c)->cause[7], &(c)->cause[8], &(c)->cause[9], &(c)->cause[10], \
+	&(c)->cause[11]
+_Static_assert(TC_CK_MAX == 8 && TC_TWE_MAX == 4 && TC_CAUSE_MAX == 12,
+	       "OTHER_FIELDS lists every kind, end and cause");
+#define NOTHER ((size_t)31)
 
 /*
  * A series chosen after an exposition starts from what "other" exposed of
@@ -373,6 +377,14 @@ static __u64 fails(const struct tc_conncounts *c, int i)
 typedef __u64 (*get_fn)(const struct tc_counts *c, int j);
 
 static __u64 get_kind(const struct tc_counts *c, int j) { return c->kind[j]; }
+static __u64 get_reset_cause(const struct tc_counts *c, int j)
+{
+	return c->cause[TC_CAUSE_UNREAD_DATA + j];
+}
+static __u64 get_timeout_cause(const struct tc_counts *c, int j)
+{
+	return c->cause[TC_CAUSE_FIRST_TIMEOUT + j];
+}
 static __u64 get_one_exchange(const struct tc_counts *c, int j) { return c->one_exchange; }
 static __u64 get_tw_entered(const struct tc_counts *c, int j) { return c->tw.entered; }
 static __u64 get_reuse(const struct tc_counts *c, int j) { return c->tw.reuse_hits; }
@@ -407,6 +419,19 @@ static void row_counters(FILE *f, const char *prefix, labels_fn fn, const struct
 	family(f, prefix, "closes_total",
 	       "Closed TCP sockets, by who sent FIN first or why there was none.", fn, s, n,
 	       "kind", kind_label, TC_CK_MAX, get_kind);
+	if (m->causes) {
+		const char *cause[TC_CAUSE_MAX];
+
+		for (int i = 0; i < TC_CAUSE_MAX; i++)
+			cause[i] = tc_cause_name(i);
+		family(f, prefix, "resets_sent_total",
+		       "Resets sent by a process still holding the socket (or ss -K), by cause.",
+		       fn, s, n, "cause", cause + TC_CAUSE_UNREAD_DATA,
+		       TC_CAUSE_FIRST_TIMEOUT - TC_CAUSE_UNREAD_DATA, get_reset_cause);
+		family(f, prefix, "timeouts_total", "Sockets ended by a timeout, by cause.", fn, s, n,
+		       "cause", cause + TC_CAUSE_FIRST_TIMEOUT, TC_CAUSE_MAX - TC_CAUSE_FIRST_TIMEOUT,
+		       get_timeout_cause);
+	}
 	family(f, prefix, "closes_one_exchange_total",
 	       "Closed sockets that carried one request and one reply (at most one data segment "
 	       "each way).", fn, s, n, NULL, NULL, 0, get_one_exchange);

@@ -140,6 +140,58 @@ static void render_time_wait(FILE *f, const struct tc_model *m, unsigned top)
 	tw_histogram(f, &m->totals.tw);
 }
 
+/* "unread_data 25, keepalive 2" for the causes in [from, to) with counts. */
+static bool cause_list(char *buf, size_t size, const struct tc_counts *c, int from, int to)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int i = from; i < to && n < size; i++)
+		if (c->cause[i])
+			n += (size_t)snprintf(buf + n, size - n, "%s%s %" PRIu64, n ? ", " : "",
+					      tc_cause_name(i), (uint64_t)c->cause[i]);
+	return n > 0;
+}
+
+static bool cause_any(const struct tc_counts *c)
+{
+	for (int i = TC_CAUSE_NONE + 1; i < TC_CAUSE_MAX; i++)
+		if (c->cause[i])
+			return true;
+	return false;
+}
+
+static void cause_row(FILE *f, const char *pid, const char *comm, const struct tc_counts *c)
+{
+	char rst[160], tmo[200];
+	bool r = cause_list(rst, sizeof(rst), c, TC_CAUSE_UNREAD_DATA, TC_CAUSE_FIRST_TIMEOUT),
+	     t = cause_list(tmo, sizeof(tmo), c, TC_CAUSE_FIRST_TIMEOUT, TC_CAUSE_MAX);
+
+	if (r || t)
+		fprintf(f, "%-7s %-22s %-40s %s\n", pid, comm, r ? rst : "-", t ? tmo : "-");
+}
+
+/* Why sockets ended abortively: the resets we sent, the timeouts. */
+static void render_causes(FILE *f, const struct tc_model *m, unsigned top)
+{
+	char comm[COMM_BUF], pid[16];
+	unsigned shown = 0;
+
+	fprintf(f, "\nWHY (resets sent by a process still holding the socket, and timeouts)\n"
+		"%-7s %-22s %-40s %s\n", "PID", "COMM", "RESETS SENT, BY CAUSE", "TIMEOUTS, BY CAUSE");
+	cause_row(f, "", "all", &m->totals);
+	for (size_t i = 0; i < m->nprocs && shown < top; i++) {
+		const struct tc_proc_row *r = &m->procs[i];
+
+		if (!cause_any(&r->c))
+			continue;
+		shown++;
+		tc_printable(comm, r->key.comm, TC_COMM_LEN);
+		snprintf(pid, sizeof(pid), "%u", r->key.tgid);
+		cause_row(f, pid, r->key.tgid ? comm : "[unknown]", &r->c);
+	}
+}
+
 /* The connecting side: failures, rejected ports, each destination's budget. */
 static void render_connect(FILE *f, const struct tc_model *m, unsigned top)
 {
@@ -268,6 +320,8 @@ void tc_render_text(FILE *f, const struct tc_model *m, unsigned top)
 		counts_cols(f, &other);
 	}
 
+	if (m->causes && cause_any(&m->totals))
+		render_causes(f, m, top);
 	if (tw_any(&m->totals.tw))
 		render_time_wait(f, m, top);
 	if (m->totals.conn.attempts)
@@ -319,11 +373,14 @@ void tc_event_text(FILE *f, const struct tc_event *e, double ts_s)
 		snprintf(comm + strlen(comm), sizeof(comm) - strlen(comm), "(%s)", thread);
 	}
 	fprintf(f, "%-10.3f %-7u %-15s %-6s %-24s %-24s %-17s %9.3f %9" PRIu64 " %9" PRIu64
-		"  %s\n", ts_s, e->owner.tgid, e->owner.tgid ? comm : "[unknown]",
+		"  %s%s%s%s\n", ts_s, e->owner.tgid, e->owner.tgid ? comm : "[unknown]",
 		tc_role_name(e->role),
 		tc_endpoint_str(t->family, t->laddr, t->lport, l, sizeof(l)),
 		tc_endpoint_str(t->family, t->raddr, t->rport, r, sizeof(r)),
 		tc_kind_name(e->kind), (double)e->lifetime_ns / 1e6,
 		(uint64_t)e->bytes_in, (uint64_t)e->bytes_out,
-		tc_path_str(e->path, e->path_len, path, sizeof(path)));
+		tc_path_str(e->path, e->path_len, path, sizeof(path)),
+		e->cause > TC_CAUSE_NONE && e->cause < TC_CAUSE_MAX ? " (" : "",
+		e->cause > TC_CAUSE_NONE && e->cause < TC_CAUSE_MAX ? tc_cause_name(e->cause) : "",
+		e->cause > TC_CAUSE_NONE && e->cause < TC_CAUSE_MAX ? ")" : "");
 }
