@@ -61,7 +61,7 @@ MAIN_OBJ  := $(OUT)/user/cmd/main.o
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
-SCEN_SRCS := $(wildcard tests/scenario/*.c)
+SCEN_SRCS := $(filter-out %.bpf.c,$(wildcard tests/scenario/*.c))
 SCEN_BINS := $(patsubst tests/scenario/%.c,$(OUT)/scenario/%,$(SCEN_SRCS))
 
 CFLAGS   ?= -O2 -g
@@ -166,6 +166,22 @@ $(OUT)/scenario/%: tests/scenario/%.c | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $< -lpthread -o $@
+
+# timeouter's packet drop (tests/scenario/blackhole.bpf.c), kept out of
+# $(OUT)/scenario, which holds only what the VM image runs.
+$(OUT)/scenario-bpf/blackhole.bpf.o: tests/scenario/blackhole.bpf.c | $(DEPS_STAMP)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/scenario-bpf/blackhole.skel.h: $(OUT)/scenario-bpf/blackhole.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name blackhole_bpf > $@.tmp && mv $@.tmp $@
+
+$(OUT)/scenario/timeouter: tests/scenario/timeouter.c $(OUT)/scenario-bpf/blackhole.skel.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -I$(OUT)/scenario-bpf $< $(LIBS) -lpthread -o $@
 
 $(OUT)/bench/%: tools/bench/%.c | $(DEPS_STAMP)
 	$(call msg,CC,$@)
@@ -301,5 +317,5 @@ vmlinux:
 clean:
 	rm -rf $(OUT) tcpclose
 
--include $(wildcard $(OUT)/bpf/*.d $(OUT)/user/*/*.d $(OUT)/tests/*.d $(OUT)/scenario/*.d $(OUT)/bench/*.d \
+-include $(wildcard $(OUT)/bpf/*.d $(OUT)/user/*/*.d $(OUT)/tests/*.d $(OUT)/scenario/*.d $(OUT)/scenario-bpf/*.d $(OUT)/bench/*.d \
 	$(ASAN_OUT)/user/*/*.d $(ASAN_OUT)/tests/*.d $(FUZZ_OUT)/user/*/*.d $(FUZZ_OUT)/*.d)

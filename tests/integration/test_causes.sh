@@ -1,21 +1,42 @@
 #!/bin/bash
-# Why sockets were reset: each cause per process and peer, against the
-# kernel's own counters (nstat, this namespace): close() with unread data ==
-# TcpExtTCPAbortOnClose, SO_LINGER 0 == TcpExtTCPAbortOnData (nothing else
-# here aborts on data), in report, trace and a recording's replay alike.
+# Why sockets were reset or timed out: each cause per process and peer,
+# against the kernel's own counters (nstat, this namespace): close() with
+# unread data == TcpExtTCPAbortOnClose, SO_LINGER 0 == TcpExtTCPAbortOnData
+# (nothing else here aborts on data), keepalive, retransmission, user and
+# SYN timeouts (timeouter: a path that drops everything) ==
+# TcpExtTCPAbortOnTimeout; in report, trace and a recording's replay alike.
 . "$(dirname "$0")/lib.sh"
 N=20
 ns=$(netns_new causes) || exit 1
+# short timeouts: retransmissions give up after ~1.4 s, a SYN after 1 + 2 s
+in_ns "$ns" sysctl -qw net.ipv4.tcp_retries2=2
+[ -e /proc/sys/net/ipv4/tcp_syn_linear_timeouts ] &&
+	in_ns "$ns" sysctl -qw net.ipv4.tcp_syn_linear_timeouts=0
+NT=4	# connections per timeout kind (threads of one client each)
 out=$WORK/report.json tr=$WORK/trace.json rec=$WORK/causes.tcrec
 tracer_start "$out" report --json --netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
 rpid=$TRACER_PID
 tracer_start "$tr" trace --json --netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
 tpid=$TRACER_PID
 tracer_start "$WORK/rec.out" record -o "$rec" --netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
+in_ns "$ns" "$SCEN/timeouter" 7100 "$NT" keepalive retransmits user-timeout syn \
+	>"$WORK/timeouts.json" 2>"$WORK/timeouts.err" &
+tmo=$!
 unread=$(in_ns "$ns" "$SCEN/closer" unread-reset 4 7001 "$N")
 cl0=$(in_ns "$ns" "$SCEN/closer" client-reset 6 7002 "$N")
 sl0=$(in_ns "$ns" "$SCEN/closer" server-reset 4 7003 "$N")
 fin=$(in_ns "$ns" "$SCEN/closer" client-first 4 7004 "$N")
+# ss -K: the kernel's tcp_abort() on sockets held open; ss lists those it
+# killed (the oracle: no MIB counts them).
+exec 3> >(in_ns "$ns" "$ROOT/build/bench/hold" -c 5 -a 1 -p 7400 >"$WORK/hold.out")
+hpid=$!
+for _ in $(seq 100); do [ -s "$WORK/hold.out" ] && break; sleep 0.1; done
+killed=$(in_ns "$ns" ss -HK state established dport = :7400 2>/dev/null | wc -l)
+exec 3>&-	# hold exits; the kernel closes what is left
+wait "$hpid" 2>/dev/null
+wait "$tmo"
+check "timeouter: every connection timed out as its mode says" "4 true" \
+	"$(jq -sr '"\(length) \(all(.ok))"' "$WORK/timeouts.json")$(head -c 300 "$WORK/timeouts.err")"
 for l in "$unread" "$cl0" "$sl0" "$fin"; do
 	check "scenario $(jq -r .mode <<<"$l") ran cleanly" true "$(jq -r .ok <<<"$l")"
 done
@@ -27,6 +48,7 @@ tracer_stop "$rpid"
 
 on_close=$(nstat_get "$ns" TcpExtTCPAbortOnClose)
 on_data=$(nstat_get "$ns" TcpExtTCPAbortOnData)
+on_timeout=$(nstat_get "$ns" TcpExtTCPAbortOnTimeout)
 # A close the kernel skipped has no cause (kind unseen): the sums hold on
 # closes seen, which every check below allows for.
 unseen=$(jq '.totals.close.unseen' "$out")
@@ -41,8 +63,21 @@ within() {	# within NAME ORACLE COUNTED: exact, but for closes never seen
 }
 within "totals: unread_data == TcpExtTCPAbortOnClose" "$on_close" "$(jq .totals.reset_cause.unread_data "$out")"
 within "totals: linger_zero == TcpExtTCPAbortOnData" "$on_data" "$(jq .totals.reset_cause.linger_zero "$out")"
-check "totals: no other reset cause, no timeout" "0 0 0" \
-	"$(jq -r '.totals | "\(.reset_cause.killed) \(.reset_cause.reset_other) \([.timeout_cause[]] | add)"' "$out")"
+check "kernel: one abort on timeout per connection timed out" $((4 * NT)) "$on_timeout"
+within "totals: timeout causes == TcpExtTCPAbortOnTimeout" "$on_timeout" \
+	"$(jq '[.totals.timeout_cause[]] | add' "$out")"
+check "ss -K killed hold's 5 client sockets" 5 "$killed"
+within "totals: killed == the sockets ss -K killed" "$killed" "$(jq .totals.reset_cause.killed "$out")"
+check "totals: no other reset cause" 0 "$(jq .totals.reset_cause.reset_other "$out")"
+# Each timeout's client: its cause alone (on the closes seen); a SYN's is a
+# connect that never got established.
+for m in keepalive retransmits user-timeout syn; do
+	cpid=$(jq --arg m "$m" 'select(.mode == $m) | .client_pid' "$WORK/timeouts.json")
+	cause=${m/-/_}; [ "$m" = syn ] && kind=never_established || kind=timeout
+	check "$m: client's timeout cause, its close kind (+ unseen)" "$NT $NT $NT" \
+		"$(jq -r --argjson p "${cpid:-0}" --arg c "$cause" --arg k "$kind" '.processes[] | select(.pid==$p) |
+			"\(.timeout_cause[$c] + .close.unseen) \(.close[$k] + .close.unseen) \(([.timeout_cause[]] | add) + .close.unseen)"' "$out")"
+done
 
 # Per process: the closer that reset is charged, its peer is not.
 row() {	# row PID: "unread_data linger_zero reset_sent+fin_then_reset unseen"
@@ -86,4 +121,11 @@ check "replay: reset and timeout causes as reported live" \
 "$TCPCLOSE" report --from "$rec" >"$WORK/from.txt"
 check_match "text: the WHY section names the cause" "unread_data $((N - unseen))|unread_data $N" \
 	"$(grep -A3 '^WHY' "$WORK/from.txt")"
+# doctor names each: the process that resets with unread data, the one that
+# lingers 0, and the destinations whose connections timed out.
+"$TCPCLOSE" doctor --from "$rec" --json >"$WORK/doc.json"
+check "doctor: unread_resets names the server, linger_resets both SO_LINGER 0 closers" \
+	"tc-server 2" "$(jq -r '"\([.findings[] | select(.id == "unread_resets") | .title | capture("^(?<c>[^ ]+) ").c] | join(",")) \([.findings[] | select(.id == "linger_resets")] | length)"' "$WORK/doc.json")"
+check "doctor: a timeouts finding per destination that timed out, each with its fix" "4 4" \
+	"$(jq -r '[.findings[] | select(.id == "timeouts")] | "\(length) \([.[] | select(.fix != "")] | length)"' "$WORK/doc.json")"
 finish

@@ -611,6 +611,63 @@ static void test_overflow_resets_myths(void **state)
 	tc_model_free(&m);
 }
 
+/* With causes told, each reset cause and each timeout gets its own verdict. */
+static void test_causes(void **state)
+{
+	struct tc_model m;
+	struct tc_counts web = { 0 }, cli = { 0 }, up = { 0 };
+	struct tc_proc_key wk = { .tgid = 410 }, ck = { .tgid = 420 };
+	struct tc_peer_key uk = peer(TC_ROLE_CLIENT, 420, "fetcher", 0, 5432);
+	const struct tc_finding *r;
+	int n;
+
+	(void)state;
+	tc_model_init(&m);
+	m.causes = 1;
+	strcpy(wk.comm, "web");
+	web.closed = 100;
+	web.kind[TC_CK_RESET_SENT] = 60;
+	web.kind[TC_CK_REMOTE_FIRST] = 40;
+	web.cause[TC_CAUSE_UNREAD_DATA] = 70;	/* 10 of them in CLOSE_WAIT */
+	tc_model_add_proc(&m, &wk, &web);
+	strcpy(ck.comm, "fetcher");
+	cli.closed = 30;
+	cli.kind[TC_CK_TIMEOUT] = 12;
+	tc_model_add_proc(&m, &ck, &cli);
+	up.closed = 30;
+	up.cause[TC_CAUSE_KEEPALIVE] = 10;
+	up.cause[TC_CAUSE_RETRANSMITS] = 2;
+	tc_model_add_peer(&m, &uk, &up);
+	n = tc_diagnose(&m, f, 32);
+	r = find(n, "unread_resets");
+	assert_non_null(r);
+	assert_true(has(r->title, "web (pid 410)"));
+	assert_true(has(r->evidence, "70 of 100 closes (70%)"));
+	assert_null(find(n, "linger_resets"));	/* not SO_LINGER 0: the cause says so */
+	r = find(n, "timeouts");
+	assert_non_null(r);
+	assert_true(has(r->title, "12 connections"));
+	assert_true(has(r->evidence, "retransmits 2, keepalive 10"));
+	assert_true(has(r->fix, "idle"));
+	/* the same resets from a recording without causes: the old, joint verdict */
+	m.causes = 0;
+	n = tc_diagnose(&m, f, 32);
+	assert_null(find(n, "unread_resets"));
+	assert_null(find(n, "timeouts"));
+	assert_non_null(find(n, "linger_resets"));
+	/* SO_LINGER 0 named as such; too few timeouts say nothing */
+	m.causes = 1;
+	m.procs[0].c.cause[TC_CAUSE_UNREAD_DATA] = 0;
+	m.procs[0].c.cause[TC_CAUSE_LINGER_ZERO] = 60;
+	m.peers[0].c.cause[TC_CAUSE_KEEPALIVE] = 0;
+	n = tc_diagnose(&m, f, 32);
+	r = find(n, "linger_resets");
+	assert_non_null(r);
+	assert_true(has(r->evidence, "SO_LINGER with timeout 0 (counted"));
+	assert_null(find(n, "timeouts"));
+	tc_model_free(&m);
+}
+
 /*
  * A model of 200k client rows (two processes toward each of 100k
  * destinations, each in a netns of its own), 100k server rows and 100k
@@ -696,6 +753,7 @@ int main(void)
 		cmocka_unit_test(test_keepalive_fix_by_proxy),
 		cmocka_unit_test(test_no_noise),
 		cmocka_unit_test(test_overflow_resets_myths),
+		cmocka_unit_test(test_causes),
 		cmocka_unit_test(test_netstat_value),
 		cmocka_unit_test(test_overflow_kernel_check),
 		cmocka_unit_test(test_many_destinations),

@@ -620,27 +620,113 @@ static void rule_dest(const struct index *ix, const struct dest *d, struct out *
 	}
 }
 
+/* A process that ends this share of its closes with one cause of reset. */
+static struct tc_finding *reset_share(struct out *o, const struct tc_proc_row *r, __u64 n,
+				      const char *id, char *p, size_t plen)
+{
+	struct tc_finding *f;
+
+	/* pid 0 gathers the unseen sockets of any number of processes */
+	if (!r->key.tgid || r->c.closed < TC_DOC_MIN_CLOSES ||
+	    pct(n, r->c.closed) < 100 * TC_DOC_RESET_SHARE || !(f = add(o, TC_SEV_WARNING, id)))
+		return NULL;
+	proc_str(&r->key, p, plen);
+	return f;
+}
+
 static void rule_resets(const struct tc_model *m, struct out *o)
 {
 	for (size_t i = 0; i < m->nprocs; i++) {
 		const struct tc_proc_row *r = &m->procs[i];
-		__u64 rst = r->c.kind[TC_CK_RESET_SENT];
+		__u64 rst = r->c.kind[TC_CK_RESET_SENT], unread = r->c.cause[TC_CAUSE_UNREAD_DATA],
+		      l0 = r->c.cause[TC_CAUSE_LINGER_ZERO];
 		struct tc_finding *f;
 		char p[80];
 
-		/* pid 0 gathers the unseen sockets of any number of processes */
-		if (!r->key.tgid || r->c.closed < TC_DOC_MIN_CLOSES ||
-		    pct(rst, r->c.closed) < 100 * TC_DOC_RESET_SHARE ||
-		    !(f = add(o, TC_SEV_WARNING, "linger_resets")))
+		if (m->causes && (f = reset_share(o, r, unread, "unread_resets", p, sizeof(p)))) {
+			snprintf(f->title, sizeof(f->title), "%s resets connections by closing them "
+				 "with data unread", p);
+			put(f->evidence, "%llu of %llu closes (%.0f%%) found bytes from the peer not "
+			    "yet read, so the kernel sent RST, not FIN (TcpExtTCPAbortOnClose): the "
+			    "peer gets ECONNRESET and may lose the reply it was reading",
+			    (unsigned long long)unread, (unsigned long long)r->c.closed,
+			    pct(unread, r->c.closed));
+			put(f->fix, "read what the peer sent before close(), or shutdown(SHUT_WR) and "
+			    "read to EOF first (a lingering close: nginx's lingering_close, on by "
+			    "default); a server that answers before reading the whole request (a "
+			    "body, a pipelined request) resets the client that is still sending");
+		}
+		if (m->causes) {
+			if (!(f = reset_share(o, r, l0, "linger_resets", p, sizeof(p))))
+				continue;
+			rst = l0;
+		} else if (!(f = reset_share(o, r, rst, "linger_resets", p, sizeof(p)))) {
 			continue;
-		proc_str(&r->key, p, sizeof(p));
+		}
 		snprintf(f->title, sizeof(f->title), "%s ends most connections with a reset", p);
-		put(f->evidence, "%llu of %llu closes (%.0f%%) sent RST instead of FIN: SO_LINGER with "
-		    "timeout 0, or closing with unread data", (unsigned long long)rst,
-		    (unsigned long long)r->c.closed, pct(rst, r->c.closed));
+		put(f->evidence, "%llu of %llu closes (%.0f%%) sent RST instead of FIN: %s",
+		    (unsigned long long)rst, (unsigned long long)r->c.closed, pct(rst, r->c.closed),
+		    m->causes ? "SO_LINGER with timeout 0 (counted in TcpExtTCPAbortOnData)" :
+		    "SO_LINGER with timeout 0, or closing with unread data");
 		put(f->fix, "close orderly: a reset dodges TIME_WAIT only by throwing away data in "
 		    "flight and handing the peer ECONNRESET; if TIME_WAIT is the worry, reuse "
 		    "connections instead (or tcp_tw_reuse on the connecting side)");
+	}
+}
+
+/* Connections toward one destination that died of timeouts: what the
+ * kernel gave up on says where to look. */
+static void rule_timeouts(const struct tc_model *m, struct out *o)
+{
+	static const char *const fix[] = {
+		[TC_CAUSE_SYN] = "nothing answers the SYN: the destination is down, a firewall drops "
+			"it, or its listen queue overflows (TcpExtListenOverflows there)",
+		[TC_CAUSE_KEEPALIVE] = "idle connections were dropped on the way: a NAT, load "
+			"balancer or firewall forgot the flow (or the peer vanished); send keepalives "
+			"more often than the middlebox's idle timeout, or close idle connections first",
+	};
+	for (size_t i = 0; m->causes && i < m->npeers; i++) {
+		const struct tc_peer_row *r = &m->peers[i];
+		const __u64 *c = r->c.cause;
+		__u64 n = 0, top = 0;
+		int why = TC_CAUSE_RETRANSMITS;
+		struct tc_finding *f;
+		char dst[200], list[240];
+		size_t off = 0;
+
+		for (int k = TC_CAUSE_FIRST_TIMEOUT; k < TC_CAUSE_MAX; k++) {
+			n += c[k];
+			if (c[k] > top)
+				top = c[k], why = k;
+			if (c[k] && off < sizeof(list))
+				off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s %llu",
+							off ? ", " : "", tc_cause_name(k),
+							(unsigned long long)c[k]);
+		}
+		if (n < TC_DOC_MIN_TIMEOUTS || !(f = add(o, TC_SEV_WARNING, "timeouts")))
+			continue;
+		if (r->key.role == TC_ROLE_SERVER) {	/* (listening address, client) */
+			char l[72], a[64];
+
+			snprintf(dst, sizeof(dst), "from %s to %s",
+				 tc_addr_str(r->key.tuple.family, r->key.tuple.raddr, a, sizeof(a)),
+				 tc_endpoint_str(r->key.tuple.family, r->key.tuple.laddr,
+						 r->key.tuple.lport, l, sizeof(l)));
+		} else {
+			char d[180];
+
+			dest_str(&r->key, d, sizeof(d));
+			snprintf(dst, sizeof(dst), "%s", d);
+		}
+		snprintf(f->title, sizeof(f->title), "%llu connections %s timed out",
+			 (unsigned long long)n, dst);
+		put(f->evidence, "%s (pid %u), timeouts by cause: %s; of %llu closes "
+		    "(TcpExtTCPAbortOnTimeout counts them host-wide)", r->key.proc.comm, r->key.proc.tgid, list,
+		    (unsigned long long)r->c.closed);
+		put(f->fix, "%s", why < (int)(sizeof(fix) / sizeof(fix[0])) && fix[why] ? fix[why] :
+		    "data went unacknowledged until the retry limit: the peer or the path is dead "
+		    "(host down, a route or firewall change); tcp_retries2 or TCP_USER_TIMEOUT "
+		    "only decide how long that takes to show");
 	}
 }
 
@@ -790,6 +876,7 @@ int tc_diagnose(const struct tc_model *m, struct tc_finding *out, int max)
 	}
 	free(first);
 	rule_resets(m, &o);
+	rule_timeouts(m, &o);
 	rule_overflow(&ix, &o);
 	rule_sysctls(m, &o);
 	index_free(&ix);

@@ -42,6 +42,7 @@ struct tc_finding {
  * over it, so that runs near the threshold agree; critical takes more. */
 #define TC_DOC_LOAD_MARGIN	0.1
 #define TC_DOC_RESET_SHARE	0.5	/* a process closing this share with RST */
+#define TC_DOC_MIN_TIMEOUTS	3	/* connections to one destination timed out */
 
 /* Findings, most severe first; returns how many (at most max). */
 int tc_diagnose(const struct tc_model *m, struct tc_finding *out, int max);
