@@ -192,6 +192,42 @@ static void test_histogram_and_escaping(void **state)
 	tc_model_free(&m);
 }
 
+/* Causes by label, at every level, and "other" keeps the evicted rows'
+ * causes; none at all for a recording made before causes were told. */
+static void test_causes(void **state)
+{
+	struct tc_model m;
+	struct tc_prom st;
+	struct tc_proc_key k = { .tgid = 7 };
+	struct tc_counts c = { 0 };
+	char *out;
+
+	(void)state;
+	tc_model_init(&m);
+	tc_prom_init(&st, 5, "test");
+	strcpy(k.comm, "web");
+	c.closed = c.kind[TC_CK_RESET_SENT] = 3;
+	c.cause[TC_CAUSE_UNREAD_DATA] = 3;
+	assert_int_equal(tc_model_add_proc(&m, &k, &c), 0);
+	tc_counts_add(&m.totals, &c);
+	m.totals.cause[TC_CAUSE_KEEPALIVE] = 4;	/* in an evicted row */
+	out = render(&m, &st);
+	assert_null(strstr(out, "tcpclose_resets_sent_total"));
+	free(out);
+	m.causes = 1;
+	out = render(&m, &st);
+	assert_true(sample(out, "tcpclose_resets_sent_total{cause=\"unread_data\"}") == 3);
+	assert_true(sample(out, "tcpclose_resets_sent_total{cause=\"reset_other\"}") == 0);
+	assert_true(sample(out, "tcpclose_timeouts_total{cause=\"keepalive\"}") == 4);
+	assert_int_equal(count_prefix(out, "tcpclose_timeouts_total{"), 7);
+	assert_true(sample(out, "tcpclose_process_resets_sent_total{comm=\"web\",pid=\"7\","
+			   "cgroup=\"0\",cause=\"unread_data\"}") == 3);
+	assert_non_null(strstr(out, "tcpclose_process_timeouts_total{comm=\"other\""));
+	free(out);
+	tc_prom_free(&st);
+	tc_model_free(&m);
+}
+
 /* Is every byte of s[0..len) part of a well-formed UTF-8 sequence? */
 static int valid_utf8(const unsigned char *s, size_t len)
 {
@@ -356,6 +392,7 @@ int main(void)
 		cmocka_unit_test(test_top_n_other_and_sticky),
 		cmocka_unit_test(test_rows_of_one_endpoint_merge),
 		cmocka_unit_test(test_histogram_and_escaping),
+		cmocka_unit_test(test_causes),
 		cmocka_unit_test(test_labels_are_valid_utf8),
 		cmocka_unit_test(test_top_rates_and_sort),
 		cmocka_unit_test(test_model_other_is_totals_minus_rows),
