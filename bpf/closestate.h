@@ -217,12 +217,33 @@ struct tc_cause_in {
 
 #define TC_SHUTDOWN_MASK 3
 
+/* A reset received, by the state it hit: sk_err from tcp_reset(), which
+ * tcpclose already read. (Data arriving after shutdown(SHUT_RD) makes the
+ * kernel reset the peer through tcp_reset() too: it reads the same.) */
+TC_INLINE int tc_received_cause(int oldstate, int err)
+{
+	if (err != TC_ECONNRESET && err != TC_EPIPE && err != TC_ECONNREFUSED)
+		return TC_CAUSE_NONE;
+	switch (oldstate) {
+	case TC_ESTABLISHED:
+		return TC_CAUSE_RX_ESTABLISHED;
+	case TC_CLOSE_WAIT:
+		return TC_CAUSE_RX_CLOSE_WAIT;
+	case TC_SYN_SENT:
+	case TC_SYN_RECV:
+		return TC_CAUSE_RX_HANDSHAKE;
+	default:
+		return TC_CAUSE_RX_FIN_SENT;
+	}
+}
+
 /*
- * Whether a close can have a cause, from what the handler reads anyway
- * (sk_err, SOCK_DEAD, the timewait hand-over): a timeout, ss -K, or a reset
- * we sent while the process still held the socket (ESTABLISHED, CLOSE_WAIT,
- * or FIN_WAIT1/2 after shutdown()). Orderly ends (LAST_ACK, a timewait
- * hand-over), resets received and orphans' ends take no further read.
+ * Whether a close needs more fields read for its cause (tc_close_cause),
+ * from what the handler reads anyway (sk_err, SOCK_DEAD, the timewait
+ * hand-over): a timeout, ss -K, or a reset we sent while the process still
+ * held the socket (ESTABLISHED, CLOSE_WAIT, or FIN_WAIT1/2 after
+ * shutdown()). Orderly ends (LAST_ACK, a timewait hand-over), resets
+ * received (tc_received_cause) and orphans' ends take no further read.
  */
 TC_INLINE int tc_cause_wanted(int oldstate, int err, int dead, int handed_over)
 {

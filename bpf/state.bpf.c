@@ -269,6 +269,8 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 	tc_classify(&s->role, &s->kind, oldstate, newstate, s->err);
 	if (tc_cause_wanted(oldstate, s->err, dead, s->flags & (TC_SF_TIMEWAIT | TC_SF_OVERFLOW)))
 		s->cause = tc_read_cause(sk, tp, oldstate, s->err, skf, direct);
+	else
+		s->cause = tc_received_cause(oldstate, s->err);
 	if (emit_events) {
 		if (s->flags & TC_SF_UNTRACKED)
 			tc_path_push(&s->path, &s->path_len, newstate);

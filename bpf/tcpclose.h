@@ -52,8 +52,9 @@ enum tc_close_kind {
 /*
  * Why a socket ended abortively, told at ->CLOSE from its own fields
  * (closestate.h, tc_close_cause): a reset we sent from a socket still held
- * by its process, or a timeout in any state. Orphans' resets (data after
- * close, TCP_LINGER2 < 0, memory) are not told apart: TC_CAUSE_NONE.
+ * by its process, a timeout in any state, or the state a received reset
+ * hit. Orphans' resets (data after close, TCP_LINGER2 < 0, memory) are not
+ * told apart: TC_CAUSE_NONE.
  */
 enum tc_cause {
 	TC_CAUSE_NONE = 0,	/* not an abort of ours, nor a timeout */
@@ -69,9 +70,14 @@ enum tc_cause {
 	TC_CAUSE_KEEPALIVE,	/* keepalive probes unanswered */
 	TC_CAUSE_ZERO_WINDOW,	/* zero-window probes unanswered */
 	TC_CAUSE_TIMEOUT_OTHER,	/* a timeout none of the above (a TFO SYN-ACK) */
+	TC_CAUSE_RX_ESTABLISHED,/* a reset received: in ESTABLISHED, */
+	TC_CAUSE_RX_CLOSE_WAIT,	/* after the peer's FIN (EPIPE), */
+	TC_CAUSE_RX_FIN_SENT,	/* after ours (FIN_WAIT1/2, CLOSING, LAST_ACK), */
+	TC_CAUSE_RX_HANDSHAKE,	/* in the handshake (a connect refused, SYN_RECV) */
 	TC_CAUSE_MAX,
 };
 #define TC_CAUSE_FIRST_TIMEOUT TC_CAUSE_SYN
+#define TC_CAUSE_FIRST_RECEIVED TC_CAUSE_RX_ESTABLISHED
 
 enum tc_role {
 	TC_ROLE_UNKNOWN = 0,	/* socket already open when tracing started */

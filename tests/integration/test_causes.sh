@@ -26,6 +26,7 @@ unread=$(in_ns "$ns" "$SCEN/closer" unread-reset 4 7001 "$N")
 cl0=$(in_ns "$ns" "$SCEN/closer" client-reset 6 7002 "$N")
 sl0=$(in_ns "$ns" "$SCEN/closer" server-reset 4 7003 "$N")
 fin=$(in_ns "$ns" "$SCEN/closer" client-first 4 7004 "$N")
+refused=$(in_ns "$ns" "$SCEN/closer" refused 4 7005 "$N")
 # ss -K: the kernel's tcp_abort() on sockets held open; ss lists those it
 # killed (the oracle: no MIB counts them).
 exec 3> >(in_ns "$ns" "$ROOT/build/bench/hold" -c 5 -a 1 -p 7400 >"$WORK/hold.out")
@@ -37,7 +38,7 @@ wait "$hpid" 2>/dev/null
 wait "$tmo"
 check "timeouter: every connection timed out as its mode says" "4 true" \
 	"$(jq -sr '"\(length) \(all(.ok))"' "$WORK/timeouts.json")$(head -c 300 "$WORK/timeouts.err")"
-for l in "$unread" "$cl0" "$sl0" "$fin"; do
+for l in "$unread" "$cl0" "$sl0" "$fin" "$refused"; do
 	check "scenario $(jq -r .mode <<<"$l") ran cleanly" true "$(jq -r .ok <<<"$l")"
 done
 ns_settle "$ns"
@@ -103,6 +104,18 @@ check "unread-reset server's peer row carries the cause" \
 check "unread-reset server: each cause a reset_sent close" \
 	"$(jq --argjson p "$spid" '.processes[] | select(.pid==$p) | .close.reset_sent' "$out")" \
 	"$(jq --argjson p "$spid" '.processes[] | select(.pid==$p) | .reset_cause.unread_data' "$out")"
+
+# Resets received, by the state they hit (no kernel counter tells them
+# apart: the workload does): the unread-reset client, the peers of both
+# SO_LINGER 0 closers and hold's servers (ss -K resets them) in
+# ESTABLISHED; the timeouter servers' FINs answered by a reset (their
+# clients gone); the refused connects in the handshake.
+within "resets received in ESTABLISHED" $((3 * N + 5)) "$(jq .totals.reset_received_in.established "$out")"
+within "resets received after our FIN" $((3 * NT)) "$(jq .totals.reset_received_in.fin_sent "$out")"
+within "resets received in the handshake" "$N" "$(jq .totals.reset_received_in.handshake "$out")"
+check "resets received in CLOSE_WAIT: none here" 0 "$(jq .totals.reset_received_in.close_wait "$out")"
+check "refused client: every connect a reset in the handshake (+ unseen)" "$N" \
+	"$(jq --argjson p "$(jq .client_pid <<<"$refused")" '.processes[] | select(.pid==$p) | .reset_received_in.handshake + .close.unseen' "$out")"
 
 # trace: the same causes, one event each.
 check "trace: unread_data events == report's" "$(jq .totals.reset_cause.unread_data "$out")" \

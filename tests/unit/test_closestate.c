@@ -203,6 +203,23 @@ static void test_cause_wanted(void **state)
 	assert_true(tc_cause_wanted(TC_FIN_WAIT1, TC_ECONNABORTED, 1, 0));
 }
 
+/* A received reset, by the state it hit: from sk_err and the old state alone. */
+static void test_received_cause(void **state)
+{
+	(void)state;
+	assert_int_equal(tc_received_cause(TC_ESTABLISHED, TC_ECONNRESET), TC_CAUSE_RX_ESTABLISHED);
+	assert_int_equal(tc_received_cause(TC_CLOSE_WAIT, TC_EPIPE), TC_CAUSE_RX_CLOSE_WAIT);
+	assert_int_equal(tc_received_cause(TC_FIN_WAIT1, TC_ECONNRESET), TC_CAUSE_RX_FIN_SENT);
+	assert_int_equal(tc_received_cause(TC_FIN_WAIT2, TC_ECONNRESET), TC_CAUSE_RX_FIN_SENT);
+	assert_int_equal(tc_received_cause(TC_LAST_ACK, TC_ECONNRESET), TC_CAUSE_RX_FIN_SENT);
+	assert_int_equal(tc_received_cause(TC_SYN_SENT, TC_ECONNREFUSED), TC_CAUSE_RX_HANDSHAKE);
+	assert_int_equal(tc_received_cause(TC_SYN_RECV, TC_ECONNRESET), TC_CAUSE_RX_HANDSHAKE);
+	/* not a reset received */
+	assert_int_equal(tc_received_cause(TC_ESTABLISHED, 0), TC_CAUSE_NONE);
+	assert_int_equal(tc_received_cause(TC_ESTABLISHED, TC_ETIMEDOUT), TC_CAUSE_NONE);
+	assert_int_equal(tc_received_cause(TC_ESTABLISHED, TC_ECONNABORTED), TC_CAUSE_NONE);
+}
+
 static int cause(struct tc_cause_in c)
 {
 	return tc_close_cause(&c);
@@ -283,6 +300,7 @@ int main(void)
 		cmocka_unit_test(test_one_exchange),
 		cmocka_unit_test(test_cause_wanted),
 		cmocka_unit_test(test_close_cause),
+		cmocka_unit_test(test_received_cause),
 	};
 	return cmocka_run_group_tests_name("closestate", tests, NULL, NULL);
 }

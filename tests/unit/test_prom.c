@@ -220,6 +220,8 @@ static void test_causes(void **state)
 	assert_true(sample(out, "tcpclose_resets_sent_total{cause=\"reset_other\"}") == 0);
 	assert_true(sample(out, "tcpclose_timeouts_total{cause=\"keepalive\"}") == 4);
 	assert_int_equal(count_prefix(out, "tcpclose_timeouts_total{"), 7);
+	assert_true(sample(out, "tcpclose_resets_received_total{state=\"handshake\"}") == 0);
+	assert_int_equal(count_prefix(out, "tcpclose_resets_received_total{"), 4);
 	assert_true(sample(out, "tcpclose_process_resets_sent_total{comm=\"web\",pid=\"7\","
 			   "cgroup=\"0\",cause=\"unread_data\"}") == 3);
 	assert_non_null(strstr(out, "tcpclose_process_timeouts_total{comm=\"other\""));

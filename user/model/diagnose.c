@@ -694,7 +694,7 @@ static void rule_timeouts(const struct tc_model *m, struct out *o)
 		char dst[200], list[240];
 		size_t off = 0;
 
-		for (int k = TC_CAUSE_FIRST_TIMEOUT; k < TC_CAUSE_MAX; k++) {
+		for (int k = TC_CAUSE_FIRST_TIMEOUT; k < TC_CAUSE_FIRST_RECEIVED; k++) {
 			n += c[k];
 			if (c[k] > top)
 				top = c[k], why = k;

@@ -29,6 +29,10 @@ static const char *const cause_names[TC_CAUSE_MAX] = {
 	[TC_CAUSE_KEEPALIVE] = "keepalive",
 	[TC_CAUSE_ZERO_WINDOW] = "zero_window",
 	[TC_CAUSE_TIMEOUT_OTHER] = "timeout_other",
+	[TC_CAUSE_RX_ESTABLISHED] = "established",
+	[TC_CAUSE_RX_CLOSE_WAIT] = "close_wait",
+	[TC_CAUSE_RX_FIN_SENT] = "fin_sent",
+	[TC_CAUSE_RX_HANDSHAKE] = "handshake",
 };
 
 static const char *const state_names[TC_STATE_MAX] = {
@@ -54,6 +58,11 @@ const char *tc_kind_name(int kind)
 const char *tc_cause_name(int cause)
 {
 	return cause >= 0 && cause < TC_CAUSE_MAX ? cause_names[cause] : "none";
+}
+
+const char *tc_event_cause(int cause)
+{
+	return cause > TC_CAUSE_NONE && cause < TC_CAUSE_FIRST_RECEIVED ? cause_names[cause] : NULL;
 }
 
 const char *tc_role_name(int role)

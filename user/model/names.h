@@ -8,8 +8,12 @@
 
 const char *tc_kind_name(int kind);
 const char *tc_role_name(int role);
-/* enum tc_cause: a reset cause below TC_CAUSE_FIRST_TIMEOUT, a timeout's from it. */
+/* enum tc_cause: a reset cause below TC_CAUSE_FIRST_TIMEOUT, a timeout's from
+ * it, from TC_CAUSE_FIRST_RECEIVED the state a received reset hit. */
 const char *tc_cause_name(int cause);
+/* What a closed socket's event says of its cause: a reset sent or a
+ * timeout; NULL otherwise (a received reset's state is in its path). */
+const char *tc_event_cause(int cause);
 const char *tc_state_name(int state);
 const char *tc_attach_name(int attach);
 int tc_attach_parse(const char *s);	/* -1 when unknown */

@@ -68,8 +68,8 @@ static json_object *close_obj(const struct tc_counts *c)
 	return o;
 }
 
-/* Abortive closes by cause: resets (from, to) = (UNREAD_DATA, SYN), timeouts
- * (SYN, MAX). Unknown (a recording made before causes were told): null. */
+/* Abortive closes by cause, [from, to): resets sent, timeouts, resets
+ * received. Unknown (a recording made before causes were told): null. */
 static json_object *cause_obj(const struct tc_counts *c, const struct tc_model *m, int from,
 			      int to)
 {
@@ -161,7 +161,8 @@ static void add_counts(json_object *o, const struct tc_counts *c, const struct t
 	ADD(o, "one_exchange", U64(c->one_exchange));
 	ADD(o, "fin_then_reset", U64(c->fin_then_reset));
 	ADD(o, "reset_cause", cause_obj(c, m, TC_CAUSE_UNREAD_DATA, TC_CAUSE_FIRST_TIMEOUT));
-	ADD(o, "timeout_cause", cause_obj(c, m, TC_CAUSE_FIRST_TIMEOUT, TC_CAUSE_MAX));
+	ADD(o, "timeout_cause", cause_obj(c, m, TC_CAUSE_FIRST_TIMEOUT, TC_CAUSE_FIRST_RECEIVED));
+	ADD(o, "reset_received_in", cause_obj(c, m, TC_CAUSE_FIRST_RECEIVED, TC_CAUSE_MAX));
 	ADD(o, "timewait", U64(c->timewait));
 	ADD(o, "avg_lifetime_ms", jdouble(tc_counts_avg_lifetime_ms(c), 3));
 	ADD(o, "time_wait", time_wait_obj(&c->tw, m));
@@ -404,8 +405,8 @@ int tc_event_json(FILE *f, const struct tc_event *e, double ts_s)
 	ADD(o, "segs_in", U64(e->segs_in));
 	ADD(o, "segs_out", U64(e->segs_out));
 	ADD(o, "path", json_object_new_string(tc_path_str(e->path, e->path_len, path, sizeof(path))));
-	ADD(o, "cause", e->cause > TC_CAUSE_NONE && e->cause < TC_CAUSE_MAX ?
-			json_object_new_string(tc_cause_name(e->cause)) : NULL);
+	ADD(o, "cause", tc_event_cause(e->cause) ? json_object_new_string(tc_event_cause(e->cause)) :
+						   NULL);
 	ADD(o, "error", e->err ? json_object_new_string(strerrorname_np(e->err) ?: "?") : NULL);
 	ADD(o, "timewait", json_object_new_boolean(!!(e->flags & TC_SF_TIMEWAIT)));
 	ADD(o, "untracked", json_object_new_boolean(!!(e->flags & TC_SF_UNTRACKED)));

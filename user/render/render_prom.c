@@ -162,10 +162,10 @@ static struct peer_group *group_peers(const struct tc_model *m, size_t *n)
 	&(c)->conn.bind_conflict, &(c)->conn.other_failed, &(c)->one_exchange, \
 	&(c)->cause[1], &(c)->cause[2], &(c)->cause[3], &(c)->cause[4], &(c)->cause[5], \
 	&(c)->cause[6], &(c)->cause[7], &(c)->cause[8], &(c)->cause[9], &(c)->cause[10], \
-	&(c)->cause[11]
-_Static_assert(TC_CK_MAX == 8 && TC_TWE_MAX == 4 && TC_CAUSE_MAX == 12,
+	&(c)->cause[11], &(c)->cause[12], &(c)->cause[13], &(c)->cause[14], &(c)->cause[15]
+_Static_assert(TC_CK_MAX == 8 && TC_TWE_MAX == 4 && TC_CAUSE_MAX == 16,
 	       "OTHER_FIELDS lists every kind, end and cause");
-#define NOTHER ((size_t)31)
+#define NOTHER ((size_t)35)
 
 /*
  * A series chosen after an exposition starts from what "other" exposed of
@@ -385,6 +385,10 @@ static __u64 get_timeout_cause(const struct tc_counts *c, int j)
 {
 	return c->cause[TC_CAUSE_FIRST_TIMEOUT + j];
 }
+static __u64 get_received(const struct tc_counts *c, int j)
+{
+	return c->cause[TC_CAUSE_FIRST_RECEIVED + j];
+}
 static __u64 get_one_exchange(const struct tc_counts *c, int j) { return c->one_exchange; }
 static __u64 get_tw_entered(const struct tc_counts *c, int j) { return c->tw.entered; }
 static __u64 get_reuse(const struct tc_counts *c, int j) { return c->tw.reuse_hits; }
@@ -429,8 +433,12 @@ static void row_counters(FILE *f, const char *prefix, labels_fn fn, const struct
 		       fn, s, n, "cause", cause + TC_CAUSE_UNREAD_DATA,
 		       TC_CAUSE_FIRST_TIMEOUT - TC_CAUSE_UNREAD_DATA, get_reset_cause);
 		family(f, prefix, "timeouts_total", "Sockets ended by a timeout, by cause.", fn, s, n,
-		       "cause", cause + TC_CAUSE_FIRST_TIMEOUT, TC_CAUSE_MAX - TC_CAUSE_FIRST_TIMEOUT,
-		       get_timeout_cause);
+		       "cause", cause + TC_CAUSE_FIRST_TIMEOUT,
+		       TC_CAUSE_FIRST_RECEIVED - TC_CAUSE_FIRST_TIMEOUT, get_timeout_cause);
+		family(f, prefix, "resets_received_total",
+		       "Sockets ended by a reset received, by the state it hit.", fn, s, n, "state",
+		       cause + TC_CAUSE_FIRST_RECEIVED, TC_CAUSE_MAX - TC_CAUSE_FIRST_RECEIVED,
+		       get_received);
 	}
 	family(f, prefix, "closes_one_exchange_total",
 	       "Closed sockets that carried one request and one reply (at most one data segment "

@@ -163,12 +163,14 @@ static bool cause_any(const struct tc_counts *c)
 
 static void cause_row(FILE *f, const char *pid, const char *comm, const struct tc_counts *c)
 {
-	char rst[160], tmo[200];
+	char rst[160], tmo[200], rx[160];
 	bool r = cause_list(rst, sizeof(rst), c, TC_CAUSE_UNREAD_DATA, TC_CAUSE_FIRST_TIMEOUT),
-	     t = cause_list(tmo, sizeof(tmo), c, TC_CAUSE_FIRST_TIMEOUT, TC_CAUSE_MAX);
+	     t = cause_list(tmo, sizeof(tmo), c, TC_CAUSE_FIRST_TIMEOUT, TC_CAUSE_FIRST_RECEIVED),
+	     x = cause_list(rx, sizeof(rx), c, TC_CAUSE_FIRST_RECEIVED, TC_CAUSE_MAX);
 
-	if (r || t)
-		fprintf(f, "%-7s %-22s %-40s %s\n", pid, comm, r ? rst : "-", t ? tmo : "-");
+	if (r || t || x)
+		fprintf(f, "%-7s %-22s %-36s %-36s %s\n", pid, comm, r ? rst : "-", t ? tmo : "-",
+			x ? rx : "-");
 }
 
 /* Why sockets ended abortively: the resets we sent, the timeouts. */
@@ -177,8 +179,9 @@ static void render_causes(FILE *f, const struct tc_model *m, unsigned top)
 	char comm[COMM_BUF], pid[16];
 	unsigned shown = 0;
 
-	fprintf(f, "\nWHY (resets sent by a process still holding the socket, and timeouts)\n"
-		"%-7s %-22s %-40s %s\n", "PID", "COMM", "RESETS SENT, BY CAUSE", "TIMEOUTS, BY CAUSE");
+	fprintf(f, "\nWHY (resets sent by a process still holding the socket, timeouts, resets "
+		"received)\n%-7s %-22s %-36s %-36s %s\n", "PID", "COMM", "RESETS SENT, BY CAUSE",
+		"TIMEOUTS, BY CAUSE", "RESETS RECEIVED, BY STATE");
 	cause_row(f, "", "all", &m->totals);
 	for (size_t i = 0; i < m->nprocs && shown < top; i++) {
 		const struct tc_proc_row *r = &m->procs[i];
@@ -380,7 +383,6 @@ void tc_event_text(FILE *f, const struct tc_event *e, double ts_s)
 		tc_kind_name(e->kind), (double)e->lifetime_ns / 1e6,
 		(uint64_t)e->bytes_in, (uint64_t)e->bytes_out,
 		tc_path_str(e->path, e->path_len, path, sizeof(path)),
-		e->cause > TC_CAUSE_NONE && e->cause < TC_CAUSE_MAX ? " (" : "",
-		e->cause > TC_CAUSE_NONE && e->cause < TC_CAUSE_MAX ? tc_cause_name(e->cause) : "",
-		e->cause > TC_CAUSE_NONE && e->cause < TC_CAUSE_MAX ? ")" : "");
+		tc_event_cause(e->cause) ? " (" : "", tc_event_cause(e->cause) ?: "",
+		tc_event_cause(e->cause) ? ")" : "");
 }
