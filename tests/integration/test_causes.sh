@@ -13,6 +13,17 @@ in_ns "$ns" sysctl -qw net.ipv4.tcp_retries2=2
 [ -e /proc/sys/net/ipv4/tcp_syn_linear_timeouts ] &&
 	in_ns "$ns" sysctl -qw net.ipv4.tcp_syn_linear_timeouts=0
 NT=4	# connections per timeout kind (threads of one client each)
+# nginx answering a client that pipelines more than nginx reads (pipeliner):
+# with lingering_close off its close() finds those bytes unread and resets;
+# with lingering close (the default) it reads them away and sends a FIN.
+. "$(dirname "$0")/nginx.sh"
+NG=5
+nginx_conf abrupt 'listen 127.0.0.1:7010; keepalive_timeout 0; lingering_close off;
+	location / { return 200 "ok\n"; }'
+nginx_conf lingering 'listen 127.0.0.1:7011; keepalive_timeout 0;
+	location / { return 200 "ok\n"; }'
+ngx_off=$(nginx_start "$ns" abrupt) || { check "nginx (lingering_close off) starts" 0 1; finish; exit; }
+ngx_on=$(nginx_start "$ns" lingering) || { check "nginx (lingering close) starts" 0 1; finish; exit; }
 out=$WORK/report.json tr=$WORK/trace.json rec=$WORK/causes.tcrec
 tracer_start "$out" report --json --netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
 rpid=$TRACER_PID
@@ -35,6 +46,10 @@ for _ in $(seq 100); do [ -s "$WORK/hold.out" ] && break; sleep 0.1; done
 killed=$(in_ns "$ns" ss -HK state established dport = :7400 2>/dev/null | wc -l)
 exec 3>&-	# hold exits; the kernel closes what is left
 wait "$hpid" 2>/dev/null
+pl_off=$(in_ns "$ns" "$SCEN/pipeliner" 7010 "$NG")
+pl_on=$(in_ns "$ns" "$SCEN/pipeliner" 7011 "$NG")
+nginx_stop "$ns" abrupt
+nginx_stop "$ns" lingering
 wait "$tmo"
 check "timeouter: every connection timed out as its mode says" "4 true" \
 	"$(jq -sr '"\(length) \(all(.ok))"' "$WORK/timeouts.json")$(head -c 300 "$WORK/timeouts.err")"
@@ -53,7 +68,7 @@ on_timeout=$(nstat_get "$ns" TcpExtTCPAbortOnTimeout)
 # A close the kernel skipped has no cause (kind unseen): the sums hold on
 # closes seen, which every check below allows for.
 unseen=$(jq '.totals.close.unseen' "$out")
-check "kernel: one abort on close per unread-data close" "$N" "$on_close"
+check "kernel: one abort on close per unread-data close (closer's, nginx's)" $((N + NG)) "$on_close"
 check "kernel: one abort on data per SO_LINGER 0 close" $((2 * N)) "$on_data"
 within() {	# within NAME ORACLE COUNTED: exact, but for closes never seen
 	if [ "$3" -le "$2" ] && [ "$2" -le $(($3 + unseen)) ]; then
@@ -67,6 +82,16 @@ within "totals: linger_zero == TcpExtTCPAbortOnData" "$on_data" "$(jq .totals.re
 check "kernel: one abort on timeout per connection timed out" $((4 * NT)) "$on_timeout"
 within "totals: timeout causes == TcpExtTCPAbortOnTimeout" "$on_timeout" \
 	"$(jq '[.totals.timeout_cause[]] | add' "$out")"
+ngx() {	# ngx PID: the worker's "unread_data closes reset_sent"
+	jq -r --argjson p "$1" '[.processes[] | select(.pid==$p)][0] |
+		"\(.reset_cause.unread_data) \(.closed) \(.close.reset_sent + .close.unseen)"' "$out"
+}
+check "pipeliner: reset by nginx without lingering close, EOF with it" "0 $NG $NG 0" \
+	"$(jq -r '"\(.eof) \(.reset)"' <<<"$pl_off") $(jq -r '"\(.eof) \(.reset)"' <<<"$pl_on")"
+read -r u c r <<<"$(ngx "$ngx_off")"
+within "nginx, lingering_close off: every close reset, the pipelined bytes unread" "$NG" "$u"
+check "nginx, lingering_close off: its closes, each a reset sent (+ unseen)" "$NG $NG" "$c $r"
+check "nginx, lingering close: the pipelined bytes read away, no reset" "0 $NG 0" "$(ngx "$ngx_on")"
 check "ss -K killed hold's 5 client sockets" 5 "$killed"
 within "totals: killed == the sockets ss -K killed" "$killed" "$(jq .totals.reset_cause.killed "$out")"
 check "totals: no other reset cause" 0 "$(jq .totals.reset_cause.reset_other "$out")"
@@ -110,7 +135,7 @@ check "unread-reset server: each cause a reset_sent close" \
 # SO_LINGER 0 closers and hold's servers (ss -K resets them) in
 # ESTABLISHED; the timeouter servers' FINs answered by a reset (their
 # clients gone); the refused connects in the handshake.
-within "resets received in ESTABLISHED" $((3 * N + 5)) "$(jq .totals.reset_received_in.established "$out")"
+within "resets received in ESTABLISHED" $((3 * N + 5 + NG)) "$(jq .totals.reset_received_in.established "$out")"
 within "resets received after our FIN" $((3 * NT)) "$(jq .totals.reset_received_in.fin_sent "$out")"
 within "resets received in the handshake" "$N" "$(jq .totals.reset_received_in.handshake "$out")"
 check "resets received in CLOSE_WAIT: none here" 0 "$(jq .totals.reset_received_in.close_wait "$out")"
