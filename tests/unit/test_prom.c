@@ -308,6 +308,22 @@ static void test_top_rates_and_sort(void **state)
 	assert_true(l[0].v[TC_SORT_PORTS] == 50.0);
 	assert_false(l[1].have[TC_SORT_PORTS]);
 	free(l);
+	/* the header's why/s: the causes of this interval only */
+	{
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+
+		m.causes = 1;
+		m.totals.cause[TC_CAUSE_KEEPALIVE] = 6;
+		t.totals.cause[TC_CAUSE_KEEPALIVE] = 2;
+		m.totals.cause[TC_CAUSE_RX_FIN_SENT] = 2;
+		m.totals.cause[TC_CAUSE_SYN] = t.totals.cause[TC_CAUSE_SYN] = 9;
+		tc_render_top(f, &t, &m, 2.0, TC_SORT_CLOSED, 10, "12:00:00");
+		fclose(f);
+		assert_non_null(strstr(buf, "why/s: keepalive 2.0, reset received in fin_sent 1.0\n"));
+		free(buf);
+	}
 	tc_top_free(&t);
 	tc_model_free(&m);
 }

@@ -273,6 +273,22 @@ void tc_render_top(FILE *f, const struct tc_top *t, const struct tc_model *m, do
 		all.v[TC_SORT_CLOSED], all.v[TC_SORT_LOCAL], all.v[TC_SORT_REMOTE],
 		all.v[TC_SORT_RESET], now, all.v[TC_SORT_TW_RATE], all.v[TC_SORT_REUSE],
 		all.v[TC_SORT_EADDRNOTAVAIL]);
+	if (m->causes && t->have_prev) {	/* why, this interval: only what happened */
+		char why[400];
+		size_t off = 0;
+
+		for (int i = TC_CAUSE_NONE + 1; i < TC_CAUSE_MAX && off < sizeof(why); i++) {
+			double r = d(m->totals.cause[i], t->totals.cause[i]) / dt_s;
+
+			if (r > 0)
+				off += (size_t)snprintf(why + off, sizeof(why) - off, "%s%s%s %.1f",
+							off ? ", " : "",
+							i >= TC_CAUSE_FIRST_RECEIVED ? "reset received in " : "",
+							tc_cause_name(i), r);
+		}
+		if (off)
+			fprintf(f, "why/s: %s\n", why);
+	}
 	if (m->health.closes_unseen || m->health.missed_runs)
 		fprintf(f, "not seen: %" PRIu64 " closes, %" PRIu64 " skipped runs\n",
 			(uint64_t)m->health.closes_unseen, (uint64_t)m->health.missed_runs);
