@@ -52,6 +52,11 @@ check_ge "... resets both ways and refused connects" 1 \
 "$TCPCLOSE" report --from "$rec" --json >"$WORK/from.json" 2>"$WORK/from.err"
 check "report --from: exit 0, no warning" "0 " "$? $(cat "$WORK/from.err")"
 check "report --from --json is byte for byte the live report" "" "$(cmp "$live" "$WORK/from.json" 2>&1)"
+if ! cmp -s "$live" "$WORK/from.json"; then	# where: 150 bytes around the first difference
+	at=$(cmp "$live" "$WORK/from.json" 2>/dev/null | sed -n 's/.* char \([0-9]*\),.*/\1/p')
+	note "live:   $(cut -c "$(( ${at:-1} > 150 ? at - 150 : 1 ))-$(( ${at:-1} + 150 ))" "$live")"
+	note "replay: $(cut -c "$(( ${at:-1} > 150 ? at - 150 : 1 ))-$(( ${at:-1} + 150 ))" "$WORK/from.json")"
+fi
 [ -n "$(cmp "$live" "$WORK/from.json" 2>&1)" ] && diff <(jq -S . "$live") <(jq -S . "$WORK/from.json") | head -20
 # text from the same model: the live recorder's text equals --from's text too
 "$TCPCLOSE" report --from "$rec" >"$WORK/from.txt"
