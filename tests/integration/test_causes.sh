@@ -162,8 +162,9 @@ check "replay: reset and timeout causes as reported live" \
 	"$(jq -c '[.totals.reset_cause, .totals.timeout_cause, ([.processes[] | {pid, r: .reset_cause}] | sort_by(.pid))]' "$out")" \
 	"$(jq -c '[.totals.reset_cause, .totals.timeout_cause, ([.processes[] | {pid, r: .reset_cause}] | sort_by(.pid))]' "$WORK/from.json")"
 "$TCPCLOSE" report --from "$rec" >"$WORK/from.txt"
-check_match "text: the WHY section names the cause" "unread_data $((N - unseen))|unread_data $N" \
-	"$(grep -A3 '^WHY' "$WORK/from.txt")"
+check_match "text: the WHY section gives the unread-reset server its cause" \
+	"^$spid +tc-server +unread_data $(jq --argjson p "$spid" '.processes[] | select(.pid==$p) | .reset_cause.unread_data' "$out")( |$)" \
+	"$(sed -n '/^WHY/,/^$/p' "$WORK/from.txt" | grep "^$spid ")"
 # doctor names each: the process that resets with unread data, the one that
 # lingers 0, and the destinations whose connections timed out.
 "$TCPCLOSE" doctor --from "$rec" --json >"$WORK/doc.json"
