@@ -42,25 +42,36 @@ TC_INLINE void tc_path_push(__u64 *path, __u8 *len, int state)
 }
 
 /*
+ * sk_err as tcp_reset() leaves it for the state the reset hit: ECONNREFUSED
+ * in SYN_SENT, EPIPE in CLOSE_WAIT, ECONNRESET elsewhere. The same errno in
+ * another state is no reset: tcp_write_err() stores the soft error a timeout
+ * met (an ICMP port unreachable, ECONNREFUSED, while retransmitting).
+ */
+TC_INLINE int tc_is_reset_err(int oldstate, int sk_err)
+{
+	switch (oldstate) {
+	case TC_SYN_SENT:
+		return sk_err == TC_ECONNREFUSED;
+	case TC_CLOSE_WAIT:
+		return sk_err == TC_EPIPE;
+	default:
+		return sk_err == TC_ECONNRESET;
+	}
+}
+
+/*
  * An abortive move to CLOSE from a synchronised state: sk_err tells who
- * reset. tcp_reset() stores ECONNRESET (EPIPE in CLOSE_WAIT, ECONNREFUSED in
- * SYN_SENT) before tcp_done(); our own aborts (close() with SO_LINGER 0 or
+ * reset (tc_is_reset_err); our own aborts (close() with SO_LINGER 0 or
  * unread data, shutdown via tcp_disconnect) leave 0, tcp_abort() (ss -K)
  * ECONNABORTED; anything else is tcp_write_err(): timeout or ICMP error.
  */
-TC_INLINE int tc_abort_kind(int sk_err)
+TC_INLINE int tc_abort_kind(int oldstate, int sk_err)
 {
-	switch (sk_err) {
-	case TC_ECONNRESET:
-	case TC_EPIPE:
-	case TC_ECONNREFUSED:
+	if (tc_is_reset_err(oldstate, sk_err))
 		return TC_CK_RESET_RECEIVED;
-	case 0:
-	case TC_ECONNABORTED:
+	if (!sk_err || sk_err == TC_ECONNABORTED)
 		return TC_CK_RESET_SENT;
-	default:
-		return TC_CK_TIMEOUT;
-	}
+	return TC_CK_TIMEOUT;
 }
 
 /*
@@ -85,7 +96,7 @@ TC_INLINE int tc_close_kind(int oldstate, int sk_err)
 	case TC_LAST_ACK:
 		return TC_CK_REMOTE_FIRST;
 	default:
-		return tc_abort_kind(sk_err);
+		return tc_abort_kind(oldstate, sk_err);
 	}
 }
 
@@ -170,15 +181,17 @@ TC_INLINE void tc_path_rebuild(__u64 *path, __u8 *len, __u8 role, int oldstate)
 
 /*
  * A close that began with FINs but ended with a reset: the peer reset us
- * (sk_err), or we reset in CLOSE_WAIT (close() with unread data). Such a
+ * (sk_err), we reset in CLOSE_WAIT (close() with unread data), or a reset
+ * cause says we did after a FIN (SO_LINGER 0 after shutdown(), say). Such a
  * socket never reaches TIME_WAIT even when it sent FIN first.
  */
-TC_INLINE int tc_fin_then_reset(int kind, int oldstate, int sk_err)
+TC_INLINE int tc_fin_then_reset(int kind, int oldstate, int sk_err, int cause)
 {
 	if (kind != TC_CK_LOCAL_FIRST && kind != TC_CK_REMOTE_FIRST &&
 	    kind != TC_CK_SIMULTANEOUS)
 		return 0;
-	return tc_abort_kind(sk_err) == TC_CK_RESET_RECEIVED || oldstate == TC_CLOSE_WAIT;
+	return tc_is_reset_err(oldstate, sk_err) || oldstate == TC_CLOSE_WAIT ||
+	       (cause >= TC_CAUSE_UNREAD_DATA && cause < TC_CAUSE_FIRST_TIMEOUT);
 }
 
 /* Only a FIN_WAIT1/FIN_WAIT2/CLOSING socket can be turned into a timewait one. */
@@ -213,7 +226,16 @@ struct tc_cause_in {
 	__u8 probes_out;	/* icsk_probes_out: keepalive or zero-window probes */
 	__u8 syn_limit;		/* SYN_SENT: the retransmits a SYN gets (tcp_syn_retries,
 				 * or TCP_SYNCNT, + tcp_syn_linear_timeouts on 6.5+) */
+	__u8 unacked;		/* snd_una != write_seq: sent data or our FIN unacknowledged */
+	__u8 repair;		/* TCP_REPAIR (CRIU): closed without a reset */
 };
+
+/* tcp_need_reset(): the states whose abort sends a reset */
+TC_INLINE int tc_need_reset(int state)
+{
+	return state == TC_ESTABLISHED || state == TC_CLOSE_WAIT || state == TC_FIN_WAIT1 ||
+	       state == TC_FIN_WAIT2 || state == TC_SYN_RECV;
+}
 
 #define TC_SHUTDOWN_MASK 3
 
@@ -222,7 +244,7 @@ struct tc_cause_in {
  * kernel reset the peer through tcp_reset() too: it reads the same.) */
 TC_INLINE int tc_received_cause(int oldstate, int err)
 {
-	if (err != TC_ECONNRESET && err != TC_EPIPE && err != TC_ECONNREFUSED)
+	if (!tc_is_reset_err(oldstate, err))
 		return TC_CAUSE_NONE;
 	switch (oldstate) {
 	case TC_ESTABLISHED:
@@ -240,41 +262,45 @@ TC_INLINE int tc_received_cause(int oldstate, int err)
 /*
  * Whether a close needs more fields read for its cause (tc_close_cause),
  * from what the handler reads anyway (sk_err, SOCK_DEAD, the timewait
- * hand-over): a timeout, ss -K, or a reset we sent while the process still
- * held the socket (ESTABLISHED, CLOSE_WAIT, or FIN_WAIT1/2 after
- * shutdown()). Orderly ends (LAST_ACK, a timewait hand-over), resets
- * received (tc_received_cause) and orphans' ends take no further read.
+ * hand-over): a timeout, ss -K, or the end of a socket its process still
+ * held in a synchronised state (an abort, unless tc_close_cause finds the
+ * orderly end of a half-closed one). Orphans' ends, timewait hand-overs and
+ * resets received (tc_received_cause) take no further read.
  */
 TC_INLINE int tc_cause_wanted(int oldstate, int err, int dead, int handed_over)
 {
 	if (err == TC_ECONNABORTED)
 		return 1;
 	if (err)	/* a timeout, or an ICMP hard error (tc_close_cause) */
-		return err != TC_ECONNRESET && err != TC_EPIPE && err != TC_ECONNREFUSED;
+		return !tc_is_reset_err(oldstate, err);
 	if (dead || handed_over)
 		return 0;
 	return oldstate == TC_ESTABLISHED || oldstate == TC_CLOSE_WAIT ||
-	       oldstate == TC_FIN_WAIT1 || oldstate == TC_FIN_WAIT2;
+	       oldstate == TC_FIN_WAIT1 || oldstate == TC_FIN_WAIT2 ||
+	       oldstate == TC_CLOSING || oldstate == TC_LAST_ACK;
 }
 
 /*
  * The cause of a close tc_cause_wanted() let through, as the kernel decided
  * it (net/ipv4/tcp.c __tcp_close(), tcp_timer.c tcp_write_timeout(),
  * tcp_keepalive_timer(); docs/kernel-survey-causes.md):
- * - sk_err ECONNABORTED: tcp_abort() (ss -K);
+ * - sk_err ECONNABORTED: tcp_abort() (ss -K), a reset where tcp_need_reset();
  * - another sk_err: tcp_write_err() leaves ETIMEDOUT or the soft error
  *   met while retrying (anything else is an ICMP hard error: no cause).
  *   TCP_USER_TIMEOUT, when set, bounds retransmissions in place of
  *   tcp_retries2 and tcp_orphan_retries; a SYN is also bounded by its count;
  *   probes without retransmissions are keepalive's or the persist timer's;
- * - no sk_err, still held: close() set sk_shutdown to both directions, then
- *   reset for unread data (the FIN's sequence number is no data) before
- *   SO_LINGER 0 is looked at; any other tcp_disconnect() is "other".
+ * - no sk_err, still held: no reset in TCP_REPAIR, nor when a half-closed
+ *   socket ended in order (the peer's FIN in and everything acknowledged:
+ *   LAST_ACK's last ACK, or tcp_max_tw_buckets refusing its timewait
+ *   socket); else close() set sk_shutdown to both directions, then reset
+ *   for unread data (the FIN's sequence number is no data) before SO_LINGER
+ *   0 is looked at; any other tcp_disconnect() is "other".
  */
 TC_INLINE int tc_close_cause(const struct tc_cause_in *c)
 {
 	if (c->err == TC_ECONNABORTED)
-		return TC_CAUSE_KILLED;
+		return tc_need_reset(c->oldstate) ? TC_CAUSE_KILLED : TC_CAUSE_NONE;
 	if (c->err) {
 		if (c->err != TC_ETIMEDOUT && !(c->err_soft && c->err == c->err_soft))
 			return TC_CAUSE_NONE;
@@ -290,6 +316,9 @@ TC_INLINE int tc_close_cause(const struct tc_cause_in *c)
 			return c->keepopen ? TC_CAUSE_KEEPALIVE : TC_CAUSE_ZERO_WINDOW;
 		return TC_CAUSE_TIMEOUT_OTHER;
 	}
+	if (c->repair || (c->oldstate != TC_ESTABLISHED && c->oldstate != TC_CLOSE_WAIT &&
+			  c->fin_in && !c->unacked))
+		return TC_CAUSE_NONE;
 	if (c->shutdown != TC_SHUTDOWN_MASK)
 		return TC_CAUSE_RESET_OTHER;
 	if (c->unread > (c->fin_in ? 1u : 0u))

@@ -171,7 +171,7 @@ TC_INLINE void tc_close_delta(struct tc_delta *d, const struct tc_closed *x)
 	d->lifetime_ns = x->lifetime_ns;
 	d->one_exchange = x->kind != TC_CK_NEVER_ESTABLISHED &&
 			  tc_is_one_exchange(x->segs_in, x->segs_out);
-	d->fin_then_reset = tc_fin_then_reset(x->kind, x->oldstate, x->err);
+	d->fin_then_reset = tc_fin_then_reset(x->kind, x->oldstate, x->err, x->cause);
 	d->timewait = !!(x->flags & TC_SF_TIMEWAIT);
 	d->cause = x->cause;
 }

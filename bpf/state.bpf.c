@@ -100,6 +100,9 @@ static __always_inline __u8 tc_read_cause(const struct sock *sk, const struct tc
 		c.unread = TC_R(direct, tp, rcv_nxt) - TC_R(direct, tp, copied_seq);
 		c.linger_zero = (skf & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_LINGER))) &&
 				!TC_R(direct, sk, sk_lingertime);
+		c.unacked = TC_R(direct, tp, snd_una) != TC_R(direct, tp, write_seq);
+		c.repair = direct ? BPF_CORE_READ_BITFIELD(tp, repair) :
+				    BPF_CORE_READ_BITFIELD_PROBED(tp, repair);
 	} else if (oldstate == TC_SYN_SENT) {
 		struct net *net = TC_R(direct, sk, __sk_common.skc_net.net);
 

@@ -97,8 +97,11 @@ within "nginx, lingering_close off: every close reset, the pipelined bytes unrea
 check "nginx, lingering_close off: its closes, each a reset sent (+ unseen)" "$NG $NG" "$c $r"
 check "nginx, lingering close: the pipelined bytes read away, no reset" "0 $NG 0" "$(ngx "$ngx_on")"
 check "hold's 5 client sockets were up" 5 "$before"
-[ "$killed" = 5 ] || note "ss -K killed $killed of them (it cannot here without sock_diag destroy)"
-within "totals: killed == the sockets ss -K killed" "$killed" "$(jq .totals.reset_cause.killed "$out")"
+if [ "$killed" = 0 ]; then	# not a pass: nothing to compare
+	note "ss -K killed none here (no sock_diag destroy): killed not checked"
+else
+	within "totals: killed == the sockets ss -K killed" "$killed" "$(jq .totals.reset_cause.killed "$out")"
+fi
 check "totals: no other reset cause" 0 "$(jq .totals.reset_cause.reset_other "$out")"
 # Each timeout's client: its cause alone (on the closes seen); a SYN's is a
 # connect that never got established.
@@ -159,8 +162,8 @@ check "trace: orderly closes have no cause" 0 \
 "$TCPCLOSE" report --from "$rec" --json >"$WORK/from.json" 2>"$WORK/from.err"
 check "replay: the recording reads" 0 $?
 check "replay: reset and timeout causes as reported live" \
-	"$(jq -c '[.totals.reset_cause, .totals.timeout_cause, ([.processes[] | {pid, r: .reset_cause}] | sort_by(.pid))]' "$out")" \
-	"$(jq -c '[.totals.reset_cause, .totals.timeout_cause, ([.processes[] | {pid, r: .reset_cause}] | sort_by(.pid))]' "$WORK/from.json")"
+	"$(jq -c '[.totals.reset_cause, .totals.timeout_cause, .totals.reset_received_in, ([.processes[] | select(([.reset_cause[], .timeout_cause[], .reset_received_in[]] | add) > 0) | {pid, r: .reset_cause, t: .timeout_cause, x: .reset_received_in}] | sort_by(.pid))]' "$out")" \
+	"$(jq -c '[.totals.reset_cause, .totals.timeout_cause, .totals.reset_received_in, ([.processes[] | select(([.reset_cause[], .timeout_cause[], .reset_received_in[]] | add) > 0) | {pid, r: .reset_cause, t: .timeout_cause, x: .reset_received_in}] | sort_by(.pid))]' "$WORK/from.json")"
 "$TCPCLOSE" report --from "$rec" >"$WORK/from.txt"
 check_match "text: the WHY section gives the unread-reset server its cause" \
 	"^$spid +tc-server +unread_data $(jq --argjson p "$spid" '.processes[] | select(.pid==$p) | .reset_cause.unread_data' "$out")( |$)" \

@@ -46,7 +46,9 @@ static const struct path_case cases[] = {
 	{ "joined mid-life in CLOSING", { S(CLOSING), S(CLOSE) },
 	  0, TC_ROLE_UNKNOWN, TC_CK_SIMULTANEOUS },
 	{ "joined mid-life in ESTABLISHED, reset", { S(ESTABLISHED), S(CLOSE) },
-	  TC_EPIPE, TC_ROLE_UNKNOWN, TC_CK_RESET_RECEIVED },
+	  TC_ECONNRESET, TC_ROLE_UNKNOWN, TC_CK_RESET_RECEIVED },
+	{ "a timeout whose soft error was an ICMP port unreachable", { S(ESTABLISHED), S(CLOSE) },
+	  TC_ECONNREFUSED, TC_ROLE_UNKNOWN, TC_CK_TIMEOUT },
 };
 
 static void test_paths(void **state)
@@ -164,17 +166,22 @@ static void test_path_saturates(void **state)
 static void test_fin_then_reset(void **state)
 {
 	/* FIN sent, then the peer reset us: no TIME_WAIT will follow. */
-	assert_true(tc_fin_then_reset(TC_CK_LOCAL_FIRST, TC_FIN_WAIT2, TC_ECONNRESET));
+	assert_true(tc_fin_then_reset(TC_CK_LOCAL_FIRST, TC_FIN_WAIT2, TC_ECONNRESET, TC_CAUSE_NONE));
 	/* Peer's FIN, then close() with unread data: we reset from CLOSE_WAIT. */
-	assert_true(tc_fin_then_reset(TC_CK_REMOTE_FIRST, TC_CLOSE_WAIT, 0));
-	assert_true(tc_fin_then_reset(TC_CK_REMOTE_FIRST, TC_CLOSE_WAIT, TC_EPIPE));
+	assert_true(tc_fin_then_reset(TC_CK_REMOTE_FIRST, TC_CLOSE_WAIT, 0, TC_CAUSE_NONE));
+	assert_true(tc_fin_then_reset(TC_CK_REMOTE_FIRST, TC_CLOSE_WAIT, TC_EPIPE, TC_CAUSE_NONE));
 	/* Orderly ends. */
-	assert_false(tc_fin_then_reset(TC_CK_LOCAL_FIRST, TC_FIN_WAIT2, 0));
-	assert_false(tc_fin_then_reset(TC_CK_REMOTE_FIRST, TC_LAST_ACK, 0));
-	assert_false(tc_fin_then_reset(TC_CK_SIMULTANEOUS, TC_CLOSING, 0));
+	assert_false(tc_fin_then_reset(TC_CK_LOCAL_FIRST, TC_FIN_WAIT2, 0, TC_CAUSE_NONE));
+	assert_false(tc_fin_then_reset(TC_CK_REMOTE_FIRST, TC_LAST_ACK, 0, TC_CAUSE_NONE));
+	assert_false(tc_fin_then_reset(TC_CK_SIMULTANEOUS, TC_CLOSING, 0, TC_CAUSE_NONE));
 	/* Resets without a FIN are their own kinds, not this. */
-	assert_false(tc_fin_then_reset(TC_CK_RESET_RECEIVED, TC_ESTABLISHED, TC_ECONNRESET));
-	assert_false(tc_fin_then_reset(TC_CK_NEVER_ESTABLISHED, TC_SYN_SENT, TC_ECONNREFUSED));
+	assert_false(tc_fin_then_reset(TC_CK_RESET_RECEIVED, TC_ESTABLISHED, TC_ECONNRESET, TC_CAUSE_NONE));
+	assert_false(tc_fin_then_reset(TC_CK_NEVER_ESTABLISHED, TC_SYN_SENT, TC_ECONNREFUSED, TC_CAUSE_NONE));
+	/* SO_LINGER 0 after shutdown(): our reset after our FIN */
+	assert_true(tc_fin_then_reset(TC_CK_LOCAL_FIRST, TC_FIN_WAIT1, 0, TC_CAUSE_LINGER_ZERO));
+	assert_false(tc_fin_then_reset(TC_CK_LOCAL_FIRST, TC_FIN_WAIT1, 0, TC_CAUSE_ORPHAN));
+	/* a timeout's soft error ECONNREFUSED (ICMP) after our FIN: no reset */
+	assert_false(tc_fin_then_reset(TC_CK_LOCAL_FIRST, TC_FIN_WAIT1, TC_ECONNREFUSED, TC_CAUSE_NONE));
 }
 
 /* Which closes read the cause fields at all (the rest stay at the floor). */
@@ -188,7 +195,6 @@ static void test_cause_wanted(void **state)
 	assert_true(tc_cause_wanted(TC_FIN_WAIT2, 0, 0, 0));
 	/* orderly ends, hand-overs and orphans: no read */
 	assert_false(tc_cause_wanted(TC_LAST_ACK, 0, 1, 0));
-	assert_false(tc_cause_wanted(TC_LAST_ACK, 0, 0, 0));
 	assert_false(tc_cause_wanted(TC_FIN_WAIT2, 0, 1, 1));
 	assert_false(tc_cause_wanted(TC_FIN_WAIT2, 0, 0, 1));
 	assert_false(tc_cause_wanted(TC_FIN_WAIT1, 0, 1, 0));
@@ -197,6 +203,12 @@ static void test_cause_wanted(void **state)
 	assert_false(tc_cause_wanted(TC_ESTABLISHED, TC_ECONNRESET, 0, 0));
 	assert_false(tc_cause_wanted(TC_CLOSE_WAIT, TC_EPIPE, 0, 0));
 	assert_false(tc_cause_wanted(TC_SYN_SENT, TC_ECONNREFUSED, 0, 0));
+	/* a held half-closed socket's end: read, then told (tc_close_cause) */
+	assert_true(tc_cause_wanted(TC_LAST_ACK, 0, 0, 0));
+	assert_true(tc_cause_wanted(TC_CLOSING, 0, 0, 0));
+	/* the soft error of a timeout is no received reset (ICMP port unreachable) */
+	assert_true(tc_cause_wanted(TC_ESTABLISHED, TC_ECONNREFUSED, 0, 0));
+	assert_true(tc_cause_wanted(TC_FIN_WAIT1, TC_EPIPE, 0, 0));
 	/* timeouts in any state, ss -K even of an orphan */
 	assert_true(tc_cause_wanted(TC_SYN_SENT, TC_ETIMEDOUT, 0, 0));
 	assert_true(tc_cause_wanted(TC_LAST_ACK, TC_ETIMEDOUT, 1, 0));
@@ -214,8 +226,11 @@ static void test_received_cause(void **state)
 	assert_int_equal(tc_received_cause(TC_LAST_ACK, TC_ECONNRESET), TC_CAUSE_RX_FIN_SENT);
 	assert_int_equal(tc_received_cause(TC_SYN_SENT, TC_ECONNREFUSED), TC_CAUSE_RX_HANDSHAKE);
 	assert_int_equal(tc_received_cause(TC_SYN_RECV, TC_ECONNRESET), TC_CAUSE_RX_HANDSHAKE);
-	/* not a reset received */
+	/* not a reset received: no error, a timeout, ss -K, a soft error that
+	 * only tcp_reset() would leave in another state */
 	assert_int_equal(tc_received_cause(TC_ESTABLISHED, 0), TC_CAUSE_NONE);
+	assert_int_equal(tc_received_cause(TC_ESTABLISHED, TC_ECONNREFUSED), TC_CAUSE_NONE);
+	assert_int_equal(tc_received_cause(TC_FIN_WAIT1, TC_EPIPE), TC_CAUSE_NONE);
 	assert_int_equal(tc_received_cause(TC_ESTABLISHED, TC_ETIMEDOUT), TC_CAUSE_NONE);
 	assert_int_equal(tc_received_cause(TC_ESTABLISHED, TC_ECONNABORTED), TC_CAUSE_NONE);
 }
@@ -245,9 +260,28 @@ static void test_close_cause(void **state)
 	/* tcp_disconnect() without close(): connect(AF_UNSPEC), a forgotten child */
 	c = closed, c.shutdown = 0, c.linger_zero = 1, c.unread = 9;
 	assert_int_equal(cause(c), TC_CAUSE_RESET_OTHER);
-	/* ss -K */
+	/* ss -K: a reset only where tcp_need_reset() */
 	c = closed, c.err = TC_ECONNABORTED, c.unread = 9;
 	assert_int_equal(cause(c), TC_CAUSE_KILLED);
+	c.oldstate = TC_LAST_ACK;
+	assert_int_equal(cause(c), TC_CAUSE_NONE);
+	/* TCP_REPAIR closes without a reset */
+	c = closed, c.unread = 5, c.repair = 1;
+	assert_int_equal(cause(c), TC_CAUSE_NONE);
+	/* a half-closed socket still held: the peer's FIN in and all acknowledged is
+	 * an orderly end (LAST_ACK's last ACK, a refused timewait hand-over) ... */
+	c = closed, c.oldstate = TC_LAST_ACK, c.fin_in = 1;
+	assert_int_equal(cause(c), TC_CAUSE_NONE);
+	c.oldstate = TC_FIN_WAIT2;
+	assert_int_equal(cause(c), TC_CAUSE_NONE);
+	/* ... with our FIN unacknowledged, close() aborted it */
+	c.oldstate = TC_LAST_ACK, c.unacked = 1, c.unread = 3;
+	assert_int_equal(cause(c), TC_CAUSE_UNREAD_DATA);
+	c.oldstate = TC_CLOSING, c.unread = 1, c.linger_zero = 1;
+	assert_int_equal(cause(c), TC_CAUSE_LINGER_ZERO);
+	/* FIN_WAIT2 before the peer's FIN: SO_LINGER 0 resets */
+	c = closed, c.oldstate = TC_FIN_WAIT2, c.linger_zero = 1;
+	assert_int_equal(cause(c), TC_CAUSE_LINGER_ZERO);
 
 	/* timeouts: ETIMEDOUT, or the soft error met while retrying */
 	c = (struct tc_cause_in){ .oldstate = TC_ESTABLISHED, .err = TC_ETIMEDOUT, .retransmits = 15 };

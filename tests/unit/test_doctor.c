@@ -665,6 +665,23 @@ static void test_causes(void **state)
 	assert_non_null(r);
 	assert_true(has(r->evidence, "SO_LINGER with timeout 0 (counted"));
 	assert_null(find(n, "timeouts"));
+	/* two processes with 2 each toward one destination: one finding of 4 */
+	{
+		struct tc_peer_key k2 = peer(TC_ROLE_CLIENT, 430, "other", 0, 5432);
+		struct tc_counts two = { 0 };
+
+		two.closed = 2;
+		two.cause[TC_CAUSE_SYN] = 2;
+		tc_model_add_peer(&m, &k2, &two);
+		m.peers[0].c.cause[TC_CAUSE_RETRANSMITS] = 0;
+		m.peers[0].c.cause[TC_CAUSE_SYN] = 2;
+		n = tc_diagnose(&m, f, 32);
+		r = find(n, "timeouts");
+		assert_non_null(r);
+		assert_true(has(r->title, "4 connections to"));
+		assert_true(has(r->evidence, "syn 4"));
+		assert_true(has(r->fix, "SYN"));
+	}
 	tc_model_free(&m);
 }
 

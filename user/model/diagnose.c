@@ -12,6 +12,7 @@ struct dest {
 	const struct tc_peer_row *first;	/* key and ports of the destination */
 	__u64 closed, local_first, remote_first, one_exchange, attempts;
 	__u64 exhausted, bind_conflict, retries, reuse_hits;
+	__u64 timeouts[TC_CAUSE_MAX];	/* the timeout causes' counts */
 	const size_t *rows;	/* its rows in m->peers, busiest first (rows are sorted) */
 	size_t nrows;
 };
@@ -23,6 +24,7 @@ enum did {
 	DID_CONNECT,		/* connected */
 	DID_REMOTE_FIRST,	/* had connections closed first by the peer */
 	DID_LOCAL_FIRST,	/* closed connections first */
+	DID_TIMEOUT,		/* had connections time out */
 };
 
 /*
@@ -182,6 +184,8 @@ static void gather(const struct tc_model *m, const size_t *rows, size_t n, struc
 		d->bind_conflict += r->c.conn.bind_conflict;
 		d->retries += r->c.conn.port_retries;
 		d->reuse_hits += r->c.tw.reuse_hits;
+		for (int k = TC_CAUSE_FIRST_TIMEOUT; k < TC_CAUSE_FIRST_RECEIVED; k++)
+			d->timeouts[k] += r->c.cause[k];
 	}
 }
 
@@ -223,6 +227,11 @@ static bool did(const struct tc_peer_row *r, enum did what)
 		return c->kind[TC_CK_REMOTE_FIRST] > 0;
 	case DID_LOCAL_FIRST:
 		return c->kind[TC_CK_LOCAL_FIRST] > 0;
+	case DID_TIMEOUT:
+		for (int k = TC_CAUSE_FIRST_TIMEOUT; k < TC_CAUSE_FIRST_RECEIVED; k++)
+			if (c->cause[k])
+				return true;
+		return false;
 	}
 	return false;
 }
@@ -391,6 +400,15 @@ static struct tc_finding *add(struct out *o, int sev, const char *id)
 	f->severity = sev;
 	f->id = id;
 	return f;
+}
+
+static int count_id(const struct out *o, const char *id)
+{
+	int n = 0;
+
+	for (int i = 0; i < o->n; i++)
+		n += !strcmp(o->f[i].id, id);
+	return n;
 }
 
 static void put(char *dst, const char *fmt, ...)
@@ -675,8 +693,10 @@ static void rule_resets(const struct tc_model *m, struct out *o)
 }
 
 /* Connections toward one destination that died of timeouts: what the
- * kernel gave up on says where to look. */
-static void rule_timeouts(const struct tc_model *m, struct out *o)
+ * kernel gave up on says where to look. At most TC_DOC_MAX_TIMEOUTS
+ * destinations get a finding of their own (a host with many dead
+ * destinations must not crowd out the rest of the verdict). */
+static void rule_timeouts(const struct index *ix, const struct dest *d, struct out *o)
 {
 	static const char *const fix[] = {
 		[TC_CAUSE_SYN] = "nothing answers the SYN: the destination is down, a firewall drops "
@@ -685,49 +705,36 @@ static void rule_timeouts(const struct tc_model *m, struct out *o)
 			"balancer or firewall forgot the flow (or the peer vanished); send keepalives "
 			"more often than the middlebox's idle timeout, or close idle connections first",
 	};
-	for (size_t i = 0; m->causes && i < m->npeers; i++) {
-		const struct tc_peer_row *r = &m->peers[i];
-		const __u64 *c = r->c.cause;
-		__u64 n = 0, top = 0;
-		int why = TC_CAUSE_RETRANSMITS;
-		struct tc_finding *f;
-		char dst[200], list[240];
-		size_t off = 0;
+	__u64 n = 0, top = 0;
+	int why = TC_CAUSE_RETRANSMITS;
+	struct tc_finding *f;
+	char dst[200], procs[200], list[240];
+	size_t off = 0;
 
-		for (int k = TC_CAUSE_FIRST_TIMEOUT; k < TC_CAUSE_FIRST_RECEIVED; k++) {
-			n += c[k];
-			if (c[k] > top)
-				top = c[k], why = k;
-			if (c[k] && off < sizeof(list))
-				off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s %llu",
-							off ? ", " : "", tc_cause_name(k),
-							(unsigned long long)c[k]);
-		}
-		if (n < TC_DOC_MIN_TIMEOUTS || !(f = add(o, TC_SEV_WARNING, "timeouts")))
-			continue;
-		if (r->key.role == TC_ROLE_SERVER) {	/* (listening address, client) */
-			char l[72], a[64];
-
-			snprintf(dst, sizeof(dst), "from %s to %s",
-				 tc_addr_str(r->key.tuple.family, r->key.tuple.raddr, a, sizeof(a)),
-				 tc_endpoint_str(r->key.tuple.family, r->key.tuple.laddr,
-						 r->key.tuple.lport, l, sizeof(l)));
-		} else {
-			char d[180];
-
-			dest_str(&r->key, d, sizeof(d));
-			snprintf(dst, sizeof(dst), "%s", d);
-		}
-		snprintf(f->title, sizeof(f->title), "%llu connections %s timed out",
-			 (unsigned long long)n, dst);
-		put(f->evidence, "%s (pid %u), timeouts by cause: %s; of %llu closes "
-		    "(TcpExtTCPAbortOnTimeout counts them host-wide)", r->key.proc.comm, r->key.proc.tgid, list,
-		    (unsigned long long)r->c.closed);
-		put(f->fix, "%s", why < (int)(sizeof(fix) / sizeof(fix[0])) && fix[why] ? fix[why] :
-		    "data went unacknowledged until the retry limit: the peer or the path is dead "
-		    "(host down, a route or firewall change); tcp_retries2 or TCP_USER_TIMEOUT "
-		    "only decide how long that takes to show");
+	if (!ix->m->causes)
+		return;
+	for (int k = TC_CAUSE_FIRST_TIMEOUT; k < TC_CAUSE_FIRST_RECEIVED; k++) {
+		n += d->timeouts[k];
+		if (d->timeouts[k] > top)
+			top = d->timeouts[k], why = k;
+		if (d->timeouts[k] && off < sizeof(list))
+			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s %llu",
+						off ? ", " : "", tc_cause_name(k),
+						(unsigned long long)d->timeouts[k]);
 	}
+	if (n < TC_DOC_MIN_TIMEOUTS || count_id(o, "timeouts") >= TC_DOC_MAX_TIMEOUTS ||
+	    !(f = add(o, TC_SEV_WARNING, "timeouts")))
+		return;
+	dest_str(&d->first->key, dst, sizeof(dst));
+	procs_str(ix->m, d, DID_TIMEOUT, procs, sizeof(procs));
+	snprintf(f->title, sizeof(f->title), "%llu connections to %s timed out",
+		 (unsigned long long)n, dst);
+	put(f->evidence, "%s; timeouts by cause: %s, of %llu closes (TcpExtTCPAbortOnTimeout "
+	    "counts them host-wide)", procs, list, (unsigned long long)d->closed);
+	put(f->fix, "%s", why < (int)(sizeof(fix) / sizeof(fix[0])) && fix[why] ? fix[why] :
+	    "data went unacknowledged until the retry limit: the peer or the path is dead "
+	    "(host down, a route or firewall change); tcp_retries2 or TCP_USER_TIMEOUT "
+	    "only decide how long that takes to show");
 }
 
 /*
@@ -873,10 +880,10 @@ int tc_diagnose(const struct tc_model *m, struct tc_finding *out, int max)
 			e++;
 		gather(m, ix.dest + g, e - g, &d);
 		rule_dest(&ix, &d, &o);
+		rule_timeouts(&ix, &d, &o);
 	}
 	free(first);
 	rule_resets(m, &o);
-	rule_timeouts(m, &o);
 	rule_overflow(&ix, &o);
 	rule_sysctls(m, &o);
 	index_free(&ix);

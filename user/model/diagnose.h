@@ -43,6 +43,7 @@ struct tc_finding {
 #define TC_DOC_LOAD_MARGIN	0.1
 #define TC_DOC_RESET_SHARE	0.5	/* a process closing this share with RST */
 #define TC_DOC_MIN_TIMEOUTS	3	/* connections to one destination timed out */
+#define TC_DOC_MAX_TIMEOUTS	5	/* destinations with a timeouts finding of their own */
 
 /* Findings, most severe first; returns how many (at most max). */
 int tc_diagnose(const struct tc_model *m, struct tc_finding *out, int max);
