@@ -709,7 +709,6 @@ static void rule_timeouts(const struct index *ix, const struct dest *d, struct o
 	int why = TC_CAUSE_RETRANSMITS;
 	struct tc_finding *f;
 	char dst[200], procs[200], list[240];
-	size_t off = 0;
 
 	if (!ix->m->causes)
 		return;
@@ -717,16 +716,13 @@ static void rule_timeouts(const struct index *ix, const struct dest *d, struct o
 		n += d->timeouts[k];
 		if (d->timeouts[k] > top)
 			top = d->timeouts[k], why = k;
-		if (d->timeouts[k] && off < sizeof(list))
-			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s %llu",
-						off ? ", " : "", tc_cause_name(k),
-						(unsigned long long)d->timeouts[k]);
 	}
 	if (n < TC_DOC_MIN_TIMEOUTS || count_id(o, "timeouts") >= TC_DOC_MAX_TIMEOUTS ||
 	    !(f = add(o, TC_SEV_WARNING, "timeouts")))
 		return;
 	dest_str(&d->first->key, dst, sizeof(dst));
 	procs_str(ix->m, d, DID_TIMEOUT, procs, sizeof(procs));
+	tc_cause_list(list, sizeof(list), d->timeouts, TC_CAUSE_FIRST_TIMEOUT, TC_CAUSE_FIRST_RECEIVED);
 	snprintf(f->title, sizeof(f->title), "%llu connections to %s timed out",
 		 (unsigned long long)n, dst);
 	put(f->evidence, "%s; timeouts by cause: %s, of %llu closes (TcpExtTCPAbortOnTimeout "

@@ -65,6 +65,18 @@ const char *tc_event_cause(int cause)
 	return cause > TC_CAUSE_NONE && cause < TC_CAUSE_FIRST_RECEIVED ? cause_names[cause] : NULL;
 }
 
+bool tc_cause_list(char *buf, size_t size, const __u64 *cause, int from, int to)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int i = from; i < to && i < TC_CAUSE_MAX && n < size; i++)
+		if (cause[i])
+			n += (size_t)snprintf(buf + n, size - n, "%s%s %llu", n ? ", " : "",
+					      cause_names[i], (unsigned long long)cause[i]);
+	return n > 0;
+}
+
 const char *tc_role_name(int role)
 {
 	switch (role) {

@@ -3,6 +3,7 @@
 #ifndef TCPCLOSE_NAMES_H
 #define TCPCLOSE_NAMES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "tcpclose.h"
 
@@ -14,6 +15,9 @@ const char *tc_cause_name(int cause);
 /* What a closed socket's event says of its cause: a reset sent or a
  * timeout; NULL otherwise (a received reset's state is in its path). */
 const char *tc_event_cause(int cause);
+/* "unread_data 25, linger_zero 3": the causes in [from, to) counted in
+ * cause[] (a row's), cut at size; returns whether there was any. */
+bool tc_cause_list(char *buf, size_t size, const __u64 *cause, int from, int to);
 const char *tc_state_name(int state);
 const char *tc_attach_name(int attach);
 int tc_attach_parse(const char *s);	/* -1 when unknown */

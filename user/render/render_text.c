@@ -140,19 +140,6 @@ static void render_time_wait(FILE *f, const struct tc_model *m, unsigned top)
 	tw_histogram(f, &m->totals.tw);
 }
 
-/* "unread_data 25, keepalive 2" for the causes in [from, to) with counts. */
-static bool cause_list(char *buf, size_t size, const struct tc_counts *c, int from, int to)
-{
-	size_t n = 0;
-
-	buf[0] = '\0';
-	for (int i = from; i < to && n < size; i++)
-		if (c->cause[i])
-			n += (size_t)snprintf(buf + n, size - n, "%s%s %" PRIu64, n ? ", " : "",
-					      tc_cause_name(i), (uint64_t)c->cause[i]);
-	return n > 0;
-}
-
 static bool cause_any(const struct tc_counts *c)
 {
 	for (int i = TC_CAUSE_NONE + 1; i < TC_CAUSE_MAX; i++)
@@ -164,9 +151,11 @@ static bool cause_any(const struct tc_counts *c)
 static void cause_row(FILE *f, const char *pid, const char *comm, const struct tc_counts *c)
 {
 	char rst[160], tmo[200], rx[160];
-	bool r = cause_list(rst, sizeof(rst), c, TC_CAUSE_UNREAD_DATA, TC_CAUSE_FIRST_TIMEOUT),
-	     t = cause_list(tmo, sizeof(tmo), c, TC_CAUSE_FIRST_TIMEOUT, TC_CAUSE_FIRST_RECEIVED),
-	     x = cause_list(rx, sizeof(rx), c, TC_CAUSE_FIRST_RECEIVED, TC_CAUSE_MAX);
+	bool r = tc_cause_list(rst, sizeof(rst), c->cause, TC_CAUSE_UNREAD_DATA,
+			       TC_CAUSE_FIRST_TIMEOUT),
+	     t = tc_cause_list(tmo, sizeof(tmo), c->cause, TC_CAUSE_FIRST_TIMEOUT,
+			       TC_CAUSE_FIRST_RECEIVED),
+	     x = tc_cause_list(rx, sizeof(rx), c->cause, TC_CAUSE_FIRST_RECEIVED, TC_CAUSE_MAX);
 
 	if (r || t || x)
 		fprintf(f, "%-7s %-22s %-36s %-36s %s\n", pid, comm, r ? rst : "-", t ? tmo : "-",
