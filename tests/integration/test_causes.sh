@@ -114,13 +114,10 @@ for m in keepalive retransmits user-timeout syn; do
 done
 
 # Per process: the closer that reset is charged, its peer is not.
-row() {	# row PID: "unread_data linger_zero reset_sent+fin_then_reset unseen"
-	jq -r --argjson p "$1" '.processes[] | select(.pid==$p) |
-		"\(.reset_cause.unread_data) \(.reset_cause.linger_zero) \(.close.reset_sent) \(.close.unseen)"' "$out"
-}
 expect() {	# expect NAME PID UNREAD LINGER0: exact on the closes seen
-	local got u l r s
-	got=$(row "$2"); read -r u l r s <<<"$got"
+	local u l s
+	read -r u l s <<<"$(jq -r --argjson p "$2" '.processes[] | select(.pid==$p) |
+		"\(.reset_cause.unread_data) \(.reset_cause.linger_zero) \(.close.unseen)"' "$out")"
 	check "$1: unread_data linger_zero (seen: $((N - ${s:-0})))" \
 		"$(( $3 ? N - ${s:-0} : 0 )) $(( $4 ? N - ${s:-0} : 0 ))" "$u $l"
 }
