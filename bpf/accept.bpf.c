@@ -12,15 +12,16 @@
 #include <bpf/bpf_tracing.h>
 #include "maps.bpf.h"
 #include "owner.bpf.h"
+#include "socktab.bpf.h"
 
 static __always_inline int tc_accepted_sk(struct sock *sk)
 {
-	__u64 key = (__u64)sk;
 	struct tc_sock *s;
+	__u32 slot;
 
 	if (!sk)
 		return 0;
-	s = bpf_map_lookup_elem(&socks, &key);
+	s = tc_sock_find(tc_sk_addr(sk, TC_SCRATCH_ACCEPT), &slot);
 	if (!s)
 		return 0;	/* not followed (filtered netns, or already closed) */
 	tc_take_owner(s, sk, false);

@@ -39,6 +39,8 @@ TC_SETTING(bool, tw_hooks, false);
 /* TIME_WAIT through the timer tracepoints: a reuse is told by the thread's
  * connecting socket, which only that path needs recorded. */
 TC_SETTING(bool, tw_timer_path, false);
+/* Sets in the socket table (sock_sets' size): --max-sockets / TC_SOCK_WAYS. */
+TC_SETTING(__u32, sock_nsets, 16384);
 /* The port search is hooked (port_search.bpf.c): retries are counted. */
 TC_SETTING(bool, port_hooks, false);
 

@@ -17,14 +17,46 @@
 #define TC_MAP extern
 #endif
 
-/* Live sockets, keyed by struct sock address. LRU: a socket whose CLOSE we
- * never see (tracer started mid-flight, map pressure) must not pin a slot. */
+/* The socket table (tcpclose.h, socktab.bpf.h): tags by set, records by
+ * slot. Arrays, not a hash: a record is found with no lock, no allocation
+ * and one cache line of tags (docs/performance.md). A record whose CLOSE
+ * never ran is found by the sweep, which frees its slot. */
 TC_MAP struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 131072);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct tc_sock_set);
+} sock_sets SEC(".maps");
+
+TC_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 16384 * TC_SOCK_WAYS);
+	__type(key, __u32);
 	__type(value, struct tc_sock);
 } socks SEC(".maps");
+
+/* Per CPU and per program: a socket address made a number (socktab.bpf.h),
+ * and the record of a socket first seen at its CLOSE, which needs no slot.
+ * A program is never re-entered on its CPU, but may interrupt another. */
+struct tc_sock_scratch {
+	struct tc_sock rec;	/* first: its address is the lookup's own */
+	__u64 addr;
+};
+
+enum tc_scratch {
+	TC_SCRATCH_STATE = 0,	/* tcp_set_state / inet_sock_set_state */
+	TC_SCRATCH_STATE_INET,	/* inet_sk_set_state (function hooks) */
+	TC_SCRATCH_ACCEPT,
+	TC_SCRATCH_MAX,
+};
+
+TC_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TC_SCRATCH_MAX);
+	__type(key, __u32);
+	__type(value, struct tc_sock_scratch);
+} sock_scratch SEC(".maps");
 
 /* Aggregation rows: processes and peers come and go, so LRU as well. */
 TC_MAP struct {

@@ -23,11 +23,12 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include "maps.bpf.h"
+#include "socktab.bpf.h"
 
 static __always_inline void tc_port_rejected(__u64 sk, bool tw_refused)
 {
-	struct tc_sock *s = bpf_map_lookup_elem(&socks, &sk);
+	__u32 slot;
+	struct tc_sock *s = tc_sock_find(sk, &slot);
 
 	if (!s)
 		return;

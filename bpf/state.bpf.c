@@ -15,6 +15,7 @@
 #include "agg.bpf.h"
 #include "owner.bpf.h"
 #include "tw.bpf.h"
+#include "socktab.bpf.h"
 
 
 static __always_inline void tc_finish(const struct sock *sk, const struct tcp_sock *tp,
@@ -164,13 +165,14 @@ static __always_inline __u64 tc_record_init(struct tc_sock *r, const struct sock
  * it closed. Every other transition returns before any map access.
  */
 static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, int newstate,
-					   bool direct)
+					   bool direct, __u32 who)
 {
-	__u64 key = (__u64)sk, now = 0;
 	const struct tcp_sock *tp = NULL;
+	__u64 addr, now = 0;
+	bool scratch = false;
 	unsigned long skf;
 	struct tc_sock *s;
-	__u32 netns;
+	__u32 netns, slot = 0;
 	int work, dead;
 
 	if (!tc_is_lifecycle(oldstate, newstate))
@@ -181,41 +183,56 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 	netns = tc_sk_netns(sk, direct);
 	if (target_netns && netns != target_netns)
 		return 0;
-	s = bpf_map_lookup_elem(&socks, &key);
+	addr = direct ? tc_sk_addr(sk, who) : (__u64)sk;
+	s = tc_sock_find(addr, &slot);
 	/* A birth finding a record: an earlier socket at this address ended
 	 * without its CLOSE reaching us. Charge what it knew, start afresh. */
 	if (s && work == TC_WORK_BIRTH) {
-		/* Its TIME_WAIT, if its timewait socket's birth was seen (no
-		 * ->CLOSE took it from tw_born): the address is reused within
-		 * milliseconds, the stay is usually not over (issue 21). */
-		int born = tw_hooks ? tc_unseen_born(s) : 0;
-		__u64 t = bpf_ktime_get_ns();
+		if (tc_sock_take(slot, addr)) {
+			/* Its TIME_WAIT, if its timewait socket's birth was seen (no
+			 * ->CLOSE took it from tw_born): the address is reused within
+			 * milliseconds, the stay is usually not over (issue 21). */
+			int born = tw_hooks ? tc_unseen_born(s) : 0;
+			__u64 t = bpf_ktime_get_ns();
 
-		tc_stat_inc(TC_STAT_STALE_AT_BIRTH);
-		if (tc_charge_unseen(s, t, false) == TC_SWR_CHARGED)
-			tc_unseen_over(s, born, t);
+			tc_stat_inc(TC_STAT_STALE_AT_BIRTH);
+			if (tc_charge_unseen(s, t, false) == TC_SWR_CHARGED)
+				tc_unseen_over(s, born, t);
+			tc_sock_release(slot, 0);
+		}
 		s = NULL;
 	}
 	if (!s) {
-		struct tc_sock init;
-
 		/* Mid-life sockets are taken up where they can still be told
 		 * apart: a close()/shutdown() or their end. */
 		if (work == TC_WORK_PORTS)
 			return 0;
-		now = tc_record_init(&init, sk, oldstate, newstate, work, netns, direct);
-		if (init.flags & TC_SF_UNTRACKED)
+		if (newstate == TC_CLOSE) {
+			/* First seen at its end: the record needs no slot. */
+			struct tc_sock_scratch *x = tc_scratch(who);
+
+			if (!x)
+				return 0;
+			barrier_var(x);	/* no address taken before the check (6.1) */
+			s = &x->rec;
+			scratch = true;
+		} else {
+			s = tc_sock_claim(addr, &slot);
+			if (!s) {
+				/* Both its sets full: followed from its CLOSE, if at all. */
+				if (work == TC_WORK_BIRTH)
+					tc_stat_inc(TC_STAT_SOCK_INSERT_FAIL);
+				return 0;
+			}
+		}
+		now = tc_record_init(s, sk, oldstate, newstate, work, netns, direct);
+		if (s->flags & TC_SF_UNTRACKED)
 			tc_stat_inc(TC_STAT_SOCK_UNTRACKED);
-		if (bpf_map_update_elem(&socks, &key, &init, BPF_ANY)) {
-			tc_stat_inc(TC_STAT_SOCK_INSERT_FAIL);
+		tc_stat_inc(TC_STAT_SOCK_INSERTS);
+		if (!scratch) {
+			tc_sock_release(slot, addr);	/* written: in use */
 			return 0;
 		}
-		tc_stat_inc(TC_STAT_SOCK_INSERTS);
-		if (newstate != TC_CLOSE)
-			return 0;
-		s = bpf_map_lookup_elem(&socks, &key);
-		if (!s)
-			return 0;
 	} else if (work == TC_WORK_OWNER) {
 		/* The closer is the owner (a socket handed to another process
 		 * is charged to the one that closes it); the same process
@@ -239,11 +256,17 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 	}
 	if (work != TC_WORK_END)
 		return 0;
+	/* Ours to end, unless the sweep has just judged it lost. */
+	if (!scratch && !tc_sock_take(slot, addr))
+		return 0;
 
 	if (!tp)
 		tp = tc_tcp_sk(sk, direct);
-	if (!tp)
+	if (!tp) {	/* left to the sweep, as a CLOSE never seen */
+		if (!scratch)
+			tc_sock_release(slot, addr);
 		return 0;
+	}
 	s->err = tc_sk_err(sk, direct);
 	if (oldstate == TC_SYN_SENT)
 		s->connfail = tc_connect_failure(oldstate, newstate, tc_sk_segs_out(tp, direct),
@@ -281,7 +304,8 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 			tc_path_rebuild(&s->path, &s->path_len, s->role, oldstate);
 	}
 	tc_finish(sk, tp, s, now ? now : bpf_ktime_get_ns(), oldstate, direct);
-	bpf_map_delete_elem(&socks, &key);
+	if (!scratch)
+		tc_sock_release(slot, 0);
 	tc_stat_inc(TC_STAT_SOCK_DELETES);
 	return 0;
 }
@@ -291,7 +315,7 @@ int BPF_PROG(tc_state_btf, const struct sock *sk, int oldstate, int newstate)
 {
 	if (!tc_sk_is_tcp(sk, true))
 		return 0;
-	return tc_handle_state(sk, oldstate, newstate, true);
+	return tc_handle_state(sk, oldstate, newstate, true, TC_SCRATCH_STATE);
 }
 
 SEC("tracepoint/sock/inet_sock_set_state")
@@ -299,7 +323,7 @@ int tc_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
 {
 	if (ctx->protocol != TC_IPPROTO_TCP)
 		return 0;
-	return tc_handle_state(ctx->skaddr, ctx->oldstate, ctx->newstate, false);
+	return tc_handle_state(ctx->skaddr, ctx->oldstate, ctx->newstate, false, TC_SCRATCH_STATE);
 }
 
 /*
@@ -307,33 +331,34 @@ int tc_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
  * LISTEN->SYN_RECV of a new child, which inet_sk_set_state() makes. The
  * state still held at entry is the old one.
  */
-static __always_inline int tc_state_fn(const struct sock *sk, int newstate, bool direct)
+static __always_inline int tc_state_fn(const struct sock *sk, int newstate, bool direct,
+				       __u32 who)
 {
 	if (!tc_sk_is_tcp(sk, direct))
 		return 0;
-	return tc_handle_state(sk, TC_R(direct, sk, __sk_common.skc_state), newstate, direct);
+	return tc_handle_state(sk, TC_R(direct, sk, __sk_common.skc_state), newstate, direct, who);
 }
 
 SEC("fentry/tcp_set_state")
 int BPF_PROG(tc_state_fentry, struct sock *sk, int state)
 {
-	return tc_state_fn(sk, state, true);
+	return tc_state_fn(sk, state, true, TC_SCRATCH_STATE);
 }
 
 SEC("fentry/inet_sk_set_state")
 int BPF_PROG(tc_state_fentry_inet, struct sock *sk, int state)
 {
-	return tc_state_fn(sk, state, true);
+	return tc_state_fn(sk, state, true, TC_SCRATCH_STATE_INET);
 }
 
 SEC("kprobe/tcp_set_state")
 int BPF_KPROBE(tc_state_kprobe, struct sock *sk, int state)
 {
-	return tc_state_fn(sk, state, false);
+	return tc_state_fn(sk, state, false, TC_SCRATCH_STATE);
 }
 
 SEC("kprobe/inet_sk_set_state")
 int BPF_KPROBE(tc_state_kprobe_inet, struct sock *sk, int state)
 {
-	return tc_state_fn(sk, state, false);
+	return tc_state_fn(sk, state, false, TC_SCRATCH_STATE_INET);
 }

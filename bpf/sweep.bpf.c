@@ -11,6 +11,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include "tw.bpf.h"
+#include "socktab.bpf.h"
 
 /* The record being charged: too large for the stack beside the rows' keys,
  * and the context cannot be handed on by pointer (the verifier refuses
@@ -25,21 +26,26 @@ struct {
 SEC("syscall")
 int tc_sweep_charge(struct tc_sweep_arg *a)
 {
-	__u64 key = a->key;
-	struct tc_sock *s = bpf_map_lookup_elem(&socks, &key);
-	__u32 idx = TC_STAT_SWEPT, zero = 0;
+	__u32 idx = TC_STAT_SWEPT, zero = 0, slot = a->slot;
+	struct tc_sock *s = bpf_map_lookup_elem(&socks, &slot);
 	struct tc_sock *rec = bpf_map_lookup_elem(&sweep_rec, &zero);
 	__u64 *n;
 	int born;
 
 	a->res = TC_SWR_GONE;
-	/* Still the record judged, not a new socket's at the address; and
-	 * only the one who deletes it charges it (its CLOSE may run now). */
-	if (!s || !rec || s->start_ns != a->start_ns)
+	/* Only the record judged, not a new socket's at the address (checked
+	 * before the take: a live socket's record must not look busy to its
+	 * own programs); and only the one who takes it charges it (its CLOSE
+	 * may run now). Taken, it is checked again: a new socket's birth may
+	 * have come between. */
+	if (!s || !rec || s->start_ns != a->start_ns || !tc_sock_take(slot, a->key))
 		return 0;
+	if (s->start_ns != a->start_ns) {
+		tc_sock_release(slot, a->key);
+		return 0;
+	}
 	*rec = *s;
-	if (bpf_map_delete_elem(&socks, &key))
-		return 0;
+	tc_sock_release(slot, 0);
 	/* Its stay: by the birth seen (the substate it began in), else by the
 	 * timewait socket the survey found at its tuple (the substate now). A
 	 * stay over before this survey is known by its birth only. */

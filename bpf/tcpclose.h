@@ -140,7 +140,7 @@ struct tc_owner {
 	char thread[TC_COMM_LEN]; /* the thread that did it (a pool's worker, often), events only */
 };
 
-/* Per-socket record, keyed by the struct sock address while it lives. */
+/* Per-socket record, in the socket table while its socket lives. */
 struct tc_sock {
 	struct tc_tuple tuple;
 	struct tc_owner owner;
@@ -337,12 +337,31 @@ enum tc_sweep_res {
 };
 
 struct tc_sweep_arg {
-	__u64 key;		/* in: the socks map key */
+	__u64 key;		/* in: its socket's address (the slot's tag) */
 	__u64 start_ns;		/* in: the record judged */
+	__u32 slot;		/* in: where it lies in the socket table */
 	__u32 tw;		/* in: its tuple is in TIME_WAIT now: TC_TIME_WAIT or
 				 * TC_FIN_WAIT2 (the substate), 0 none */
 	__u32 res;		/* out: enum tc_sweep_res */
+	__u32 pad;
 	struct tc_sock rec;	/* out: the record as charged */
+};
+
+/*
+ * The socket table (bpf/socktab.bpf.h): the records of live sockets, in
+ * sets of TC_SOCK_WAYS slots. A socket's record lies in one of the two sets
+ * its address hashes to; a set's tags (the struct sock addresses, 0 when
+ * free) fill one cache line, and the records lie in a parallel array at
+ * set * TC_SOCK_WAYS + way. User space maps the tags, to count and sweep
+ * the records (user/model/socktab.h).
+ */
+#define TC_SOCK_WAYS 8
+/* A tag with this bit set: the record is being ended by whoever set it
+ * (its CLOSE, the sweep, a birth finding it stale); addresses are aligned. */
+#define TC_SOCK_BUSY 1ULL
+
+struct tc_sock_set {
+	__u64 tag[TC_SOCK_WAYS];
 };
 
 #endif /* TCPCLOSE_H */

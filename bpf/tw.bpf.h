@@ -11,6 +11,7 @@
 #include "maps.bpf.h"
 #include "core.bpf.h"
 #include "agg.bpf.h"
+#include "socktab.bpf.h"
 
 static __always_inline void *tc_container(void *member, __u32 off)
 {
@@ -173,9 +174,10 @@ static __always_inline bool tc_reuse_row(struct tc_peer_key *row, const struct t
 {
 	struct tc_owner nobody = {};	/* on the stack: a static const here breaks the BPF linker's .rodata */
 	struct tc_sock *s;
+	__u32 slot;
 
 	__builtin_memset(row, 0, sizeof(*row));
-	s = bpf_map_lookup_elem(&socks, &connecting_sk);
+	s = tc_sock_find(connecting_sk, &slot);
 	if (s) {
 		row->proc.cgroup_id = s->owner.cgroup_id;
 		row->proc.tgid = s->owner.tgid;

@@ -8,8 +8,9 @@
 N=${TCPCLOSE_SCALE_PEERS:-100000}
 [ -n "${TCPCLOSE_ATTACH:-}" ] && N=${TCPCLOSE_SCALE_PEERS:-3000}
 MAXP=4096
-# every live socket followed (2N are open at once): this test is about peers
-MAXS=$(( (N * 2 * 5 / 4 + 1023) / 1024 * 1024 ))
+# every live socket followed (2N are open at once): this test is about peers.
+# The socket table takes every birth up to about two-thirds full (README).
+MAXS=$(( (N * 2 * 3 / 2 + 1023) / 1024 * 1024 ))
 [ "$MAXS" -lt 131072 ] && MAXS=131072
 RSS_MAX_KIB=$((64 * 1024))	# tests/README.md: user RSS bound, default map sizes
 MAPS_MAX_KIB=$((160 * 1024))	# tests/README.md: BPF maps with 250k sockets, --max-peers 4096

@@ -58,11 +58,12 @@ static void test_take_skips_young_and_portless(void **state)
 	struct tc_sock portless = rec(0, NS_A, SEC, 0);
 
 	(void)state;
-	assert_int_equal(tc_sweep_take(&sw, 1, &young), 0);
-	assert_int_equal(tc_sweep_take(&sw, 2, &portless), 0);
-	assert_int_equal(tc_sweep_take(&sw, 3, &edge), 0);
+	assert_int_equal(tc_sweep_take(&sw, 1, 1, &young), 0);
+	assert_int_equal(tc_sweep_take(&sw, 2, 2, &portless), 0);
+	assert_int_equal(tc_sweep_take(&sw, 3, 3, &edge), 0);
 	assert_int_equal(sw.n, 1);
 	assert_int_equal(sw.c[0].key, 3);
+	assert_int_equal(sw.c[0].slot, 3);
 	assert_int_equal(sw.c[0].start_ns, edge.start_ns);
 	tc_sweep_free(&sw);
 }
@@ -83,10 +84,10 @@ static void test_judge_gone_alive_and_timewait(void **state)
 	struct tc_sock other = rec(2002, NS_B, SEC, TC_SF_TUPLE);
 
 	(void)state;
-	assert_int_equal(tc_sweep_take(&sw, 10, &a), 0);
-	assert_int_equal(tc_sweep_take(&sw, 11, &tw), 0);
-	assert_int_equal(tc_sweep_take(&sw, 12, &none), 0);
-	assert_int_equal(tc_sweep_take(&sw, 13, &other), 0);
+	assert_int_equal(tc_sweep_take(&sw, 10, 10, &a), 0);
+	assert_int_equal(tc_sweep_take(&sw, 11, 11, &tw), 0);
+	assert_int_equal(tc_sweep_take(&sw, 12, 12, &none), 0);
+	assert_int_equal(tc_sweep_take(&sw, 13, 13, &other), 0);
 	assert_int_equal(tc_sweep_judge(&sw, NS_A, recs, 3), 2);
 	assert_false(sw.c[0].gone);
 	assert_true(sw.c[1].gone);
@@ -114,7 +115,7 @@ static void test_judge_timewait_substate(void **state)
 
 	(void)state;
 	recs[0].substate = TC_TIME_WAIT;
-	assert_int_equal(tc_sweep_take(&sw, 11, &tw), 0);
+	assert_int_equal(tc_sweep_take(&sw, 11, 11, &tw), 0);
 	assert_int_equal(tc_sweep_judge(&sw, NS_A, recs, 1), 1);
 	assert_int_equal(sw.c[0].tw, TC_TIME_WAIT);
 	tc_sweep_free(&sw);
@@ -183,9 +184,9 @@ static void test_next_netns_once_and_not_listed(void **state)
 	memset(&m, 0, sizeof(m));
 	m.netns = &listed;
 	m.nnetns = 1;
-	assert_int_equal(tc_sweep_take(&sw, 1, &r1), 0);
-	assert_int_equal(tc_sweep_take(&sw, 2, &r2), 0);
-	assert_int_equal(tc_sweep_take(&sw, 3, &r3), 0);
+	assert_int_equal(tc_sweep_take(&sw, 1, 1, &r1), 0);
+	assert_int_equal(tc_sweep_take(&sw, 2, 2, &r2), 0);
+	assert_int_equal(tc_sweep_take(&sw, 3, 3, &r3), 0);
 	assert_int_equal(tc_sweep_next_netns(&sw, &m), NS_B);	/* NS_A: the survey lists it */
 	assert_int_equal(tc_sweep_next_netns(&sw, &m), 0);
 	tc_sweep_free(&sw);

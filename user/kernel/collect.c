@@ -108,8 +108,7 @@ static void count_restart(void *ctx)
 	*(__u64 *)ctx = 0;
 }
 
-/* The entries of a hash map (socket records, timewait stays); 0 if it
- * cannot be walked. */
+/* The entries of a hash map (timewait stays); 0 if it cannot be walked. */
 static __u64 count_entries(const struct bpf_map *map)
 {
 	__u64 n = 0;
@@ -287,7 +286,7 @@ int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 	tc_model_dedupe(m);
 	if (tc_pending_kills(t, kill_in_model, m))
 		return -ENOMEM;
-	m->health.socks_live = count_entries(s->maps.socks);
+	m->health.socks_live = tc_socktab_count(&t->socktab);
 	m->health.tws_live = t->tw_hook ? count_entries(s->maps.tws) : 0;
 	memory(t, m);
 	prog_info(t, m);
@@ -301,33 +300,43 @@ int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 	return 0;
 }
 
-static int sweep_take(void *ctx, const void *key, const void *val)
+/* Records of the socket table, a chunk of slots per syscall (socktab.h). */
+static int read_socks(void *rctx, __u32 first, __u32 n, struct tc_sock *out)
 {
-	__u64 k;
+	const struct tc_tracer *t = rctx;
+	/* a batch begins after the key it is given: the slot before first */
+	__u32 keys[TC_SOCKTAB_CHUNK], in = first - 1, next, cnt = n;
+	int fd = bpf_map__fd(t->skel->maps.socks);
 
-	memcpy(&k, key, sizeof(k));	/* the key-by-key walk's buffer is bytes */
-	return tc_sweep_take(ctx, k, val) ? -ENOMEM : 0;
+	if (n > TC_SOCKTAB_CHUNK)
+		return -EINVAL;
+	if (!bpf_map_lookup_batch(fd, first ? &in : NULL, &next, keys, out, &cnt, NULL) ||
+	    errno == ENOENT)
+		return cnt == n ? 0 : -EIO;
+	/* No batch operations (before 5.6): a slot at a time. */
+	for (__u32 i = 0; i < n; i++) {
+		__u32 slot = first + i;
+
+		if (bpf_map_lookup_elem(fd, &slot, &out[i]))
+			return -errno;
+	}
+	return 0;
 }
 
-static void sweep_restart(void *ctx)
+static int sweep_take(void *ctx, __u32 slot, __u64 addr, const struct tc_sock *rec)
 {
-	((struct tc_sweep *)ctx)->n = 0;
+	return tc_sweep_take(ctx, slot, addr, rec) ? -ENOMEM : 0;
 }
 
-/*
- * The sweep's two ends (sweep.h), around a survey. The records are read in
- * batches (walk_map): a busy host has a record per live connection.
- */
+/* The sweep's two ends (sweep.h), around a survey. The records are read
+ * where the kernel keeps them (the mapped socket table). */
 int tc_sweep_read(const struct tc_tracer *t, struct tc_sweep *sw)
 {
-	struct map_walk w = { .entry = sweep_take, .restart = sweep_restart, .ctx = sw,
-			      .values = true };
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);	/* bpf_ktime_get_ns()'s clock */
 	sw->before_ns = (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
-	return walk_map(bpf_map__fd(t->skel->maps.socks), sizeof(__u64), sizeof(struct tc_sock),
-			&w);
+	return tc_socktab_walk(&t->socktab, read_socks, (void *)t, sweep_take, sw);
 }
 
 /* Adds d to the model's row of key. A row the collection did not have is
@@ -378,19 +387,27 @@ static int sweep_charge(const struct tc_tracer *t, const struct tc_sweep_cand *c
 			struct tc_sweep_arg *a)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = a, .ctx_size_in = sizeof(*a));
-	int fd = bpf_map__fd(t->skel->maps.socks);
 	struct tc_sock cur;
 
 	memset(a, 0, sizeof(*a));
 	a->key = c->key;
+	a->slot = c->slot;
 	a->start_ns = c->start_ns;
 	a->tw = c->tw;
 	if (t->sweep_rows)
 		return bpf_prog_test_run_opts(bpf_program__fd(t->skel->progs.tc_sweep_charge), &run) ?
 		       -errno : 0;
-	if (!bpf_map_lookup_elem(fd, &c->key, &cur) && cur.start_ns == c->start_ns &&
-	    !bpf_map_delete_elem(fd, &c->key))
-		a->res = TC_SWR_FILTERED;	/* deleted, charged nowhere */
+	/* as sweep.bpf.c: the record judged, checked before and after the take */
+	if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.socks), &c->slot, &cur) ||
+	    cur.start_ns != c->start_ns || !tc_socktab_take(&t->socktab, c->slot, c->key))
+		return 0;
+	if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.socks), &c->slot, &cur) ||
+	    cur.start_ns != c->start_ns) {
+		tc_socktab_release(&t->socktab, c->slot, c->key);	/* a new socket's */
+		return 0;
+	}
+	tc_socktab_release(&t->socktab, c->slot, 0);
+	a->res = TC_SWR_FILTERED;	/* freed, charged nowhere */
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -257,7 +258,11 @@ static int configure(struct tcpclose_bpf *skel, const struct tc_opts *o,
 	skel->rodata->tw_hooks = tc != NULL;
 	skel->rodata->tw_timer_path = tc && tc->attach == TC_ATTACH_TRACEPOINT;
 	skel->rodata->port_hooks = pc != NULL;
-	if ((err = bpf_map__set_max_entries(skel->maps.socks, o->max_sockets)) ||
+	/* The socket table: --max-sockets slots in sets of TC_SOCK_WAYS. */
+	skel->rodata->sock_nsets = (o->max_sockets + TC_SOCK_WAYS - 1) / TC_SOCK_WAYS;
+	if ((err = bpf_map__set_max_entries(skel->maps.sock_sets, skel->rodata->sock_nsets)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.socks,
+					    skel->rodata->sock_nsets * TC_SOCK_WAYS)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.peers, o->max_peers)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.procs, o->max_procs)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.tws, o->max_timewait)))
@@ -505,6 +510,34 @@ static __u64 maps_kib(const struct tc_tracer *t)
 	return kib;
 }
 
+/* An array map of ours (BPF_F_MMAPABLE), mapped shared; NULL on failure. */
+static void *map_array(const struct bpf_map *map, size_t *len)
+{
+	size_t page = (size_t)getpagesize();
+	void *p;
+
+	*len = ((size_t)bpf_map__value_size(map) * bpf_map__max_entries(map) + page - 1) / page * page;
+	p = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(map), 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* The socket table's tags, read in place: counting the records in use
+ * costs no syscall, and the sweep's take is the kernel's compare-and-swap
+ * (collect.c). 8 bytes a slot. */
+static int map_socktab(struct tc_tracer *t)
+{
+	t->socktab.nsets = bpf_map__max_entries(t->skel->maps.sock_sets);
+	t->socktab.sets = map_array(t->skel->maps.sock_sets, &t->socktab_len);
+	return t->socktab.sets ? 0 : -errno;
+}
+
+static void unmap_socktab(struct tc_tracer *t)
+{
+	if (t->socktab.sets)
+		munmap(t->socktab.sets, t->socktab_len);
+	memset(&t->socktab, 0, sizeof(t->socktab));
+}
+
 int tc_tracer_start(struct tc_tracer *t, const struct tc_opts *o, bool events,
 		    char *err, size_t errlen)
 {
@@ -536,6 +569,11 @@ int tc_tracer_start(struct tc_tracer *t, const struct tc_opts *o, bool events,
 	last = attach_best(t, o, events);
 	btf__free(vmlinux);	/* only needed to choose */
 	vmlinux = NULL;
+	if (!last && map_socktab(t)) {
+		snprintf(err, errlen, "cannot map the socket table: %s", strerror(errno));
+		tc_tracer_stop(t);
+		return -1;
+	}
 	if (!last && o->prog_stats) {
 		/* Counted only while this fd is open: the host-wide sysctl is
 		 * neither needed nor touched, and nothing stays on after us. */
@@ -599,6 +637,7 @@ void tc_tracer_stop(struct tc_tracer *t)
 	if (t->stats_fd >= 0)
 		close(t->stats_fd);
 	t->stats_fd = -1;
+	unmap_socktab(t);
 	tcpclose_bpf__destroy(t->skel);
 	t->skel = NULL;
 }

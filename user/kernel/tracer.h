@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <bpf/libbpf.h>
 #include "args.h"
+#include "socktab.h"
 
 struct tcpclose_bpf;
 
@@ -28,6 +29,8 @@ struct tc_tracer {
 	int cgroup_level;
 	int surveyor_fd;		/* the privileged survey helper (surveyor.c); -1: in-process */
 	int surveyor_pid;
+	struct tc_socktab socktab;	/* the socket table, mapped (tracer.c) */
+	size_t socktab_len;
 };
 
 /*

@@ -43,7 +43,7 @@ struct tc_netns_info {
 struct tc_health {
 	__u64 stat[TC_STAT_MAX];
 	__u64 socks_live;	/* records still open at collection */
-	__u64 socks_evicted;	/* LRU evictions of live socket records */
+	__u64 socks_evicted;	/* births the full socket table had no slot for */
 	__u64 procs_evicted;	/* process rows evicted (their counts stay in totals) */
 	__u64 peers_evicted;
 	__u64 tws_live;		/* timewait stays followed at collection (tw hooks only) */

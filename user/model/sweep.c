@@ -5,7 +5,7 @@
 #include <string.h>
 #include "sweep.h"
 
-int tc_sweep_take(struct tc_sweep *sw, __u64 key, const struct tc_sock *rec)
+int tc_sweep_take(struct tc_sweep *sw, __u32 slot, __u64 key, const struct tc_sock *rec)
 {
 	struct tc_sweep_cand *c;
 
@@ -23,6 +23,7 @@ int tc_sweep_take(struct tc_sweep *sw, __u64 key, const struct tc_sock *rec)
 	c = &sw->c[sw->n++];
 	memset(c, 0, sizeof(*c));
 	c->key = key;
+	c->slot = slot;
 	c->start_ns = rec->start_ns;
 	c->tuple = rec->tuple;
 	c->netns = rec->netns;

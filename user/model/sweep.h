@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Closes the kernel never showed us. A socket record is deleted by the
+ * Closes the kernel never showed us. A socket record is freed by the
  * program run of its CLOSE, before the socket leaves the hash; so a record
  * whose socket the survey no longer finds lost that run. The kernel skips
  * runs without always counting them (README, limits): this finds them.
@@ -16,7 +16,8 @@
 #define TC_SWEEP_MIN_AGE_NS 200000000ULL
 
 struct tc_sweep_cand {
-	__u64 key;		/* the socks map key (struct sock address) */
+	__u64 key;		/* its socket's address (the slot's tag) */
+	__u32 slot;		/* where it lies in the socket table */
 	__u64 start_ns;		/* tells the record apart from a later one at the key */
 	struct tc_tuple tuple;
 	__u32 netns;
@@ -32,8 +33,9 @@ struct tc_sweep {
 	__u64 before_ns;	/* only records started before this were taken */
 };
 
-/* Take rec as a candidate if it is old enough and its ports are known. */
-int tc_sweep_take(struct tc_sweep *sw, __u64 key, const struct tc_sock *rec);
+/* Take rec (the socket at key, in slot) as a candidate if it is old enough
+ * and its ports are known. */
+int tc_sweep_take(struct tc_sweep *sw, __u32 slot, __u64 key, const struct tc_sock *rec);
 /* A netns with candidates still unjudged and not among m's netns (which the
  * survey lists anyway); 0 when none is left. Its candidates count as judged
  * from then on, so each netns is handed out once. */

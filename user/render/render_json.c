@@ -222,8 +222,8 @@ static json_object *tracer_obj(const struct tc_model *m)
 	ADD(o, "owner_from_accept", U64(h->stat[TC_STAT_OWNER_ACCEPT]));
 	ADD(o, "owner_missing", U64(h->stat[TC_STAT_OWNER_MISSING]));
 	ADD(o, "filtered", U64(h->stat[TC_STAT_FILTERED]));
-	ADD(o, "insert_failed", U64(h->stat[TC_STAT_SOCK_INSERT_FAIL] + h->stat[TC_STAT_AGG_FAIL] +
-				    h->stat[TC_STAT_TW_INSERT_FAIL]));
+	/* a socket refused a slot is in evicted.sockets */
+	ADD(o, "insert_failed", U64(h->stat[TC_STAT_AGG_FAIL] + h->stat[TC_STAT_TW_INSERT_FAIL]));
 	ADD(o, "timewait_unknown", U64(h->stat[TC_STAT_TW_UNKNOWN]));
 	ADD(ev, "sockets", U64(h->socks_evicted));
 	ADD(ev, "processes", U64(h->procs_evicted));

@@ -638,7 +638,8 @@ int tc_render_prom(FILE *f, const struct tc_model *m, struct tc_prom *st)
 	fprintf(f, "tcpclose_series_folded{table=\"processes\"} %zu\n", m->nprocs - st->nprocs);
 	fprintf(f, "tcpclose_series_folded{table=\"peers\"} %zu\n", ng - st->npeers);
 	head(f, "tcpclose_rows_evicted_total", "counter",
-	     "Rows the kernel maps evicted (their counts stay in the totals and \"other\").");
+	     "Rows the kernel maps evicted (their counts stay in the totals and \"other\"); "
+	     "sockets: births the socket table had no slot for.");
 	fprintf(f, "tcpclose_rows_evicted_total{table=\"sockets\"} %" PRIu64 "\n",
 		(uint64_t)m->health.socks_evicted);
 	fprintf(f, "tcpclose_rows_evicted_total{table=\"processes\"} %" PRIu64 "\n",
