@@ -67,7 +67,7 @@ SCEN_BINS := $(patsubst tests/scenario/%.c,$(OUT)/scenario/%,$(SCEN_SRCS))
 CFLAGS   ?= -O2 -g
 CFLAGS   += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -MMD -MP \
 	    -Ibpf $(addprefix -I,$(USER_DIRS)) -I$(OUT) -D_GNU_SOURCE
-BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function \
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function \
 	    -Ivmlinux/$(ARCH) -Ibpf -MMD -MP
 LIBS     = $(shell $(PKG_CONFIG) --libs libbpf json-c 2>/dev/null || echo -lbpf -lelf -lz -ljson-c)
 # Only the tracer serves HTTP and drops capabilities; the unit tests need neither.
