@@ -17,11 +17,10 @@
 static __always_inline int tc_accepted_sk(struct sock *sk)
 {
 	struct tc_sock *s;
-	__u32 slot;
 
 	if (!sk)
 		return 0;
-	s = tc_sock_find(tc_sk_addr(sk, TC_SCRATCH_ACCEPT), &slot);
+	s = tc_sock_find(tc_sk_addr(sk, TC_SCRATCH_ACCEPT));
 	if (!s)
 		return 0;	/* not followed (filtered netns, or already closed) */
 	tc_take_owner(s, sk, false);

@@ -31,29 +31,23 @@ TC_MAP struct {
 
 TC_MAP struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 16384 * TC_SOCK_WAYS);
+	__uint(max_entries, 16384 * TC_SOCK_WAYS + 64 * TC_SCRATCH_SLOTS);	/* + scratch (below) */
 	__type(key, __u32);
 	__type(value, struct tc_sock);
 } socks SEC(".maps");
 
-/* Per CPU and per program: a socket address made a number (socktab.bpf.h),
- * and the record of a socket first seen at its CLOSE, which needs no slot.
- * A program is never re-entered on its CPU, but may interrupt another. */
+/* Per CPU and per program: a socket address made a number (socktab.bpf.h).
+ * A program is never re-entered on its CPU, but may interrupt another. The
+ * record of a socket first seen at its CLOSE lies at the end of socks, in a
+ * slot per CPU and program past the table's (tc_scratch_slot): the same
+ * map as every other record, or the verifier would carry each state twice. */
 struct tc_sock_scratch {
-	struct tc_sock rec;	/* first: its address is the lookup's own */
 	__u64 addr;
-};
-
-enum tc_scratch {
-	TC_SCRATCH_STATE = 0,	/* tcp_set_state / inet_sock_set_state */
-	TC_SCRATCH_STATE_INET,	/* inet_sk_set_state (function hooks) */
-	TC_SCRATCH_ACCEPT,
-	TC_SCRATCH_MAX,
 };
 
 TC_MAP struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, TC_SCRATCH_MAX);
+	__uint(max_entries, TC_SCRATCH_SLOTS);
 	__type(key, __u32);
 	__type(value, struct tc_sock_scratch);
 } sock_scratch SEC(".maps");

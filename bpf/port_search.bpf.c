@@ -27,8 +27,7 @@
 
 static __always_inline void tc_port_rejected(__u64 sk, bool tw_refused)
 {
-	__u32 slot;
-	struct tc_sock *s = tc_sock_find(sk, &slot);
+	struct tc_sock *s = tc_sock_find(sk);
 
 	if (!s)
 		return;

@@ -7,14 +7,16 @@
  * tags. Who ends a record (its CLOSE, the sweep, a birth finding it stale)
  * first marks its tag busy with a compare-and-swap: exactly one of them
  * charges it; a birth holds its new slot busy the same way while it writes
- * the record. Every access is a plain array access: no lock, no allocation.
+ * the record. Every access is a plain array access: no lock, no allocation,
+ * no call (a BPF-to-BPF call costs more than the lookup itself here: every
+ * return goes through the kernel's return thunk).
  */
 #ifndef TCPCLOSE_SOCKTAB_BPF_H
 #define TCPCLOSE_SOCKTAB_BPF_H
 
 #include "maps.bpf.h"
 
-/* The per-CPU scratch of the calling program (maps.bpf.h, enum tc_scratch). */
+/* The per-CPU scratch of the calling program (enum tc_scratch). */
 static __always_inline struct tc_sock_scratch *tc_scratch(__u32 who)
 {
 	return bpf_map_lookup_elem(&sock_scratch, &who);
@@ -23,7 +25,7 @@ static __always_inline struct tc_sock_scratch *tc_scratch(__u32 who)
 /* A socket's address as a number. Pointers typed by BTF (tp_btf, fentry)
  * allow no arithmetic, and hashing needs some; a value read back from map
  * memory is a plain scalar (storing it needs CAP_PERFMON, as tracing does).
- * Each program has its own slot: another one may interrupt it on this CPU
+ * Each program has its own scratch: another may interrupt it on this CPU
  * between the store and the load, itself never (the kernel skips re-entry). */
 static __always_inline __u64 tc_sk_addr(const void *sk, __u32 who)
 {
@@ -33,6 +35,12 @@ static __always_inline __u64 tc_sk_addr(const void *sk, __u32 who)
 		return 0;
 	x->addr = (__u64)sk;
 	return *(volatile __u64 *)&x->addr;
+}
+
+/* The calling program's record slot on this CPU, past the table's. */
+static __always_inline __u32 tc_scratch_slot(__u32 who)
+{
+	return sock_nsets * TC_SOCK_WAYS + bpf_get_smp_processor_id() * TC_SCRATCH_SLOTS + who;
 }
 
 /* The two sets of address a: multiplicative hashes of its significant bits
@@ -56,10 +64,31 @@ static __always_inline __u32 tc_tag_taken(__u64 tag)
 	return (__u32)r;
 }
 
-/* The record of the socket at address a and its slot, or NULL; also while
- * it is being ended or written (busy), so that no caller takes a second
- * slot for the same socket meanwhile: tc_sock_take() tells. */
-static __always_inline struct tc_sock *tc_sock_find(__u64 a, __u32 *slot)
+/*
+ * The record in slot, which it keeps in its own slot field: callers read
+ * the slot from there, never from the lookup. Each way a lookup can end
+ * gives the slot another constant, and the verifier would carry every one
+ * of those states through the rest of the state handler (over its limit on
+ * 6.12); read back from map memory it is one number it knows nothing about.
+ */
+static __always_inline struct tc_sock *tc_sock_at(__u32 slot)
+{
+	return bpf_map_lookup_elem(&socks, &slot);
+}
+
+static __always_inline struct tc_sock *tc_sock_own(__u32 slot)
+{
+	struct tc_sock *r = bpf_map_lookup_elem(&socks, &slot);
+
+	if (r)
+		r->slot = slot;
+	return r;
+}
+
+/* The record of the socket at address a, or NULL; also while it is being
+ * ended or written (busy), so that no caller takes a second slot for the
+ * same socket meanwhile: tc_sock_take() tells. */
+static __always_inline struct tc_sock *tc_sock_find(__u64 a)
 {
 	__u32 set[2];
 
@@ -71,21 +100,18 @@ static __always_inline struct tc_sock *tc_sock_find(__u64 a, __u32 *slot)
 
 		if (!s)
 			return NULL;
-		for (int w = 0; w < TC_SOCK_WAYS; w++) {
-			if ((s->tag[w] | TC_SOCK_BUSY) == (a | TC_SOCK_BUSY)) {
-				*slot = set[j] * TC_SOCK_WAYS + w;
-				return bpf_map_lookup_elem(&socks, slot);
-			}
-		}
+		for (int w = 0; w < TC_SOCK_WAYS; w++)
+			if ((s->tag[w] | TC_SOCK_BUSY) == (a | TC_SOCK_BUSY))
+				return tc_sock_at(set[j] * TC_SOCK_WAYS + w);
 	}
 	return NULL;
 }
 
 /* A free slot for the socket at address a in the emptier of its sets, its
- * tag busy until the caller has written the record and calls
- * tc_sock_release(slot, a): the sweep must not judge a record half written.
- * NULL when that set is full. */
-static __always_inline struct tc_sock *tc_sock_claim(__u64 a, __u32 *slot)
+ * tag busy until the caller has written the record (keeping its slot field)
+ * and calls tc_sock_release(slot, a): the sweep must not judge a record half
+ * written. NULL when that set is full. */
+static __always_inline struct tc_sock *tc_sock_claim(__u64 a)
 {
 	struct tc_sock_set *s0, *s1, *s;
 	__u32 set[2], n0 = 0, n1 = 0, si;
@@ -107,12 +133,9 @@ static __always_inline struct tc_sock *tc_sock_claim(__u64 a, __u32 *slot)
 		s = s1;
 		si = set[1];
 	}
-	for (int w = 0; w < TC_SOCK_WAYS; w++) {
-		if (!s->tag[w] && !__sync_val_compare_and_swap(&s->tag[w], 0, a | TC_SOCK_BUSY)) {
-			*slot = si * TC_SOCK_WAYS + w;
-			return bpf_map_lookup_elem(&socks, slot);
-		}
-	}
+	for (int w = 0; w < TC_SOCK_WAYS; w++)
+		if (!s->tag[w] && !__sync_val_compare_and_swap(&s->tag[w], 0, a | TC_SOCK_BUSY))
+			return tc_sock_own(si * TC_SOCK_WAYS + w);
 	return NULL;
 }
 
@@ -128,16 +151,20 @@ static __always_inline __u64 *tc_sock_tag(__u32 slot)
 }
 
 /* Makes the caller the one who ends the record of a in slot: false if
- * another got there first (or the slot holds another socket now). */
+ * another got there first (or the slot holds another socket now). A scratch
+ * slot (past the table) is its program's alone. */
 static __always_inline bool tc_sock_take(__u32 slot, __u64 a)
 {
-	__u64 *tag = tc_sock_tag(slot);
+	__u64 *tag;
 
+	if (slot >= sock_nsets * TC_SOCK_WAYS)
+		return true;
+	tag = tc_sock_tag(slot);
 	return tag && __sync_val_compare_and_swap(tag, a, a | TC_SOCK_BUSY) == a;
 }
 
 /* After tc_sock_take() or tc_sock_claim(): the slot free again (0), or the
- * record in use under its address. */
+ * record in use under its address (nothing for a scratch slot: no tag). */
 static __always_inline void tc_sock_release(__u32 slot, __u64 keep)
 {
 	__u64 *tag = tc_sock_tag(slot);

@@ -128,9 +128,11 @@ static __always_inline int tc_is_birth(int oldstate, int newstate)
 static __always_inline __u64 tc_record_init(struct tc_sock *r, const struct sock *sk, int oldstate,
 					    int newstate, int work, __u32 netns, bool direct)
 {
+	__u32 slot = r->slot;	/* the table's, not the record's to clear */
 	const struct tcp_sock *tp;
 
 	__builtin_memset(r, 0, sizeof(*r));
+	r->slot = slot;
 	r->kind = TC_CK_NONE;
 	r->start_ns = bpf_ktime_get_ns();
 	r->netns = netns;
@@ -169,10 +171,9 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 {
 	const struct tcp_sock *tp = NULL;
 	__u64 addr, now = 0;
-	bool scratch = false;
 	unsigned long skf;
 	struct tc_sock *s;
-	__u32 netns, slot = 0;
+	__u32 netns;
 	int work, dead;
 
 	if (!tc_is_lifecycle(oldstate, newstate))
@@ -184,11 +185,11 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 	if (target_netns && netns != target_netns)
 		return 0;
 	addr = direct ? tc_sk_addr(sk, who) : (__u64)sk;
-	s = tc_sock_find(addr, &slot);
+	s = tc_sock_find(addr);
 	/* A birth finding a record: an earlier socket at this address ended
 	 * without its CLOSE reaching us. Charge what it knew, start afresh. */
 	if (s && work == TC_WORK_BIRTH) {
-		if (tc_sock_take(slot, addr)) {
+		if (tc_sock_take(s->slot, addr)) {
 			/* Its TIME_WAIT, if its timewait socket's birth was seen (no
 			 * ->CLOSE took it from tw_born): the address is reused within
 			 * milliseconds, the stay is usually not over (issue 21). */
@@ -198,7 +199,7 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 			tc_stat_inc(TC_STAT_STALE_AT_BIRTH);
 			if (tc_charge_unseen(s, t, false) == TC_SWR_CHARGED)
 				tc_unseen_over(s, born, t);
-			tc_sock_release(slot, 0);
+			tc_sock_release(s->slot, 0);
 		}
 		s = NULL;
 	}
@@ -208,16 +209,13 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 		if (work == TC_WORK_PORTS)
 			return 0;
 		if (newstate == TC_CLOSE) {
-			/* First seen at its end: the record needs no slot. */
-			struct tc_sock_scratch *x = tc_scratch(who);
-
-			if (!x)
+			/* First seen at its end: no slot of the table, its
+			 * program's scratch one. */
+			s = tc_sock_own(tc_scratch_slot(who));
+			if (!s)
 				return 0;
-			barrier_var(x);	/* no address taken before the check (6.1) */
-			s = &x->rec;
-			scratch = true;
 		} else {
-			s = tc_sock_claim(addr, &slot);
+			s = tc_sock_claim(addr);
 			if (!s) {
 				/* Both its sets full: followed from its CLOSE, if at all. */
 				if (work == TC_WORK_BIRTH)
@@ -229,8 +227,8 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 		if (s->flags & TC_SF_UNTRACKED)
 			tc_stat_inc(TC_STAT_SOCK_UNTRACKED);
 		tc_stat_inc(TC_STAT_SOCK_INSERTS);
-		if (!scratch) {
-			tc_sock_release(slot, addr);	/* written: in use */
+		if (newstate != TC_CLOSE) {
+			tc_sock_release(s->slot, addr);	/* written: in use */
 			return 0;
 		}
 	} else if (work == TC_WORK_OWNER) {
@@ -257,14 +255,13 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 	if (work != TC_WORK_END)
 		return 0;
 	/* Ours to end, unless the sweep has just judged it lost. */
-	if (!scratch && !tc_sock_take(slot, addr))
+	if (!tc_sock_take(s->slot, addr))
 		return 0;
 
 	if (!tp)
 		tp = tc_tcp_sk(sk, direct);
 	if (!tp) {	/* left to the sweep, as a CLOSE never seen */
-		if (!scratch)
-			tc_sock_release(slot, addr);
+		tc_sock_release(s->slot, addr);
 		return 0;
 	}
 	s->err = tc_sk_err(sk, direct);
@@ -304,8 +301,7 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 			tc_path_rebuild(&s->path, &s->path_len, s->role, oldstate);
 	}
 	tc_finish(sk, tp, s, now ? now : bpf_ktime_get_ns(), oldstate, direct);
-	if (!scratch)
-		tc_sock_release(slot, 0);
+	tc_sock_release(s->slot, 0);
 	tc_stat_inc(TC_STAT_SOCK_DELETES);
 	return 0;
 }

@@ -156,6 +156,7 @@ struct tc_sock {
 	__u16 reuse_refused;	/* connect(): timewait 4-tuples it could not take */
 	__u8 connfail;		/* enum tc_connect_fail */
 	__u8 cause;		/* enum tc_cause, at CLOSE */
+	__u32 slot;		/* its own slot in the socket table (socktab.bpf.h) */
 };
 
 /* Why a connect() failed before its SYN left (SYN_SENT->CLOSE at once). */
@@ -362,6 +363,16 @@ struct tc_sweep_arg {
 
 struct tc_sock_set {
 	__u64 tag[TC_SOCK_WAYS];
+};
+
+/* The programs that may need a scratch record or address (maps.bpf.h), one
+ * slot each per CPU: a program may interrupt another on its CPU, never
+ * itself. */
+enum tc_scratch {
+	TC_SCRATCH_STATE = 0,	/* tcp_set_state / inet_sock_set_state */
+	TC_SCRATCH_STATE_INET,	/* inet_sk_set_state (function hooks) */
+	TC_SCRATCH_ACCEPT,
+	TC_SCRATCH_SLOTS,
 };
 
 #endif /* TCPCLOSE_H */

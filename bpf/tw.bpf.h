@@ -174,10 +174,9 @@ static __always_inline bool tc_reuse_row(struct tc_peer_key *row, const struct t
 {
 	struct tc_owner nobody = {};	/* on the stack: a static const here breaks the BPF linker's .rodata */
 	struct tc_sock *s;
-	__u32 slot;
 
 	__builtin_memset(row, 0, sizeof(*row));
-	s = tc_sock_find(connecting_sk, &slot);
+	s = tc_sock_find(connecting_sk);
 	if (s) {
 		row->proc.cgroup_id = s->owner.cgroup_id;
 		row->proc.tgid = s->owner.tgid;

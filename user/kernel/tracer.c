@@ -260,9 +260,11 @@ static int configure(struct tcpclose_bpf *skel, const struct tc_opts *o,
 	skel->rodata->port_hooks = pc != NULL;
 	/* The socket table: --max-sockets slots in sets of TC_SOCK_WAYS. */
 	skel->rodata->sock_nsets = (o->max_sockets + TC_SOCK_WAYS - 1) / TC_SOCK_WAYS;
+	/* ... and past them a scratch record per CPU and program (maps.bpf.h) */
 	if ((err = bpf_map__set_max_entries(skel->maps.sock_sets, skel->rodata->sock_nsets)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.socks,
-					    skel->rodata->sock_nsets * TC_SOCK_WAYS)) ||
+					    skel->rodata->sock_nsets * TC_SOCK_WAYS +
+					    (__u32)libbpf_num_possible_cpus() * TC_SCRATCH_SLOTS)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.peers, o->max_peers)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.procs, o->max_procs)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.tws, o->max_timewait)))
