@@ -142,6 +142,56 @@ static __always_inline void tc_read_tuple_num(const struct sock_common *skc, str
 	tc_read_tuple_skc(skc, BPF_CORE_READ(skc, skc_num), t, false);
 }
 
+/*
+ * The head of a sock_common holds what a timewait key needs: IPv4
+ * addresses, ports, family, state and net, in its first 56 bytes on every
+ * kernel we load on. Sockets reached by container_of (timewait, request) or
+ * kept as numbers allow only probe reads, and one read of the head costs
+ * about what one field costs: field by field, a key took seven (issue 14).
+ * A field past the head (never, where CO-RE says otherwise) is read alone.
+ */
+struct tc_skc_head {
+	__u64 w[7];
+};
+
+#define TC_HEAD(h, skc, type, field) ({					\
+	type __v;								\
+	__u32 __o = bpf_core_field_offset(struct sock_common, field);		\
+	if (__o + sizeof(__v) <= sizeof(*(h)))					\
+		__builtin_memcpy(&__v, (const char *)(h) + __o, sizeof(__v));	\
+	else									\
+		__v = BPF_CORE_READ(skc, field);				\
+	__v;									\
+})
+
+/* A socket's netns + 4-tuple (local port from skc_num) and its state,
+ * or -1 when it cannot be read. */
+static __always_inline int tc_skc_key(const struct sock_common *skc, struct tc_tuple *t,
+				      __u32 *netns)
+{
+	struct tc_skc_head h;
+	struct net *net;
+	__u16 family;
+
+	if (bpf_probe_read_kernel(&h, sizeof(h), skc))
+		return -1;
+	family = TC_HEAD(&h, skc, __u16, skc_family);
+	t->family = family;
+	t->lport = TC_HEAD(&h, skc, __u16, skc_num);
+	t->rport = bpf_ntohs(TC_HEAD(&h, skc, __u16, skc_dport));
+	if (family == TC_AF_INET) {
+		*(__u32 *)t->laddr = TC_HEAD(&h, skc, __u32, skc_rcv_saddr);
+		*(__u32 *)t->raddr = TC_HEAD(&h, skc, __u32, skc_daddr);
+	} else {
+		BPF_CORE_READ_INTO(&t->laddr, skc, skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&t->raddr, skc, skc_v6_daddr.in6_u.u6_addr8);
+		tc_v4mapped_fold(t);
+	}
+	net = TC_HEAD(&h, skc, struct net *, skc_net.net);
+	*netns = BPF_CORE_READ(net, ns.inum);
+	return TC_HEAD(&h, skc, __u8, skc_state);
+}
+
 static __always_inline bool tc_sk_flag(const struct sock *sk, int bit, bool direct)
 {
 	return tc_sk_flags(sk, direct) & (1UL << bit);

@@ -23,11 +23,10 @@ static __always_inline struct inet_timewait_sock *tc_tw_of_timer(struct timer_li
 	return tc_container(timer, bpf_core_field_offset(struct inet_timewait_sock, tw_timer));
 }
 
-static __always_inline void tc_tw_key_of(const struct sock_common *skc, struct tc_tw_key *k)
+static __always_inline int tc_tw_key_of(const struct sock_common *skc, struct tc_tw_key *k)
 {
 	__builtin_memset(k, 0, sizeof(*k));
-	tc_read_tuple_num(skc, &k->tuple);
-	k->netns = BPF_CORE_READ(skc, skc_net.net, ns.inum);
+	return tc_skc_key(skc, &k->tuple, &k->netns);
 }
 
 /*
@@ -122,12 +121,13 @@ static __always_inline bool tc_row_eq(const struct tc_peer_key *a, const struct 
 	return TC_WORDS_EQ(a, b);
 }
 
-/* Take the stay keyed k out of tws: the rows it is charged to and its
- * length in ms (-1 unknown). False, counted, when it is not followed. */
+/* Take the stay keyed k out of tws (found: its record, when the caller has
+ * just looked it up): the rows it is charged to and its length in ms (-1
+ * unknown). False, counted, when it is not followed. */
 static __always_inline bool tc_tw_take(const struct tc_tw_key *k, __u64 now,
-				       struct tc_peer_key *row, __s64 *dur)
+				       struct tc_peer_key *row, __s64 *dur, struct tc_tw *found)
 {
-	struct tc_tw *r = bpf_map_lookup_elem(&tws, k);
+	struct tc_tw *r = found ? found : bpf_map_lookup_elem(&tws, k);
 
 	if (!r) {
 		tc_stat_inc(TC_STAT_TW_UNKNOWN);
@@ -147,7 +147,7 @@ static __always_inline bool tc_tw_end(const struct tc_tw_key *k, int how, __u64 
 	struct tc_peer_key row;
 	__s64 dur;
 
-	if (!tc_tw_take(k, now, &row, &dur)) {
+	if (!tc_tw_take(k, now, &row, &dur, NULL)) {
 		tc_born_over(k, how);	/* a stay whose close is still to be charged */
 		return false;
 	}
@@ -196,13 +196,13 @@ static __always_inline bool tc_reuse_row(struct tc_peer_key *row, const struct t
  * owns both, and then each row is looked up once.
  */
 static __always_inline bool tc_tw_end_reused(const struct tc_tw_key *k, __u64 connecting_sk,
-					     __u64 now)
+					     __u64 now, struct tc_tw *found)
 {
 	struct tc_peer_key row, hit;
 	bool hit_ok;
 	__s64 dur;
 
-	if (!tc_tw_take(k, now, &row, &dur)) {
+	if (!tc_tw_take(k, now, &row, &dur, found)) {
 		tc_born_over(k, TC_TWE_REUSED);
 		return false;
 	}

@@ -104,7 +104,7 @@ static __always_inline void tc_gone(struct inet_timewait_sock *tw)
 	tc_tw_key_of(&tw->__tw_common, &k);
 	/* a hit counts where its stay was followed, as on the timer path */
 	if (how == TC_TWE_REUSED)
-		tc_tw_end_reused(&k, conn_sk, now);
+		tc_tw_end_reused(&k, conn_sk, now, NULL);
 	else
 		tc_tw_end(&k, how, now);
 }

@@ -63,14 +63,12 @@ static __always_inline __u64 tc_reused_by_current(const struct tc_tw_key *k)
 	if (!skp)
 		return 0;
 	sk = (struct sock *)*skp;
-	/* A reuse happens inside connect(), before the SYN leaves: a marker
-	 * left by an earlier connect of this thread must not match a later
-	 * kill (an RST, say) of that connection's own TIME_WAIT. */
-	if (BPF_CORE_READ(sk, __sk_common.skc_state) != TC_SYN_SENT)
+	/* A reuse happens inside connect(), before the SYN leaves, and after
+	 * the port is set (skc_num too): a marker left by an earlier connect
+	 * of this thread must not match a later kill (an RST, say) of that
+	 * connection's own TIME_WAIT. */
+	if (tc_tw_key_of(&sk->__sk_common, &ck) != TC_SYN_SENT)
 		return 0;
-	__builtin_memset(&ck, 0, sizeof(ck));
-	tc_read_tuple(sk, (const struct tcp_sock *)sk, &ck.tuple, false);
-	ck.netns = tc_sk_netns(sk, false);
 	return tc_key_eq(&ck, k) ? *skp : 0;
 }
 
@@ -125,6 +123,7 @@ int BPF_PROG(tc_timer_cancel, struct timer_list *timer)
 	struct inet_timewait_sock *tw = tc_tw_of(timer);
 	struct tc_tw_pending *p;
 	struct tc_tw_key k;
+	struct tc_tw *r;
 	__u64 conn_sk;
 	__u32 zero = 0;
 
@@ -135,7 +134,8 @@ int BPF_PROG(tc_timer_cancel, struct timer_list *timer)
 		return 0;
 	tc_flush_pending(p);
 	tc_tw_key_of(&tw->__tw_common, &k);
-	if (!bpf_map_lookup_elem(&tws, &k)) {
+	r = bpf_map_lookup_elem(&tws, &k);
+	if (!r) {
 		tc_stat_inc(TC_STAT_TW_UNKNOWN);
 		/* a stay whose close is still to be charged: killed, unless
 		 * its expiry or a re-arm's start says otherwise next */
@@ -144,7 +144,7 @@ int BPF_PROG(tc_timer_cancel, struct timer_list *timer)
 	}
 	conn_sk = tc_reused_by_current(&k);
 	if (conn_sk) {
-		tc_tw_end_reused(&k, conn_sk, bpf_ktime_get_ns());
+		tc_tw_end_reused(&k, conn_sk, bpf_ktime_get_ns(), r);
 		return 0;
 	}
 	p->tw = (__u64)tw;
