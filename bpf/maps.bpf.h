@@ -121,6 +121,22 @@ TC_MAP struct {
 	__type(value, struct tc_tw_pending);
 } tw_pending SEC(".maps");
 
+/* Resets answering no socket of ours (reset.bpf.c): by port and sender,
+ * LRU (a port scan would fill it), and their totals. */
+TC_MAP struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct tc_nosock_key);
+	__type(value, __u64);
+} nosocks SEC(".maps");
+
+TC_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tc_nosock_totals);
+} nosock_totals SEC(".maps");
+
 static __always_inline void tc_stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);

@@ -277,6 +277,42 @@ struct tc_tw_pending {
 enum tc_ev_type {
 	TC_EV_CLOSE = 1,	/* struct tc_event */
 	TC_EV_TW,		/* struct tc_tw_event (record only) */
+	TC_EV_NOSOCK = 4,	/* struct tc_nosock_event (record only; 3 is a recording's port survey) */
+};
+
+/*
+ * A reset we sent that no socket of ours owns, so no process either: the
+ * kernel's answer to a segment for which it has no socket (a port nobody
+ * listens on, a connection it has already forgotten), or one a timewait
+ * socket sends. Told by enum sk_rst_reason (6.10+: reset.bpf.c).
+ */
+enum tc_nosock_reason {
+	TC_NR_NO_SOCKET = 0,	/* SK_RST_REASON_NO_SOCKET */
+	TC_NR_TIME_WAIT,	/* SK_RST_REASON_TCP_TIMEWAIT_SOCKET */
+	TC_NR_MAX,
+};
+
+/* Counted per netns, local port, remote address and reason. */
+struct tc_nosock_key {
+	__u8 raddr[TC_ADDR_LEN];	/* who was answered */
+	__u32 netns;
+	__u16 lport;		/* the port the segment came to (host byte order) */
+	__u16 family;
+	__u8 reason;		/* enum tc_nosock_reason */
+	__u8 pad[7];
+};
+
+/* Totals by reason (per-CPU), which evicted rows leave untouched. */
+struct tc_nosock_totals {
+	__u64 resets[TC_NR_MAX];
+};
+
+/* One such reset, for `record` (the rows are rebuilt from these). */
+struct tc_nosock_event {
+	__u32 type;		/* TC_EV_NOSOCK */
+	__u32 pad;
+	__u64 ts_ns;
+	struct tc_nosock_key key;
 };
 
 /* One closed socket, for `trace` and `record` (ring buffer): everything

@@ -172,4 +172,34 @@ check "doctor: unread_resets names the server, linger_resets both SO_LINGER 0 cl
 	"tc-server 2" "$(jq -r '"\([.findings[] | select(.id == "unread_resets") | .title | capture("^(?<c>[^ ]+) ").c] | join(",")) \([.findings[] | select(.id == "linger_resets")] | length)"' "$WORK/doc.json")"
 check "doctor: a timeouts finding per destination that timed out, each with its fix" "4 4" \
 	"$(jq -r '[.findings[] | select(.id == "timeouts")] | "\(length) \([.[] | select(.fix != "")] | length)"' "$WORK/doc.json")"
+
+# Resets for no socket of ours (the kernel's own reason, 6.10+; before, the
+# tracepoint never fires for them and they are null, never 0): the refused
+# connects above each got one, to port 7005 from 127.0.0.1.
+kv=$(uname -r); kmaj=${kv%%.*}; kmin=${kv#*.}; kmin=${kmin%%[!0-9]*}
+if [ "$kmaj" -gt 6 ] || { [ "$kmaj" -eq 6 ] && [ "$kmin" -ge 10 ]; }; then
+	check "resets for no socket: one per refused connect, to its port and from its address" \
+		"$N 127.0.0.1" "$(jq -r '[.resets_no_socket.rows[] | select(.local_port == 7005)] | "\(map(.resets) | add) \(map(.remote_addr) | unique | join(","))"' "$out")"
+	check "replay: resets for no socket as reported live" \
+		"$(jq -c '.resets_no_socket | .rows |= sort_by(.local_port, .remote_addr, .reason)' "$out")" \
+		"$(jq -c '.resets_no_socket | .rows |= sort_by(.local_port, .remote_addr, .reason)' "$WORK/from.json")"
+	check "doctor: no_socket_resets names port 7005" 1 \
+		"$(jq '[.findings[] | select(.id == "no_socket_resets") | select(.title | test("port 7005 "))] | length' "$WORK/doc.json")"
+	check_match "text: the section lists port 7005" "^[0-9]+ +7005 +127\.0\.0\.1 +no_socket +$N\$" \
+		"$(sed -n '/^RESETS FOR NO SOCKET/,/^$/p' "$WORK/from.txt")"
+	# alone in a namespace of its own, every reset is one of these: the
+	# kernel's TcpOutRsts is the oracle for the total
+	ns2=$(netns_new nosock) || exit 1
+	out2=$WORK/nosock.json
+	tracer_start "$out2" report --json --netns "/var/run/netns/$ns2" || { FAIL=1; finish; exit; }
+	r2=$(in_ns "$ns2" "$SCEN/closer" refused 4 7006 "$N")
+	check "nosock: the refused connects ran" true "$(jq -r .ok <<<"$r2")"
+	tracer_stop
+	check "nosock: resets for no socket == TcpOutRsts (kernel), rows add up" \
+		"$(nstat_get "$ns2" TcpOutRsts) $N 0 0" \
+		"$(jq -r '.resets_no_socket | "\(.no_socket) \([.rows[].resets] | add) \(.time_wait) \(.other)"' "$out2")"
+else
+	check "resets for no socket: unknown before 6.10 (null, never 0)" "null null null" \
+		"$(jq -c '[.hooks.reset, .resets_no_socket]' "$out" | tr -d '[]' | tr ',' ' ') $(jq -c .resets_no_socket "$WORK/from.json")"
+fi
 finish

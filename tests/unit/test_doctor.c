@@ -611,6 +611,42 @@ static void test_overflow_resets_myths(void **state)
 	tc_model_free(&m);
 }
 
+/* Resets for no socket in bulk, per port: named with its senders; below the
+ * threshold, for time_wait, or where not counted, nothing. */
+static void test_no_socket_resets(void **state)
+{
+	struct tc_nosock_key k = { .netns = 5, .lport = 8443, .family = AF_INET,
+				   .raddr = { 10, 0, 0, 1 } };
+	const struct tc_finding *x;
+	struct tc_model m;
+	int n;
+
+	tc_model_init(&m);
+	m.nosock_total[TC_NR_NO_SOCKET] = 40;
+	assert_int_equal(tc_model_add_nosock(&m, &k, 12), 0);
+	k.raddr[3] = 2;
+	assert_int_equal(tc_model_add_nosock(&m, &k, 13), 0);
+	k.lport = 9000;	/* another port, too few on its own */
+	assert_int_equal(tc_model_add_nosock(&m, &k, 15), 0);
+	k.lport = 8443;
+	k.reason = TC_NR_TIME_WAIT;	/* not part of it */
+	assert_int_equal(tc_model_add_nosock(&m, &k, 99), 0);
+	n = tc_diagnose(&m, f, 32);
+	assert_null(find(n, "no_socket_resets"));	/* reset_hook NULL: not counted */
+	m.reset_hook = "tp_btf/tcp_send_reset";
+	tc_model_sort(&m);
+	n = tc_diagnose(&m, f, 32);
+	x = find(n, "no_socket_resets");
+	assert_non_null(x);
+	assert_true(has(x->title, "25 resets sent for port 8443 (netns 5)"));
+	assert_true(has(x->evidence, "from 2 addresses (10.0.0.2 13, 10.0.0.1 12)"));
+	assert_true(has(x->fix, "sport = :8443"));
+	assert_int_equal(x->severity, TC_SEV_WARNING);
+	for (int i = 0; i < n; i++)	/* port 9000: 15, under the threshold */
+		assert_false(!strcmp(f[i].id, "no_socket_resets") && has(f[i].title, "port 9000"));
+	tc_model_free(&m);
+}
+
 /* With causes told, each reset cause and each timeout gets its own verdict. */
 static void test_causes(void **state)
 {
@@ -774,6 +810,7 @@ int main(void)
 		cmocka_unit_test(test_netstat_value),
 		cmocka_unit_test(test_overflow_kernel_check),
 		cmocka_unit_test(test_many_destinations),
+		cmocka_unit_test(test_no_socket_resets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

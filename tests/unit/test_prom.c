@@ -225,6 +225,15 @@ static void test_causes(void **state)
 	assert_true(sample(out, "tcpclose_process_resets_sent_total{comm=\"web\",pid=\"7\","
 			   "cgroup=\"0\",cause=\"unread_data\"}") == 3);
 	assert_non_null(strstr(out, "tcpclose_process_timeouts_total{comm=\"other\""));
+	assert_null(strstr(out, "tcpclose_resets_no_socket_total"));	/* not counted */
+	free(out);
+	/* resets for no socket: by reason only, where they are counted */
+	m.reset_hook = "tp_btf/tcp_send_reset";
+	m.nosock_total[TC_NR_NO_SOCKET] = 17;
+	out = render(&m, &st);
+	assert_true(sample(out, "tcpclose_resets_no_socket_total{reason=\"no_socket\"}") == 17);
+	assert_true(sample(out, "tcpclose_resets_no_socket_total{reason=\"time_wait\"}") == 0);
+	assert_non_null(strstr(out, "reset_hook=\"tp_btf/tcp_send_reset\"} 1"));
 	free(out);
 	tc_prom_free(&st);
 	tc_model_free(&m);
@@ -319,9 +328,13 @@ static void test_top_rates_and_sort(void **state)
 		t.totals.cause[TC_CAUSE_KEEPALIVE] = 2;
 		m.totals.cause[TC_CAUSE_RX_FIN_SENT] = 2;
 		m.totals.cause[TC_CAUSE_SYN] = t.totals.cause[TC_CAUSE_SYN] = 9;
+		m.reset_hook = "tp_btf/tcp_send_reset";
+		m.nosock_total[TC_NR_NO_SOCKET] = 30;
+		t.nosock[TC_NR_NO_SOCKET] = 6;
 		tc_render_top(f, &t, &m, 2.0, TC_SORT_CLOSED, 10, "12:00:00");
 		fclose(f);
-		assert_non_null(strstr(buf, "why/s: keepalive 2.0, reset received in fin_sent 1.0\n"));
+		assert_non_null(strstr(buf, "why/s: keepalive 2.0, reset received in fin_sent 1.0, "
+				       "reset for no socket 12.0\n"));
 		free(buf);
 	}
 	tc_top_free(&t);

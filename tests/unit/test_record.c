@@ -606,6 +606,49 @@ static void test_many_netns(void **state)
 	unlink(p);
 }
 
+/* Resets for no socket replay to the kernel's totals and rows (reset.bpf.c):
+ * one row per port, sender and reason; a reason no kernel gave is refused,
+ * by replay and by the reader, in one line. */
+static void test_nosock_events(void **state)
+{
+	struct tc_nosock_event e = { .type = TC_EV_NOSOCK };
+	struct tc_replay r;
+	struct tc_model m;
+	char p[64], hdr[512], frames[8 + sizeof(e)];
+	__u32 fh[2] = { TC_REC_NOSOCK, sizeof(e) };
+
+	tc_replay_init(&r, false);
+	e.key.family = AF_INET;
+	e.key.raddr[0] = 10, e.key.raddr[3] = 7;
+	e.key.lport = 8080;
+	e.key.netns = 42;
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(tc_replay_nosock(&r, &e), 0);
+	e.key.lport = 9090;
+	assert_int_equal(tc_replay_nosock(&r, &e), 0);
+	e.key.reason = TC_NR_TIME_WAIT;
+	assert_int_equal(tc_replay_nosock(&r, &e), 0);
+	e.key.reason = TC_NR_MAX;
+	assert_int_equal(tc_replay_nosock(&r, &e), -EPROTO);
+	tc_model_init(&m);
+	assert_int_equal(tc_replay_model(&r, &m), 0);
+	assert_int_equal(m.nosock_total[TC_NR_NO_SOCKET], 4);
+	assert_int_equal(m.nosock_total[TC_NR_TIME_WAIT], 1);
+	assert_int_equal(m.nnosocks, 3);
+	assert_int_equal(m.nosocks[0].key.lport, 8080);	/* busiest first */
+	assert_int_equal(m.nosocks[0].resets, 3);
+	tc_model_free(&m);
+	tc_replay_free(&r);
+
+	tmp_path(p, sizeof(p));
+	good_header(hdr, sizeof(hdr), "\"survey\":true");
+	memcpy(frames, fh, 8);
+	memcpy(frames + 8, &e, sizeof(e));
+	write_raw(p, hdr, frames, sizeof(frames));
+	expect_refused(p, "a reset reason unknown");
+	unlink(p);
+}
+
 /* A TIME_WAIT length no kernel measured: refused, by replay and by the
  * reader, in one line; -1 (unknown) and real lengths replay. */
 static void test_tw_length_out_of_range(void **state)
@@ -655,6 +698,7 @@ int main(void)
 		cmocka_unit_test(test_create_replaces_not_follows),
 		cmocka_unit_test(test_many_netns),
 		cmocka_unit_test(test_tw_length_out_of_range),
+		cmocka_unit_test(test_nosock_events),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -158,6 +158,50 @@ static void test_json_contract(void **state)
 	tc_model_free(&m);
 }
 
+/* Resets for no socket: null where not counted (never 0), else by reason,
+ * each row, and what evicted rows held; the text section lists the rows. */
+static void test_nosock(void **state)
+{
+	struct tc_nosock_key k = { .netns = 9, .lport = 7005, .family = AF_INET,
+				   .raddr = { 127, 0, 0, 1 } };
+	struct tc_model m;
+	json_object *root;
+	char *out;
+
+	build(&m);
+	out = capture(json_of_model, &m);
+	root = json_tokener_parse(out);
+	assert_non_null(root);
+	assert_true(json_object_object_get_ex(root, "resets_no_socket", NULL));
+	assert_null(get(root, "resets_no_socket"));
+	assert_null(get(root, "hooks.reset"));
+	json_object_put(root);
+	free(out);
+
+	m.reset_hook = "tp_btf/tcp_send_reset";
+	m.nosock_total[TC_NR_NO_SOCKET] = 25;
+	assert_int_equal(tc_model_add_nosock(&m, &k, 20), 0);
+	out = capture(json_of_model, &m);
+	root = json_tokener_parse(out);
+	assert_non_null(root);
+	assert_int_equal(json_object_get_int64(get(root, "resets_no_socket.no_socket")), 25);
+	assert_int_equal(json_object_get_int64(get(root, "resets_no_socket.time_wait")), 0);
+	assert_int_equal(json_object_get_int64(get(root, "resets_no_socket.other")), 5);
+	assert_int_equal(json_object_get_int(get(root, "resets_no_socket.rows.0.local_port")), 7005);
+	assert_string_equal(json_object_get_string(get(root, "resets_no_socket.rows.0.remote_addr")),
+			    "127.0.0.1");
+	assert_string_equal(json_object_get_string(get(root, "resets_no_socket.rows.0.reason")),
+			    "no_socket");
+	json_object_put(root);
+	free(out);
+	out = capture(text_of_model, &m);
+	assert_non_null(strstr(out, "RESETS FOR NO SOCKET"));
+	assert_non_null(strstr(out, "7005   127.0.0.1"));
+	assert_non_null(strstr(out, "[rows evicted]"));
+	free(out);
+	tc_model_free(&m);
+}
+
 static void test_text_report(void **state)
 {
 	struct tc_model m;
@@ -411,6 +455,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_strings),
 		cmocka_unit_test(test_container_fields),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_nosock),
 	};
 	return cmocka_run_group_tests_name("render", tests, NULL, NULL);
 }

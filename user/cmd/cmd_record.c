@@ -41,6 +41,8 @@ static int on_event(void *ctx, void *data, size_t size)
 	} else if (type == TC_EV_TW && size >= sizeof(struct tc_tw_event)) {
 		rc->tw++;
 		rc->err = tc_rec_frame(&rc->w, TC_REC_TW, data, sizeof(struct tc_tw_event));
+	} else if (type == TC_EV_NOSOCK && size >= sizeof(struct tc_nosock_event)) {
+		rc->err = tc_rec_frame(&rc->w, TC_REC_NOSOCK, data, sizeof(struct tc_nosock_event));
 	}
 	return rc->err ? -1 : 0;
 }
@@ -96,6 +98,7 @@ static json_object *header(const struct tc_tracer *t, const struct tc_opts *o)
 	json_object_object_add(h, "owner_hook", t->owner_hook ? json_object_new_string(t->owner_hook) : NULL);
 	json_object_object_add(h, "tw_hook", t->tw_hook ? json_object_new_string(t->tw_hook) : NULL);
 	json_object_object_add(h, "port_hook", t->port_hook ? json_object_new_string(t->port_hook) : NULL);
+	json_object_object_add(h, "reset_hook", t->reset_hook ? json_object_new_string(t->reset_hook) : NULL);
 	json_object_object_add(h, "port_hooks", json_object_new_boolean(t->port_hook != NULL));
 	json_object_object_add(h, "tw_snapshot", json_object_new_boolean(t->tw_snapshot));
 	json_object_object_add(h, "survey", json_object_new_boolean(t->survey));

@@ -250,6 +250,48 @@ static int read_rows(const struct bpf_map *map, bool peers, struct tc_model *m)
 			sizeof(struct tc_proc_key), sizeof(struct tc_counts), &w);
 }
 
+/* Resets to no socket (reset.bpf.c): totals by reason, rows by port. */
+static int add_nosock(void *ctx, const void *key, const void *val)
+{
+	return tc_model_add_nosock(ctx, key, *(const __u64 *)val) ? -ENOMEM : 0;
+}
+
+static void nosock_restart(void *ctx)
+{
+	((struct tc_model *)ctx)->nnosocks = 0;
+}
+
+static void add_nosock_totals(void *dst, const void *src)
+{
+	const struct tc_nosock_totals *s = src;
+	__u64 *d = dst;
+
+	for (int i = 0; i < TC_NR_MAX; i++)
+		d[i] += s->resets[i];
+}
+
+static int read_nosocks(const struct tc_tracer *t, struct tc_model *m, int ncpu)
+{
+	struct map_walk w = { .entry = add_nosock, .restart = nosock_restart, .ctx = m,
+			      .values = true };
+	size_t stride = PCPU_STRIDE(sizeof(struct tc_nosock_totals));
+	void *vals;
+	int err;
+
+	if (!t->reset_hook)
+		return 0;
+	vals = calloc((size_t)ncpu, stride);
+	if (!vals)
+		return -ENOMEM;
+	err = read_percpu_sum(bpf_map__fd(t->skel->maps.nosock_totals), 0, vals, stride, ncpu,
+			      add_nosock_totals, m->nosock_total);
+	free(vals);
+	if (err)
+		return err;
+	return walk_map(bpf_map__fd(t->skel->maps.nosocks), sizeof(struct tc_nosock_key),
+			sizeof(__u64), &w);
+}
+
 int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 {
 	struct tcpclose_bpf *s = t->skel;
@@ -265,6 +307,7 @@ int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 	m->owner_hook = t->owner_hook;
 	m->tw_hook = t->tw_hook;
 	m->port_hook = t->port_hook;
+	m->reset_hook = t->reset_hook;
 	m->tw_snapshot = t->tw_snapshot;
 	m->causes = 1;	/* every state hook reads them at ->CLOSE */
 
@@ -281,7 +324,8 @@ int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 	if (err)
 		return err;
 
-	if ((err = read_rows(s->maps.procs, false, m)) || (err = read_rows(s->maps.peers, true, m)))
+	if ((err = read_rows(s->maps.procs, false, m)) || (err = read_rows(s->maps.peers, true, m)) ||
+	    (err = read_nosocks(t, m, ncpu)))
 		return err;
 	tc_model_dedupe(m);
 	if (tc_pending_kills(t, kill_in_model, m))

@@ -158,6 +158,13 @@ static const struct hookset port_sets[] = {
 	    "tc_portk_twref_in", "tc_portk_twref" } },
 };
 
+/* Resets that answer no socket of ours: optional; the tracepoint fires for
+ * them, with the kernel's reason, from 6.10 (attach_best checks). It runs
+ * once per reset sent. */
+static const struct hookset reset_sets[] = {
+	{ TC_ATTACH_TRACEPOINT, "tp_btf/tcp_send_reset", { "tc_rst_nosock" } },
+};
+
 /* The port survey of a netns (iter/tcp, run on demand): any kernel 5.9+.
  * With it the sweep, which charges the closes the kernel skipped to their
  * rows through a syscall program (5.14+); without one it only counts them. */
@@ -196,7 +203,7 @@ static bool in_set(const char *name, const struct hookset *h)
 /* Whether the running kernel has a function of that name (its BTF says). */
 static struct btf *vmlinux;
 
-static bool kernel_has_func(const char *name)
+static bool kernel_has(const char *name, int kind)
 {
 	if (!vmlinux)
 		vmlinux = btf__load_vmlinux_btf();
@@ -204,11 +211,16 @@ static bool kernel_has_func(const char *name)
 		vmlinux = NULL;
 		return false;
 	}
-	return btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC) > 0;
+	return btf__find_by_name_kind(vmlinux, name, kind) > 0;
+}
+
+static bool kernel_has_func(const char *name)
+{
+	return kernel_has(name, BTF_KIND_FUNC);
 }
 
 /* The optional concerns, each degrading on its own. */
-enum { OPT_OWNER = 0, OPT_TW, OPT_PORTS, OPT_SURVEY, N_OPT };
+enum { OPT_OWNER = 0, OPT_TW, OPT_PORTS, OPT_SURVEY, OPT_RESET, N_OPT };
 
 static const struct {
 	const struct hookset *sets;
@@ -219,13 +231,14 @@ static const struct {
 	[OPT_TW] = { tw_sets, NELEM(tw_sets), "no timewait hooks" },
 	[OPT_PORTS] = { port_sets, NELEM(port_sets), "no port-search hooks" },
 	[OPT_SURVEY] = { survey_sets, NELEM(survey_sets), "no port survey" },
+	[OPT_RESET] = { reset_sets, NELEM(reset_sets), "no reset hook" },
 };
 
 static int configure(struct tcpclose_bpf *skel, const struct tc_opts *o,
 		     const struct tc_tracer *t, bool events, const struct hookset *c, const struct hookset *const *opt)
 {
 	const struct hookset *oc = opt[OPT_OWNER], *tc = opt[OPT_TW], *pc = opt[OPT_PORTS];
-	const struct hookset *sc = opt[OPT_SURVEY];
+	const struct hookset *sc = opt[OPT_SURVEY], *rc = opt[OPT_RESET];
 	struct bpf_program *p;
 	int err;
 
@@ -233,7 +246,7 @@ static int configure(struct tcpclose_bpf *skel, const struct tc_opts *o,
 		const char *name = bpf_program__name(p);
 
 		bpf_program__set_autoload(p, in_set(name, c) || in_set(name, oc) || in_set(name, tc) ||
-					     in_set(name, pc) || in_set(name, sc));
+					     in_set(name, pc) || in_set(name, sc) || in_set(name, rc));
 	}
 	/* inet_twsk_hashdance() became inet_twsk_hashdance_schedule() in 6.10. */
 	if (kernel_has_func("inet_twsk_hashdance_schedule")) {
@@ -312,6 +325,7 @@ static int try_sets(struct tc_tracer *t, const struct tc_opts *o, bool events,
 	t->tw_hook = opt[OPT_TW] ? opt[OPT_TW]->hook : NULL;
 	t->tw_attach = opt[OPT_TW] ? opt[OPT_TW]->attach : TC_ATTACH_AUTO;
 	t->port_hook = opt[OPT_PORTS] ? opt[OPT_PORTS]->hook : NULL;
+	t->reset_hook = opt[OPT_RESET] ? opt[OPT_RESET]->hook : NULL;
 	t->survey = opt[OPT_SURVEY] != NULL;
 	t->sweep_rows = t->survey && in_set("tc_sweep_charge", opt[OPT_SURVEY]);
 	return 0;
@@ -389,6 +403,16 @@ static int attach_best(struct tc_tracer *t, const struct tc_opts *o, bool events
 				vlog("%s: the kernel attaches no %s programs", optional[k].sets[j].hook,
 				     tc_attach_name(optional[k].sets[j].attach));
 			}
+	}
+	/* Resets answering no socket: the tracepoint's reason (6.10+) says
+	 * which they are; before, it never fires for them. They have no
+	 * process, so no -p/-c/--cgroup can match them. */
+	if (!kernel_has("sk_rst_reason", BTF_KIND_ENUM) || o->pid || o->comm[0] || o->cgroup_path) {
+		for (int j = 0; j < optional[OPT_RESET].n; j++)
+			failed[OPT_RESET][j] = true;
+		vlog("resets to no socket: %s", o->pid || o->comm[0] || o->cgroup_path ?
+		     "not counted with a process filter (they have no process)" :
+		     "the kernel's tcp_send_reset has no reason (before 6.10)");
 	}
 	/* --light: the timer and syscall tracepoints run for every timer and
 	 * every syscall of the host, not only TCP's; the function hooks of the
@@ -599,11 +623,13 @@ int tc_tracer_start(struct tc_tracer *t, const struct tc_opts *o, bool events,
 		} else {
 			t->tw_snapshot = t->tw_hook != NULL;
 		}
-		vlog("attached %s (mode %s), accept() owner capture %s, timewait %s, port search %s",
+		vlog("attached %s (mode %s), accept() owner capture %s, timewait %s, port search %s, "
+		     "resets to no socket %s",
 		     t->state_hook, tc_attach_name(t->attach),
 		     t->owner_hook ? t->owner_hook : "unavailable",
 		     t->tw_hook ? t->tw_hook : "unavailable",
-		     t->port_hook ? t->port_hook : "unavailable");
+		     t->port_hook ? t->port_hook : "unavailable",
+		     t->reset_hook ? t->reset_hook : "unavailable");
 		return 0;
 	}
 	if (last == -EPERM || last == -EACCES)

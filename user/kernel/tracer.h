@@ -18,6 +18,7 @@ struct tc_tracer {
 	const char *owner_hook;		/* NULL if accept() could not be hooked */
 	const char *tw_hook;		/* NULL if timewait timers could not be hooked */
 	const char *port_hook;		/* NULL: connect()'s port search not hooked */
+	const char *reset_hook;		/* NULL: resets answering no socket not counted */
 	bool survey;			/* the port survey iterator loaded */
 	bool sweep_rows;		/* the sweep charges rows (sweep.bpf.c loaded) */
 	int tw_attach;			/* family of the timewait hooks (enum tc_attach) */

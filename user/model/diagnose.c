@@ -733,6 +733,80 @@ static void rule_timeouts(const struct index *ix, const struct dest *d, struct o
 	    "only decide how long that takes to show");
 }
 
+/* The no-socket rows of one netns and port together, busiest sender first. */
+static int by_port(const void *pa, const void *pb, void *ctx)
+{
+	const struct tc_nosock_row *a = (const struct tc_nosock_row *)ctx + *(const size_t *)pa;
+	const struct tc_nosock_row *b = (const struct tc_nosock_row *)ctx + *(const size_t *)pb;
+
+	if (a->key.netns != b->key.netns)
+		return a->key.netns < b->key.netns ? -1 : 1;
+	if (a->key.lport != b->key.lport)
+		return a->key.lport < b->key.lport ? -1 : 1;
+	return a->resets < b->resets ? 1 : a->resets > b->resets ? -1 :
+	       memcmp(&a->key, &b->key, sizeof(a->key));
+}
+
+/*
+ * Segments to a port where nothing listens, in bulk: the kernel answers each
+ * with a reset and no process ever sees them, so no row of ours holds them
+ * (reset.bpf.c counts them by port). Clients hitting a service that is down
+ * or restarting, or pointed at the wrong place.
+ */
+static void rule_nosock(const struct tc_model *m, struct out *o)
+{
+	size_t *ix, n = 0;
+
+	if (!m->reset_hook || m->nosock_total[TC_NR_NO_SOCKET] < TC_DOC_MIN_NOSOCK)
+		return;
+	ix = malloc((m->nnosocks ? m->nnosocks : 1) * sizeof(*ix));
+	if (!ix)
+		return;
+	for (size_t i = 0; i < m->nnosocks; i++)
+		if (m->nosocks[i].key.reason == TC_NR_NO_SOCKET)
+			ix[n++] = i;
+	qsort_r(ix, n, sizeof(*ix), by_port, m->nosocks);
+	for (size_t g = 0, e; g < n; g = e) {
+		const struct tc_nosock_row *first = &m->nosocks[ix[g]];
+		__u64 sum = 0;
+		size_t senders;
+		struct tc_finding *f;
+		char top[200] = "", a[64];
+		size_t off = 0;
+
+		for (e = g; e < n && m->nosocks[ix[e]].key.netns == first->key.netns &&
+			    m->nosocks[ix[e]].key.lport == first->key.lport; e++)
+			sum += m->nosocks[ix[e]].resets;
+		senders = e - g;
+		if (sum < TC_DOC_MIN_NOSOCK || count_id(o, "no_socket_resets") >= TC_DOC_MAX_NOSOCK ||
+		    !(f = add(o, TC_SEV_WARNING, "no_socket_resets")))
+			continue;
+		for (size_t k = g; k < e && k < g + 3 && off < sizeof(top); k++) {
+			const struct tc_nosock_row *r = &m->nosocks[ix[k]];
+
+			off += (size_t)snprintf(top + off, sizeof(top) - off, "%s%s %llu",
+						off ? ", " : "", tc_addr_str(r->key.family,
+						r->key.raddr, a, sizeof(a)),
+						(unsigned long long)r->resets);
+		}
+		snprintf(f->title, sizeof(f->title), "%llu resets sent for port %u (netns %u), "
+			 "where no socket is: connections refused, or segments of ones already "
+			 "gone", (unsigned long long)sum, first->key.lport, first->key.netns);
+		put(f->evidence, "the kernel answered %llu segments to port %u with a reset (no "
+		    "socket: SK_RST_REASON_NO_SOCKET, counted in TcpOutRsts), from %zu address%s "
+		    "(%s%s); no process of this host owns them",
+		    (unsigned long long)sum, first->key.lport, senders, senders == 1 ? "" : "es",
+		    top, senders > 3 ? ", ..." : "");
+		put(f->fix, "clients connect to a port no service listens on: the service is down "
+		    "or restarting (ss -ltn 'sport = :%u'; a restart should keep the listening "
+		    "socket or drain clients first), or the clients point at the wrong place (a "
+		    "stale endpoint in their configuration, DNS or service discovery, a health "
+		    "check on the wrong port); many ports from one address is a scan",
+		    first->key.lport);
+	}
+	free(ix);
+}
+
 /*
  * A FIN_WAIT socket aborted because data came after close() (TcpExtTCPAbortOnData)
  * also goes to CLOSE orphaned, error-free and without a timewait socket:
@@ -880,6 +954,7 @@ int tc_diagnose(const struct tc_model *m, struct tc_finding *out, int max)
 	}
 	free(first);
 	rule_resets(m, &o);
+	rule_nosock(m, &o);
 	rule_overflow(&ix, &o);
 	rule_sysctls(m, &o);
 	index_free(&ix);

@@ -44,6 +44,8 @@ struct tc_finding {
 #define TC_DOC_RESET_SHARE	0.5	/* a process closing this share with RST */
 #define TC_DOC_MIN_TIMEOUTS	3	/* connections to one destination timed out */
 #define TC_DOC_MAX_TIMEOUTS	5	/* destinations with a timeouts finding of their own */
+#define TC_DOC_MIN_NOSOCK	20	/* resets for no socket to one port (in a run) */
+#define TC_DOC_MAX_NOSOCK	5	/* ports with a no_socket_resets finding of their own */
 
 /* Findings, most severe first; returns how many (at most max). */
 int tc_diagnose(const struct tc_model *m, struct tc_finding *out, int max);

@@ -13,11 +13,14 @@ void tc_model_free(struct tc_model *m)
 	free(m->procs);
 	free(m->peers);
 	free(m->netns);
+	free(m->nosocks);
 	m->procs = NULL;
 	m->peers = NULL;
 	m->netns = NULL;
+	m->nosocks = NULL;
 	m->nnetns = 0;
 	m->nprocs = m->npeers = m->cap_procs = m->cap_peers = 0;
+	m->nnosocks = m->cap_nosocks = 0;
 }
 
 void tc_model_reset_rows(struct tc_model *m)
@@ -27,6 +30,8 @@ void tc_model_reset_rows(struct tc_model *m)
 	free(m->netns);
 	m->netns = NULL;
 	m->nnetns = 0;
+	m->nnosocks = 0;
+	memset(m->nosock_total, 0, sizeof(m->nosock_total));
 	memset(&m->totals, 0, sizeof(m->totals));
 	memset(&m->health, 0, sizeof(m->health));
 }
@@ -70,6 +75,16 @@ int tc_model_add_peer(struct tc_model *m, const struct tc_peer_key *k,
 	m->peers[m->npeers].c = *c;
 	memset(&m->peers[m->npeers].ports, 0, sizeof(m->peers[m->npeers].ports));
 	m->npeers++;
+	return 0;
+}
+
+int tc_model_add_nosock(struct tc_model *m, const struct tc_nosock_key *k, __u64 resets)
+{
+	if (grow((void **)&m->nosocks, &m->cap_nosocks, m->nnosocks + 1, sizeof(*m->nosocks)))
+		return -1;
+	m->nosocks[m->nnosocks].key = *k;
+	m->nosocks[m->nnosocks].resets = resets;
+	m->nnosocks++;
 	return 0;
 }
 
@@ -165,12 +180,22 @@ void tc_model_dedupe(struct tc_model *m)
 	m->npeers = dedupe(m->peers, m->npeers, sizeof(*m->peers), cmp_peer_key, peer_counts);
 }
 
+static int cmp_nosock(const void *pa, const void *pb)
+{
+	const struct tc_nosock_row *a = pa, *b = pb;
+	int r = cmp_u64_desc(a->resets, b->resets);
+
+	return r ? r : memcmp(&a->key, &b->key, sizeof(a->key));
+}
+
 void tc_model_sort(struct tc_model *m)
 {
 	if (m->nprocs)
 		qsort(m->procs, m->nprocs, sizeof(*m->procs), cmp_proc);
 	if (m->npeers)
 		qsort(m->peers, m->npeers, sizeof(*m->peers), cmp_peer);
+	if (m->nnosocks)
+		qsort(m->nosocks, m->nnosocks, sizeof(*m->nosocks), cmp_nosock);
 }
 
 static __u64 sub_floor0(__u64 a, __u64 b)

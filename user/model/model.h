@@ -23,6 +23,13 @@ struct tc_peer_row {
 	struct tc_ports ports;	/* client rows, when their netns was surveyed */
 };
 
+/* Resets we sent for no socket of ours (reset.bpf.c): no process, so by
+ * netns, local port, remote address and reason. */
+struct tc_nosock_row {
+	struct tc_nosock_key key;
+	__u64 resets;
+};
+
 /* What a netns's sysctls say about ports and TIME_WAIT (read inside it). */
 struct tc_netns_info {
 	__u32 ino;
@@ -69,6 +76,7 @@ struct tc_model {
 	const char *owner_hook;		/* NULL when accept() is not hooked */
 	const char *tw_hook;		/* NULL: TIME_WAIT ends and lengths unavailable */
 	const char *port_hook;		/* NULL: port-search retries unavailable */
+	const char *reset_hook;		/* NULL: resets to no socket not counted (null) */
 	int tw_snapshot;		/* pre-existing TIME_WAIT sockets counted */
 	int causes;			/* closes carry their cause (a recording may not) */
 	double duration_s;
@@ -83,6 +91,11 @@ struct tc_model {
 	size_t npeers, cap_peers;
 	struct tc_netns_info *netns;	/* the netns of client rows, surveyed */
 	size_t nnetns;
+	/* reset_hook: every such reset by reason (exact), and by port and
+	 * sender (the rows an LRU map still held; the rest is "other"). */
+	__u64 nosock_total[TC_NR_MAX];
+	struct tc_nosock_row *nosocks;
+	size_t nnosocks, cap_nosocks;
 };
 
 void tc_model_init(struct tc_model *m);
@@ -92,6 +105,7 @@ int tc_model_add_proc(struct tc_model *m, const struct tc_proc_key *k,
 		      const struct tc_counts *c);
 int tc_model_add_peer(struct tc_model *m, const struct tc_peer_key *k,
 		      const struct tc_counts *c);
+int tc_model_add_nosock(struct tc_model *m, const struct tc_nosock_key *k, __u64 resets);
 /* The counts of the row of key, or NULL when the model has none. */
 struct tc_counts *tc_model_proc_counts(struct tc_model *m, const struct tc_proc_key *k);
 struct tc_counts *tc_model_peer_counts(struct tc_model *m, const struct tc_peer_key *k);
@@ -99,7 +113,8 @@ struct tc_counts *tc_model_peer_counts(struct tc_model *m, const struct tc_peer_
  * an LRU evicts the key it stands on, reading rows twice. Of two copies the
  * one read later has counted more (counters only grow): it is kept. */
 void tc_model_dedupe(struct tc_model *m);
-/* Busiest first (closed desc), ties broken by a stable key order. */
+/* Busiest first (closed desc; resets for no-socket rows), ties broken by a
+ * stable key order. */
 void tc_model_sort(struct tc_model *m);
 /* Two client rows toward the same destination (netns, local address,
  * remote address:port): one port budget, whichever process connects. */

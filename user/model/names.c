@@ -86,6 +86,15 @@ const char *tc_role_name(int role)
 	}
 }
 
+const char *tc_nosock_reason_name(int reason)
+{
+	switch (reason) {
+	case TC_NR_NO_SOCKET: return "no_socket";
+	case TC_NR_TIME_WAIT: return "time_wait";
+	default: return "?";
+	}
+}
+
 const char *tc_state_name(int state)
 {
 	if (state > 0 && state < TC_STATE_MAX && state_names[state])

@@ -9,6 +9,8 @@
 
 const char *tc_kind_name(int kind);
 const char *tc_role_name(int role);
+/* enum tc_nosock_reason: "no_socket", "time_wait". */
+const char *tc_nosock_reason_name(int reason);
 /* enum tc_cause: a reset cause below TC_CAUSE_FIRST_TIMEOUT, a timeout's from
  * it, from TC_CAUSE_FIRST_RECEIVED the state a received reset hit. */
 const char *tc_cause_name(int cause);

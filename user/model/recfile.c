@@ -24,6 +24,7 @@ static json_object *sizes_obj(void)
 	ADD(o, "event", U64(sizeof(struct tc_event)));
 	ADD(o, "tw_event", U64(sizeof(struct tc_tw_event)));
 	ADD(o, "portrec", U64(sizeof(struct tc_portrec)));
+	ADD(o, "nosock_event", U64(sizeof(struct tc_nosock_event)));
 	return o;
 }
 
@@ -292,7 +293,7 @@ static bool cgroups_ok(json_object *o)
 static const char *header_bad(json_object *h)
 {
 	static const char *const hooks[] = { "attach", "state_hook", "owner_hook", "tw_hook",
-					     "port_hook" };
+					     "port_hook", "reset_hook" };
 	static const char *const flags[] = { "port_hooks", "tw_snapshot", "survey" };
 	json_object *v;
 
@@ -398,6 +399,8 @@ static bool frame_len_ok(__u32 type, __u32 len)
 		return len == sizeof(struct tc_tw_event);
 	case TC_REC_PORTS:
 		return len >= 8 && (len - 8) % sizeof(struct tc_portrec) == 0;
+	case TC_REC_NOSOCK:
+		return len == sizeof(struct tc_nosock_event);
 	default:
 		return len <= (1u << 30);
 	}
@@ -424,6 +427,8 @@ static int frame_read(FILE *f, struct tc_recording *r, __u32 type, __u32 len, ch
 		return tc_replay_close(&r->rp, (const struct tc_event *)*buf);
 	case TC_REC_TW:
 		return tc_replay_tw(&r->rp, (const struct tc_tw_event *)*buf);
+	case TC_REC_NOSOCK:
+		return tc_replay_nosock(&r->rp, (const struct tc_nosock_event *)*buf);
 	case TC_REC_PORTS: {
 		struct tc_netns_raw_rec *p;
 		size_t n = (len - 8) / sizeof(struct tc_portrec);
@@ -552,6 +557,9 @@ int tc_rec_read(const char *path, struct tc_recording *r, char *err, size_t errl
 	if (jsize(sizes, "event") != sizeof(struct tc_event) ||
 	    jsize(sizes, "tw_event") != sizeof(struct tc_tw_event) ||
 	    jsize(sizes, "portrec") != sizeof(struct tc_portrec) ||
+	    /* absent in recordings made before resets for no socket were told */
+	    (json_object_object_get_ex(sizes, "nosock_event", NULL) &&
+	     jsize(sizes, "nosock_event") != sizeof(struct tc_nosock_event)) ||
 	    strcmp(json_object_get_string(v), byte_order())) {
 		fclose(f);
 		tc_rec_free(r);
@@ -584,6 +592,7 @@ int tc_rec_read(const char *path, struct tc_recording *r, char *err, size_t errl
 		tc_rec_free(r);
 		return fail(err, errlen, path, ret == -ENOMEM ? "out of memory" :
 			    ret == -EINVAL ? "the recording is damaged (a TIME_WAIT length out of range)" :
+			    ret == -EPROTO ? "the recording is damaged (a reset reason unknown)" :
 			    "the recording is damaged (a frame of the wrong size)");
 	}
 	if (ports_twice(r)) {
@@ -764,6 +773,7 @@ int tc_rec_model(struct tc_recording *r, struct tc_model *m)
 	m->owner_hook = hstr(r->header, "owner_hook");
 	m->tw_hook = hstr(r->header, "tw_hook");
 	m->port_hook = hstr(r->header, "port_hook");
+	m->reset_hook = hstr(r->header, "reset_hook");	/* absent before: null */
 	m->tw_snapshot = hbool(r->header, "tw_snapshot");
 	m->causes = hbool(r->header, "causes");	/* absent before causes were told */
 	known = hbool(r->header, "survey");

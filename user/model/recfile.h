@@ -11,6 +11,8 @@
  *     TC_REC_CLOSE  struct tc_event        a closed socket
  *     TC_REC_TW     struct tc_tw_event     a timewait event
  *     TC_REC_PORTS  __u32 netns, __u32 pad, struct tc_portrec[]  the port survey at the end
+ *     TC_REC_NOSOCK struct tc_nosock_event a reset for no socket of ours (header
+ *                   "reset_hook" set; recordings made before have none: null)
  *     TC_REC_END    JSON: duration, the tracer's health, the netns surveyed,
  *                   cgroup paths. Missing when the recorder was killed.
  * Fixed-size structs in the host's byte order: a recording moves between
@@ -31,6 +33,7 @@ enum tc_rec_type {
 	TC_REC_CLOSE = TC_EV_CLOSE,
 	TC_REC_TW = TC_EV_TW,
 	TC_REC_PORTS = 3,
+	TC_REC_NOSOCK = TC_EV_NOSOCK,
 	TC_REC_END = 9,
 };
 

@@ -16,6 +16,11 @@ struct peer_node {
 	struct tc_counts c;
 };
 
+struct nosock_node {
+	struct tc_nosock_key key;
+	__u64 resets;
+};
+
 static int cmp_proc(const void *a, const void *b)
 {
 	return memcmp(a, b, sizeof(struct tc_proc_key));	/* the key comes first */
@@ -24,6 +29,11 @@ static int cmp_proc(const void *a, const void *b)
 static int cmp_peer(const void *a, const void *b)
 {
 	return memcmp(a, b, sizeof(struct tc_peer_key));
+}
+
+static int cmp_nosock(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct tc_nosock_key));
 }
 
 void tc_replay_init(struct tc_replay *r, bool port_hooks)
@@ -36,7 +46,8 @@ void tc_replay_free(struct tc_replay *r)
 {
 	tdestroy(r->procs, free);
 	tdestroy(r->peers, free);
-	r->procs = r->peers = NULL;
+	tdestroy(r->nosocks, free);
+	r->procs = r->peers = r->nosocks = NULL;
 	r->nprocs = r->npeers = 0;
 }
 
@@ -148,6 +159,30 @@ int tc_replay_tw(struct tc_replay *r, const struct tc_tw_event *e)
 	return 0;
 }
 
+/* As reset.bpf.c: the total by reason, the row by port and sender. */
+int tc_replay_nosock(struct tc_replay *r, const struct tc_nosock_event *e)
+{
+	struct nosock_node *n, **found;
+
+	if (e->key.reason >= TC_NR_MAX)
+		return -EPROTO;
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	n->key = e->key;
+	found = tsearch(n, &r->nosocks, cmp_nosock);
+	if (!found) {
+		free(n);
+		return -ENOMEM;
+	}
+	if (*found != n)
+		free(n);
+	(*found)->resets++;
+	r->nosock_total[e->key.reason]++;
+	r->events++;
+	return 0;
+}
+
 struct walk_ctx {
 	struct tc_model *m;
 	int err;
@@ -171,14 +206,25 @@ static void add_peer(const void *nodep, VISIT which, void *arg)
 		w->err = tc_model_add_peer(w->m, &n->key, &n->c);
 }
 
+static void add_nosock(const void *nodep, VISIT which, void *arg)
+{
+	const struct nosock_node *n = *(const struct nosock_node *const *)nodep;
+	struct walk_ctx *w = arg;
+
+	if ((which == postorder || which == leaf) && !w->err)
+		w->err = tc_model_add_nosock(w->m, &n->key, n->resets);
+}
+
 int tc_replay_model(const struct tc_replay *r, struct tc_model *m)
 {
 	struct walk_ctx w = { .m = m };
 
-	m->nprocs = m->npeers = 0;
+	m->nprocs = m->npeers = m->nnosocks = 0;
 	m->totals = r->totals;
+	memcpy(m->nosock_total, r->nosock_total, sizeof(m->nosock_total));
 	twalk_r(r->procs, add_proc, &w);
 	twalk_r(r->peers, add_peer, &w);
+	twalk_r(r->nosocks, add_nosock, &w);
 	if (w.err)
 		return -ENOMEM;
 	tc_model_sort(m);

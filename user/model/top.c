@@ -56,6 +56,7 @@ int tc_top_remember(struct tc_top *t, const struct tc_model *m)
 	t->peers = rp;
 	t->npeers = m->npeers;
 	t->totals = m->totals;
+	memcpy(t->nosock, m->nosock_total, sizeof(t->nosock));
 	t->have_prev = 1;
 	return 0;
 }
@@ -285,6 +286,16 @@ void tc_render_top(FILE *f, const struct tc_top *t, const struct tc_model *m, do
 							off ? ", " : "",
 							i >= TC_CAUSE_FIRST_RECEIVED ? "reset received in " : "",
 							tc_cause_name(i), r);
+		}
+		/* and the resets no socket of ours owns: no process, no row */
+		for (int i = 0; m->reset_hook && i < TC_NR_MAX && off < sizeof(why); i++) {
+			double r = d(m->nosock_total[i], t->nosock[i]) / dt_s;
+
+			if (r > 0)
+				off += (size_t)snprintf(why + off, sizeof(why) - off,
+							"%sreset for %s %.1f", off ? ", " : "",
+							i == TC_NR_NO_SOCKET ? "no socket" : "time_wait",
+							r);
 		}
 		if (off)
 			fprintf(f, "why/s: %s\n", why);

@@ -27,6 +27,7 @@ struct tc_top {
 	struct tc_top_prev_peer *peers;
 	size_t npeers;
 	struct tc_counts totals;
+	__u64 nosock[TC_NR_MAX];	/* resets for no socket, by reason */
 	int have_prev;
 };
 

@@ -311,6 +311,42 @@ static json_object *netns_arr(const struct tc_model *m)
 	return a;
 }
 
+/*
+ * Resets we sent for no socket of ours, which have no process: by reason
+ * (exact), by local port and sender (rows; what an evicted row held is in
+ * "other"). Null where not counted (before 6.10, a process filter).
+ */
+static json_object *nosock_obj(const struct tc_model *m)
+{
+	json_object *o, *a;
+	__u64 rows = 0, total = 0;
+
+	if (!m->reset_hook)
+		return NULL;
+	o = json_object_new_object();
+	a = json_object_new_array();
+	for (int r = 0; r < TC_NR_MAX; r++) {
+		ADD(o, tc_nosock_reason_name(r), U64(m->nosock_total[r]));
+		total += m->nosock_total[r];
+	}
+	for (size_t i = 0; i < m->nnosocks; i++) {
+		const struct tc_nosock_row *n = &m->nosocks[i];
+		json_object *r = json_object_new_object();
+
+		ADD(r, "netns", U64(n->key.netns));
+		ADD(r, "family", json_object_new_string(n->key.family == AF_INET6 ? "ipv6" : "ipv4"));
+		ADD(r, "local_port", json_object_new_int(n->key.lport));
+		ADD(r, "remote_addr", jaddr(n->key.family, n->key.raddr));
+		ADD(r, "reason", json_object_new_string(tc_nosock_reason_name(n->key.reason)));
+		ADD(r, "resets", U64(n->resets));
+		json_object_array_add(a, r);
+		rows += n->resets;
+	}
+	ADD(o, "rows", a);
+	ADD(o, "other", U64(total > rows ? total - rows : 0));
+	return o;
+}
+
 int tc_render_json(FILE *f, const struct tc_model *m)
 {
 	json_object *head = json_object_new_object(), *hooks = json_object_new_object();
@@ -331,6 +367,7 @@ int tc_render_json(FILE *f, const struct tc_model *m)
 	ADD(hooks, "owner", m->owner_hook ? jstr_utf8(m->owner_hook) : NULL);
 	ADD(hooks, "time_wait", m->tw_hook ? jstr_utf8(m->tw_hook) : NULL);
 	ADD(hooks, "port_search", m->port_hook ? jstr_utf8(m->port_hook) : NULL);
+	ADD(hooks, "reset", m->reset_hook ? jstr_utf8(m->reset_hook) : NULL);
 	ADD(head, "hooks", hooks);
 	ADD(head, "duration_s", jdouble(m->duration_s, 3));
 	add_counts(totals, &m->totals, m);
@@ -371,6 +408,7 @@ int tc_render_json(FILE *f, const struct tc_model *m)
 	}
 
 	ADD(tail, "other", other_obj(m));
+	ADD(tail, "resets_no_socket", nosock_obj(m));
 	ADD(tail, "netns", netns_arr(m));
 	ADD(tail, "tracer", tracer_obj(m));
 	txt = json_object_to_json_string_ext(tail, fl);

@@ -583,9 +583,10 @@ int tc_render_prom(FILE *f, const struct tc_model *m, struct tc_prom *st)
 
 	head(f, "tcpclose_tracer_info", "gauge", "The tracer and the hooks it runs on.");
 	fprintf(f, "tcpclose_tracer_info{version=\"%s\",attach=\"%s\",state_hook=\"%s\","
-		"timewait_hook=\"%s\",port_hook=\"%s\"} 1\n", st->version ? st->version : "",
-		m->attach ? m->attach : "", m->state_hook ? m->state_hook : "",
-		m->tw_hook ? m->tw_hook : "", m->port_hook ? m->port_hook : "");
+		"timewait_hook=\"%s\",port_hook=\"%s\",reset_hook=\"%s\"} 1\n",
+		st->version ? st->version : "", m->attach ? m->attach : "",
+		m->state_hook ? m->state_hook : "", m->tw_hook ? m->tw_hook : "",
+		m->port_hook ? m->port_hook : "", m->reset_hook ? m->reset_hook : "");
 	head(f, "tcpclose_tracer_duration_seconds", "gauge", "How long the tracer has run.");
 	fprintf(f, "tcpclose_tracer_duration_seconds %.3f\n", m->duration_s);
 
@@ -605,6 +606,16 @@ int tc_render_prom(FILE *f, const struct tc_model *m, struct tc_prom *st)
 		histogram_tw(f, &m->totals.tw);
 	if (m->port_hook)
 		histogram_retries(f, &m->totals.conn);
+	/* No process, and a port scan would make a series per port: by
+	 * reason only (the ports are in report/doctor). */
+	if (m->reset_hook) {
+		head(f, "tcpclose_resets_no_socket_total", "counter",
+		     "Resets the kernel sent for segments no socket owns (no_socket: a port nobody "
+		     "listens on, a connection already gone) or from TIME_WAIT: no process.");
+		for (int r = 0; r < TC_NR_MAX; r++)
+			fprintf(f, "tcpclose_resets_no_socket_total{reason=\"%s\"} %" PRIu64 "\n",
+				tc_nosock_reason_name(r), (uint64_t)m->nosock_total[r]);
+	}
 
 	/* per process: the chosen, then "other" */
 	n = 0;
