@@ -40,7 +40,7 @@ TC_INLINE void tc_row_keys(struct tc_proc_key *pk, struct tc_peer_key *rk,
 /* What one closed socket adds to a row (small: it lives on the BPF stack). */
 struct tc_delta {
 	__u64 bytes_in, bytes_out, segs_in, segs_out, lifetime_ns;
-	__u8 one_exchange, fin_then_reset, timewait, cause;
+	__u8 one_exchange, fin_then_reset, timewait, cause, fin_shutdown;
 };
 
 TC_INLINE void tc_add(struct tc_counts *c, const struct tc_delta *d, int kind, bool atomic)
@@ -57,6 +57,8 @@ TC_INLINE void tc_add(struct tc_counts *c, const struct tc_delta *d, int kind, b
 		TC_ROW_ADD(atomic, c->one_exchange, 1);
 	if (d->fin_then_reset)
 		TC_ROW_ADD(atomic, c->fin_then_reset, 1);
+	if (d->fin_shutdown)
+		TC_ROW_ADD(atomic, c->fin_shutdown, 1);
 	if (d->timewait)
 		TC_ROW_ADD(atomic, c->timewait, 1);
 	if (d->cause > TC_CAUSE_NONE && d->cause < TC_CAUSE_MAX)
@@ -174,6 +176,7 @@ TC_INLINE void tc_close_delta(struct tc_delta *d, const struct tc_closed *x)
 	d->fin_then_reset = tc_fin_then_reset(x->kind, x->oldstate, x->err, x->cause);
 	d->timewait = !!(x->flags & TC_SF_TIMEWAIT);
 	d->cause = x->cause;
+	d->fin_shutdown = !!(x->flags & TC_SF_FIN_SHUTDOWN);
 }
 
 /* The row adds of one close: the close, its connect() side (clients), and

@@ -116,6 +116,33 @@ static __always_inline __u8 tc_read_cause(const struct sock *sk, const struct tc
 	return tc_close_cause(&c);
 }
 
+/* struct file's count before 6.13 (then a biased file_ref_t, f_ref). */
+struct file___fcount {
+	atomic_long_t f_count;
+} __attribute__((preserve_access_index));
+
+/*
+ * Our FIN (->FIN_WAIT1, ->LAST_ACK: always in process context): sent by
+ * shutdown(), the process still holding the socket's file (a half-close),
+ * or by close() or the process's exit: the last reference to the file is
+ * gone, and its release is what closes the socket (sk_shutdown cannot
+ * tell: shutdown(SHUT_RDWR) sets it as close() does).
+ */
+static __always_inline bool tc_fin_by_shutdown(const struct sock *sk, bool direct)
+{
+	struct socket *so = TC_R(direct, sk, sk_socket);
+	struct file *f;
+
+	if (!so)
+		return false;
+	f = TC_R(direct, so, file);
+	if (!f)
+		return false;
+	if (bpf_core_field_exists(f->f_ref))	/* alive: 0 (one ref) and up; released: < 0 */
+		return (long)TC_R(direct, f, f_ref.refcnt.counter) >= 0;
+	return TC_R(direct, (struct file___fcount *)f, f_count.counter) > 0;
+}
+
 /* A socket's first sighting is its start unless we joined mid-life. */
 static __always_inline int tc_is_birth(int oldstate, int newstate)
 {
@@ -145,6 +172,8 @@ static __always_inline __u64 tc_record_init(struct tc_sock *r, const struct sock
 	tc_path_push(&r->path, &r->path_len, newstate);
 	if (work == TC_WORK_OWNER || newstate == TC_SYN_SENT)
 		tc_take_owner(r, sk, direct);
+	if (work == TC_WORK_OWNER && tc_fin_by_shutdown(sk, direct))
+		r->flags |= TC_SF_FIN_SHUTDOWN;
 	tp = tc_tcp_sk(sk, direct);
 	if (tp)
 		tc_read_tuple(sk, tp, &r->tuple, direct);
@@ -236,6 +265,8 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 		 * is charged to the one that closes it); the same process
 		 * only renames the thread, which only events show. */
 		tc_path_push(&s->path, &s->path_len, newstate);
+		if (tc_fin_by_shutdown(sk, direct))
+			s->flags |= TC_SF_FIN_SHUTDOWN;
 		if (!(s->flags & TC_SF_OWNER) ||
 		    (__u32)(bpf_get_current_pid_tgid() >> 32) != s->owner.tgid)
 			tc_take_owner(s, sk, direct);

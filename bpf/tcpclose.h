@@ -187,6 +187,7 @@ struct tc_conncounts {
 #define TC_SF_TIMEWAIT    0x08	/* a timewait socket took over at CLOSE */
 #define TC_SF_FIN_IN      0x10	/* the peer's FIN arrived (SOCK_DONE) */
 #define TC_SF_OVERFLOW    0x20	/* should have become timewait; the table was full */
+#define TC_SF_FIN_SHUTDOWN 0x40	/* our FIN was sent by shutdown(), not close() */
 #define TC_PATH_MAX       16
 
 /* How a stay in TIME_WAIT (or the FIN_WAIT2 substate) ended. */
@@ -226,6 +227,8 @@ struct tc_counts {
 	__u64 lifetime_ns;	/* sum over closed sockets */
 	__u64 one_exchange;	/* <= 1 data segment each way: one request, one reply */
 	__u64 fin_then_reset;	/* orderly close begun (FIN), ended by a reset */
+	__u64 fin_shutdown;	/* our FIN sent by shutdown(), the socket still held (a
+				 * half-close), not by close() */
 	__u64 timewait;		/* left a timewait socket behind (TIME_WAIT or FIN_WAIT2) */
 	__u64 cause[TC_CAUSE_MAX];	/* abortive closes by enum tc_cause ([0] unused) */
 	struct tc_twcounts tw;

@@ -45,14 +45,14 @@ side='def side($p; $k): ([.processes[] | select(.pid==$p)][0]) as $r |
 	[($r.close.unseen // 0), ($r.close[$k] + $r.close.unseen),
 	 ($kinds - [$k] | map($r.close[.]) | add), ($pr | length),
 	 ($pr[0] | "\(.role) \(.family) \(.local_addr) \(.local_port) \(.remote_addr) \(.remote_port) \(.closed)"),
-	 $r.comm, $r.timewait, "\($r.bytes_in) \($r.bytes_out)"];'
+	 $r.comm, $r.timewait, "\($r.bytes_in) \($r.bytes_out)", $r.fin_by_shutdown];'
 
 total=0
 for line in "${runs[@]}"; do
 	IFS='|' read -r mode fam port cpid spid < <(jq -r '"\(.mode)|\(.family)|\(.port)|\(.client_pid)|\(.server_pid)"' <<<"$line")
 	raddr=127.0.0.1; afam=ipv4
 	[ "$fam" = 6 ] && { raddr=::1; afam=ipv6; }
-	IFS='|' read -r cun ckind cother cnpeer cpeer ccomm ctw_n cbytes sun skind sother _ speer _ stw_n sbytes < <(
+	IFS='|' read -r cun ckind cother cnpeer cpeer ccomm ctw_n cbytes cfs sun skind sother _ speer _ stw_n sbytes sfs < <(
 		jq -r --argjson kinds "$kinds" --argjson c "$cpid" --argjson s "$spid" \
 			--arg ck "${CK[$mode]}" --arg sk "${SK[$mode]:-local_first}" \
 			"$side"' side($c; $ck) + side($s; $sk) | map(tostring) | join("|")' "$out")
@@ -69,12 +69,17 @@ for line in "${runs[@]}"; do
 	set -- ${TW[$mode]}
 	ctw=$1 stw=$2
 	check "$mode/$fam client timewait sockets" $((ctw * N)) "$ctw_n"
+	# our FIN by shutdown(): only simultaneous's two sides use it (closer.c);
+	# a close never seen carries no FIN kind, so it counts for those seen
+	fs=0; [ "$mode" = simultaneous ] && fs=1
+	check "$mode/$fam client FINs sent by shutdown()" $((fs * cseen)) "$cfs"
 	if [ -n "${CB[$mode]:-}" ]; then
 		set -- ${CB[$mode]}
 		check "$mode/$fam client payload bytes in/out" "$(($1 * cseen)) $(($2 * cseen))" "$cbytes"
 	fi
 	[ "$mode" = refused ] && continue
 	check "$mode/$fam server timewait sockets" $((stw * N)) "$stw_n"
+	check "$mode/$fam server FINs sent by shutdown()" $((fs * sseen)) "$sfs"
 	if [ -n "${SB[$mode]:-}" ]; then
 		set -- ${SB[$mode]}
 		check "$mode/$fam server payload bytes in/out" "$(($1 * sseen)) $(($2 * sseen))" "$sbytes"

@@ -310,6 +310,7 @@ int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 	m->reset_hook = t->reset_hook;
 	m->tw_snapshot = t->tw_snapshot;
 	m->causes = 1;	/* every state hook reads them at ->CLOSE */
+	m->fin_by = 1;	/* ... and at our FIN */
 
 	vals = calloc((size_t)ncpu, PCPU_STRIDE(sizeof(struct tc_counts)));
 	if (!vals)

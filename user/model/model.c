@@ -350,6 +350,7 @@ void tc_counts_add(struct tc_counts *dst, const struct tc_counts *src)
 	dst->lifetime_ns += src->lifetime_ns;
 	dst->one_exchange += src->one_exchange;
 	dst->fin_then_reset += src->fin_then_reset;
+	dst->fin_shutdown += src->fin_shutdown;
 	dst->timewait += src->timewait;
 	for (int i = 0; i < TC_CAUSE_MAX; i++)
 		dst->cause[i] += src->cause[i];

@@ -79,6 +79,7 @@ struct tc_model {
 	const char *reset_hook;		/* NULL: resets to no socket not counted (null) */
 	int tw_snapshot;		/* pre-existing TIME_WAIT sockets counted */
 	int causes;			/* closes carry their cause (a recording may not) */
+	int fin_by;			/* ... and whether shutdown() sent our FIN (same) */
 	double duration_s;
 	struct tc_counts totals;
 	struct tc_health health;

@@ -776,6 +776,7 @@ int tc_rec_model(struct tc_recording *r, struct tc_model *m)
 	m->reset_hook = hstr(r->header, "reset_hook");	/* absent before: null */
 	m->tw_snapshot = hbool(r->header, "tw_snapshot");
 	m->causes = hbool(r->header, "causes");	/* absent before causes were told */
+	m->fin_by = hbool(r->header, "fin_shutdown");	/* ... before TC_SF_FIN_SHUTDOWN */
 	known = hbool(r->header, "survey");
 	if (tc_replay_model(&r->rp, m))
 		return -ENOMEM;

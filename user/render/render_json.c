@@ -160,6 +160,7 @@ static void add_counts(json_object *o, const struct tc_counts *c, const struct t
 	ADD(o, "segs_out", U64(c->segs_out));
 	ADD(o, "one_exchange", U64(c->one_exchange));
 	ADD(o, "fin_then_reset", U64(c->fin_then_reset));
+	ADD(o, "fin_by_shutdown", OPT(m->fin_by, U64(c->fin_shutdown)));
 	ADD(o, "reset_cause", cause_obj(c, m, TC_CAUSE_UNREAD_DATA, TC_CAUSE_FIRST_TIMEOUT));
 	ADD(o, "timeout_cause", cause_obj(c, m, TC_CAUSE_FIRST_TIMEOUT, TC_CAUSE_FIRST_RECEIVED));
 	ADD(o, "reset_received_in", cause_obj(c, m, TC_CAUSE_FIRST_RECEIVED, TC_CAUSE_MAX));

@@ -162,10 +162,11 @@ static struct peer_group *group_peers(const struct tc_model *m, size_t *n)
 	&(c)->conn.bind_conflict, &(c)->conn.other_failed, &(c)->one_exchange, \
 	&(c)->cause[1], &(c)->cause[2], &(c)->cause[3], &(c)->cause[4], &(c)->cause[5], \
 	&(c)->cause[6], &(c)->cause[7], &(c)->cause[8], &(c)->cause[9], &(c)->cause[10], \
-	&(c)->cause[11], &(c)->cause[12], &(c)->cause[13], &(c)->cause[14], &(c)->cause[15]
+	&(c)->cause[11], &(c)->cause[12], &(c)->cause[13], &(c)->cause[14], &(c)->cause[15], \
+	&(c)->fin_shutdown
 _Static_assert(TC_CK_MAX == 8 && TC_TWE_MAX == 4 && TC_CAUSE_MAX == 16,
 	       "OTHER_FIELDS lists every kind, end and cause");
-#define NOTHER ((size_t)35)
+#define NOTHER ((size_t)36)
 
 /*
  * A series chosen after an exposition starts from what "other" exposed of
@@ -390,6 +391,7 @@ static __u64 get_received(const struct tc_counts *c, int j)
 	return c->cause[TC_CAUSE_FIRST_RECEIVED + j];
 }
 static __u64 get_one_exchange(const struct tc_counts *c, int j) { return c->one_exchange; }
+static __u64 get_fin_shutdown(const struct tc_counts *c, int j) { return c->fin_shutdown; }
 static __u64 get_tw_entered(const struct tc_counts *c, int j) { return c->tw.entered; }
 static __u64 get_reuse(const struct tc_counts *c, int j) { return c->tw.reuse_hits; }
 static __u64 get_tw_ended(const struct tc_counts *c, int j) { return c->tw.ended[j]; }
@@ -440,6 +442,11 @@ static void row_counters(FILE *f, const char *prefix, labels_fn fn, const struct
 		       cause + TC_CAUSE_FIRST_RECEIVED, TC_CAUSE_MAX - TC_CAUSE_FIRST_RECEIVED,
 		       get_received);
 	}
+	if (m->fin_by)
+		family(f, prefix, "closes_fin_by_shutdown_total",
+		       "Closed sockets whose FIN we sent by shutdown() while the process held "
+		       "the socket (a half-close), not by close().", fn, s, n, NULL, NULL, 0,
+		       get_fin_shutdown);
 	family(f, prefix, "closes_one_exchange_total",
 	       "Closed sockets that carried one request and one reply (at most one data segment "
 	       "each way).", fn, s, n, NULL, NULL, 0, get_one_exchange);

@@ -295,6 +295,10 @@ void tc_render_text(FILE *f, const struct tc_model *m, unsigned top)
 	counts_header(f);
 	fprintf(f, "%-30s", "all");
 	counts_cols(f, &m->totals);
+	if (m->fin_by && m->totals.fin_shutdown)
+		fprintf(f, "%" PRIu64 " of them sent their FIN by shutdown(), the process still holding "
+			"the socket (a half-close); the other FINs came from close() or exit\n",
+			(uint64_t)m->totals.fin_shutdown);
 
 	fprintf(f, "\nPROCESSES (%zu)\n%-7s %-22s", m->nprocs, "PID", "COMM");
 	counts_header(f);
