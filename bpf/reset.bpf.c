@@ -6,9 +6,12 @@
  * port the segment came to and the address that sent it.
  *
  * tcp_send_reset carries the kernel's reason since 6.10 and fires for these
- * only since then (before, only for full sockets: docs/kernel-survey-causes.md);
- * user space loads this program only where enum sk_rst_reason exists. It
- * runs once per reset sent, nowhere else.
+ * only since then (before, only for full sockets: docs/kernel-survey-causes.md).
+ * Before 6.10 the function that sends them, tcp_v4/v6_send_reset(), is
+ * hooked instead (fentry or kprobe): a NULL socket is NO_SOCKET, a timewait
+ * one TIME_WAIT, and its early returns (no reset for a reset, none for a
+ * segment not routed to this host) are mirrored so that what is counted is
+ * what went out. Either way the program runs once per reset, nowhere else.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -18,9 +21,11 @@
 #include "maps.bpf.h"
 #include "core.bpf.h"
 
-/* The segment being answered: who sent it, to which of our ports. Its
- * headers are in place (tcp_v4_rcv/tcp_v6_rcv pulled them). */
-static __always_inline int tc_rst_key(const struct sk_buff *skb, struct tc_nosock_key *k)
+/* The segment being answered: who sent it, to which of our ports, and
+ * whether it was a reset itself. Its headers are in place (tcp_v4_rcv and
+ * tcp_v6_rcv pulled them). */
+static __always_inline int tc_rst_key(const struct sk_buff *skb, struct tc_nosock_key *k,
+				      bool *rst)
 {
 	unsigned char *head = BPF_CORE_READ(skb, head);
 	__u16 nh = BPF_CORE_READ(skb, network_header);
@@ -31,6 +36,7 @@ static __always_inline int tc_rst_key(const struct sk_buff *skb, struct tc_nosoc
 	if (bpf_probe_read_kernel(&t, sizeof(t), head + th) ||
 	    bpf_probe_read_kernel(&ver, 1, head + nh))
 		return -1;
+	*rst = t.rst;
 	k->lport = bpf_ntohs(t.dest);
 	if (ver >> 4 == 4) {
 		struct iphdr ip;
@@ -56,26 +62,16 @@ static __always_inline int tc_rst_key(const struct sk_buff *skb, struct tc_nosoc
 	return 0;
 }
 
-/* sk is NULL for NO_SOCKET, though the prototype does not say so: it is
- * never read here, the reason tells the kinds apart. */
-SEC("tp_btf/tcp_send_reset")
-int BPF_PROG(tc_rst_nosock, const struct sock *sk, const struct sk_buff *skb, int reason)
+/* One reset for no socket: its total, its row, and for `record` an event. */
+static __always_inline void tc_rst_count(const struct tc_nosock_key *kp)
 {
-	struct tc_nosock_key k = {};
+	struct tc_nosock_key k = *kp;
 	struct tc_nosock_totals *tot;
 	__u64 one = 1, *n;
 	__u32 zero = 0;
 
-	if (reason == bpf_core_enum_value(enum sk_rst_reason, SK_RST_REASON_NO_SOCKET))
-		k.reason = TC_NR_NO_SOCKET;
-	else if (reason == bpf_core_enum_value(enum sk_rst_reason, SK_RST_REASON_TCP_TIMEWAIT_SOCKET))
-		k.reason = TC_NR_TIME_WAIT;
-	else
-		return 0;	/* a socket of ours: its close tells (state.bpf.c) */
-	if (!skb || tc_rst_key(skb, &k))
-		return 0;
 	if (target_netns && k.netns != target_netns)
-		return 0;
+		return;
 	tot = bpf_map_lookup_elem(&nosock_totals, &zero);
 	if (tot && k.reason < TC_NR_MAX)
 		tot->resets[k.reason]++;
@@ -90,7 +86,7 @@ int BPF_PROG(tc_rst_nosock, const struct sock *sk, const struct sk_buff *skb, in
 
 		if (!e) {
 			tc_stat_inc(TC_STAT_RB_LOST);
-			return 0;
+			return;
 		}
 		e->type = TC_EV_NOSOCK;
 		e->pad = 0;
@@ -99,5 +95,94 @@ int BPF_PROG(tc_rst_nosock, const struct sock *sk, const struct sk_buff *skb, in
 		bpf_ringbuf_submit(e, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
 				      BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	}
+}
+
+/* 6.10+: sk is NULL for NO_SOCKET, though the prototype does not say so: it
+ * is never read here, the kernel's reason tells the kinds apart. */
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(tc_rst_nosock, const struct sock *sk, const struct sk_buff *skb, int reason)
+{
+	struct tc_nosock_key k = {};
+	bool rst;
+
+	if (reason == bpf_core_enum_value(enum sk_rst_reason, SK_RST_REASON_NO_SOCKET))
+		k.reason = TC_NR_NO_SOCKET;
+	else if (reason == bpf_core_enum_value(enum sk_rst_reason, SK_RST_REASON_TCP_TIMEWAIT_SOCKET))
+		k.reason = TC_NR_TIME_WAIT;
+	else
+		return 0;	/* a socket of ours: its close tells (state.bpf.c) */
+	if (!skb || tc_rst_key(skb, &k, &rst))
+		return 0;
+	tc_rst_count(&k);
 	return 0;
+}
+
+/* The segment was routed to this host (the check the kernel makes, for a
+ * NULL socket only, before it answers). */
+static __always_inline bool tc_dst_local(const struct sk_buff *skb, bool v6)
+{
+	unsigned long dst = BPF_CORE_READ(skb, _skb_refdst) & ~1UL;	/* SKB_DST_PTRMASK */
+
+	if (!dst)
+		return false;
+	if (v6)
+		return BPF_CORE_READ((struct rt6_info *)dst, rt6i_flags) & 0x80000000U;	/* RTF_LOCAL */
+	return BPF_CORE_READ((struct rtable *)dst, rt_type) == 2;	/* RTN_LOCAL */
+}
+
+/*
+ * Before 6.10: tcp_v4/v6_send_reset(sk, skb). skv is the socket as a number
+ * (NULL is the point: a verifier that trusts the argument would drop the
+ * test); a full socket's reset is its own close's business.
+ */
+static __always_inline int tc_rst_fn(__u64 skv, const struct sk_buff *skb, bool v6)
+{
+	struct tc_nosock_key k = {};
+	bool rst;
+
+	if (skv) {
+		if (BPF_CORE_READ((struct sock_common *)skv, skc_state) != TC_TIME_WAIT)
+			return 0;
+		k.reason = TC_NR_TIME_WAIT;
+	} else {
+		k.reason = TC_NR_NO_SOCKET;
+	}
+	if (tc_rst_key(skb, &k, &rst) || rst)	/* never a reset for a reset */
+		return 0;
+	if (!skv && !tc_dst_local(skb, v6))
+		return 0;
+	tc_rst_count(&k);
+	return 0;
+}
+
+static __always_inline __u64 tc_arg0(const __u64 *ctx)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), &ctx[0]);
+	return v;
+}
+
+SEC("fentry/tcp_v4_send_reset")
+int BPF_PROG(tc_rstf_v4, const struct sock *sk, struct sk_buff *skb)
+{
+	return tc_rst_fn(tc_arg0(ctx), skb, false);
+}
+
+SEC("fentry/tcp_v6_send_reset")
+int BPF_PROG(tc_rstf_v6, const struct sock *sk, struct sk_buff *skb)
+{
+	return tc_rst_fn(tc_arg0(ctx), skb, true);
+}
+
+SEC("kprobe/tcp_v4_send_reset")
+int BPF_KPROBE(tc_rstk_v4, const struct sock *sk, struct sk_buff *skb)
+{
+	return tc_rst_fn((__u64)sk, skb, false);
+}
+
+SEC("kprobe/tcp_v6_send_reset")
+int BPF_KPROBE(tc_rstk_v6, const struct sock *sk, struct sk_buff *skb)
+{
+	return tc_rst_fn((__u64)sk, skb, true);
 }

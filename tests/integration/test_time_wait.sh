@@ -163,6 +163,15 @@ if [ "${TCPCLOSE_ATTACH:-}" = kprobe ]; then
 	note "evict (kprobe): $entered stays entered, $unseen closes unseen, nstat $nstat_tw"
 	check "evict: 200 stays; entered <= nstat <= entered + closes unseen (kprobes skip the birth too)" \
 		"200 yes" "$nstat_tw $( ((entered <= nstat_tw && nstat_tw <= entered + unseen)) && echo yes || echo no)"
+elif [ "$(tw .tracer.missed_runs)" != 0 ]; then
+	# A skipped run of a timewait socket's birth leaves its close looking
+	# like an overflow (no timewait socket seen to take over): what each
+	# close became still adds up, the split between the two does not.
+	note "evict: the kernel skipped $(tw .tracer.missed_runs) runs; overflow $(tw .totals.time_wait.overflow)"
+	check "evict: 200 stays, entered + overflow (closes seen + unseen) == nstat TW+TWKilled" \
+		"200 200" "$nstat_tw $((entered + $(tw .totals.time_wait.overflow)))"
+	[ "$(( $(nst TcpExtTCPTimeWaitOverflow) ))" = 0 ] ||
+		note "evict: the kernel counted $(nst TcpExtTCPTimeWaitOverflow) real overflows"
 else
 	check "evict: 200 stays entered (closes seen + unseen) == nstat TW+TWKilled" "200 200" \
 		"$entered $nstat_tw"

@@ -158,11 +158,17 @@ static const struct hookset port_sets[] = {
 	    "tc_portk_twref_in", "tc_portk_twref" } },
 };
 
-/* Resets that answer no socket of ours: optional; the tracepoint fires for
- * them, with the kernel's reason, from 6.10 (attach_best checks). It runs
- * once per reset sent. */
+/* Resets that answer no socket of ours: optional. The tracepoint fires for
+ * them, with the kernel's reason, from 6.10; before, the function that
+ * sends them is hooked (attach_best keeps to the one the kernel has). Each
+ * runs once per reset sent. */
+#define RESET_TP 0	/* reset_sets[RESET_TP]: 6.10+ only; the others before */
 static const struct hookset reset_sets[] = {
-	{ TC_ATTACH_TRACEPOINT, "tp_btf/tcp_send_reset", { "tc_rst_nosock" } },
+	[RESET_TP] = { TC_ATTACH_TRACEPOINT, "tp_btf/tcp_send_reset", { "tc_rst_nosock" } },
+	{ TC_ATTACH_FENTRY, "fentry/tcp_v4_send_reset+tcp_v6_send_reset",
+	  { "tc_rstf_v4", "tc_rstf_v6" } },
+	{ TC_ATTACH_KPROBE, "kprobe/tcp_v4_send_reset+tcp_v6_send_reset",
+	  { "tc_rstk_v4", "tc_rstk_v6" } },
 };
 
 /* The port survey of a netns (iter/tcp, run on demand): any kernel 5.9+.
@@ -404,15 +410,18 @@ static int attach_best(struct tc_tracer *t, const struct tc_opts *o, bool events
 				     tc_attach_name(optional[k].sets[j].attach));
 			}
 	}
-	/* Resets answering no socket: the tracepoint's reason (6.10+) says
-	 * which they are; before, it never fires for them. They have no
-	 * process, so no -p/-c/--cgroup can match them. */
-	if (!kernel_has("sk_rst_reason", BTF_KIND_ENUM) || o->pid || o->comm[0] || o->cgroup_path) {
+	/* Resets answering no socket: the tracepoint where it has the reason
+	 * (6.10+), the functions (with the older signature) before. They
+	 * have no process, so no -p/-c/--cgroup can match them. */
+	{
+		bool reason = kernel_has("sk_rst_reason", BTF_KIND_ENUM);
+		bool filtered = o->pid || o->comm[0] || o->cgroup_path;
+
 		for (int j = 0; j < optional[OPT_RESET].n; j++)
-			failed[OPT_RESET][j] = true;
-		vlog("resets to no socket: %s", o->pid || o->comm[0] || o->cgroup_path ?
-		     "not counted with a process filter (they have no process)" :
-		     "the kernel's tcp_send_reset has no reason (before 6.10)");
+			if (filtered || (j == RESET_TP) != reason)
+				failed[OPT_RESET][j] = true;
+		if (filtered)
+			vlog("resets to no socket: not counted with a process filter (no process)");
 	}
 	/* --light: the timer and syscall tracepoints run for every timer and
 	 * every syscall of the host, not only TCP's; the function hooks of the
