@@ -135,7 +135,12 @@ static __always_inline bool tc_tw_take(const struct tc_tw_key *k, __u64 now,
 	}
 	*row = r->row;
 	*dur = r->start_ns ? (__s64)((now - r->start_ns) / 1000000) : -1;
-	bpf_map_delete_elem(&tws, k);
+	/* Whoever deletes it ends it: an expiry on another CPU may have come
+	 * between the lookup and here (what was copied is then not ours). */
+	if (bpf_map_delete_elem(&tws, k)) {
+		tc_stat_inc(TC_STAT_TW_UNKNOWN);
+		return false;
+	}
 	return true;
 }
 

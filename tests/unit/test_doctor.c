@@ -644,6 +644,24 @@ static void test_no_socket_resets(void **state)
 	assert_int_equal(x->severity, TC_SEV_WARNING);
 	for (int i = 0; i < n; i++)	/* port 9000: 15, under the threshold */
 		assert_false(!strcmp(f[i].id, "no_socket_resets") && has(f[i].title, "port 9000"));
+	/* more ports than findings: the busiest, not the lowest-numbered */
+	k.reason = TC_NR_NO_SOCKET;
+	for (int p = 1; p <= 7; p++) {
+		k.lport = (__u16)(100 + p);
+		assert_int_equal(tc_model_add_nosock(&m, &k, (__u64)(20 + p)), 0);
+	}
+	m.nosock_total[TC_NR_NO_SOCKET] += 7 * 20 + 28;
+	n = tc_diagnose(&m, f, 32);
+	int seen = 0;
+
+	for (int i = 0; i < n; i++)
+		if (!strcmp(f[i].id, "no_socket_resets")) {
+			seen++;
+			assert_false(has(f[i].title, "port 101 ") || has(f[i].title, "port 102 "));
+		}
+	assert_int_equal(seen, TC_DOC_MAX_NOSOCK);
+	x = find(n, "no_socket_resets");
+	assert_true(has(x->title, "27 resets sent for port 107 "));	/* busiest first */
 	tc_model_free(&m);
 }
 

@@ -226,6 +226,18 @@ static void test_causes(void **state)
 			   "cgroup=\"0\",cause=\"unread_data\"}") == 3);
 	assert_non_null(strstr(out, "tcpclose_process_timeouts_total{comm=\"other\""));
 	assert_null(strstr(out, "tcpclose_resets_no_socket_total"));	/* not counted */
+	assert_null(strstr(out, "tcpclose_closes_fin_by_shutdown_total"));	/* not told */
+	free(out);
+	/* our FIN by shutdown(): the row's, and what an evicted row had in other */
+	m.fin_by = 1;
+	m.procs[0].c.fin_shutdown = 2;
+	m.totals.fin_shutdown = 5;
+	out = render(&m, &st);
+	assert_true(sample(out, "tcpclose_closes_fin_by_shutdown_total") == 5);
+	assert_true(sample(out, "tcpclose_process_closes_fin_by_shutdown_total{comm=\"web\",pid=\"7\","
+			   "cgroup=\"0\"}") == 2);
+	assert_true(sample(out, "tcpclose_process_closes_fin_by_shutdown_total{comm=\"other\",pid=\"\","
+			   "cgroup=\"\"}") == 3);
 	free(out);
 	/* resets for no socket: by reason only, where they are counted */
 	m.reset_hook = "tp_btf/tcp_send_reset";

@@ -607,7 +607,8 @@ static void test_many_netns(void **state)
 }
 
 /* Resets for no socket replay to the kernel's totals and rows (reset.bpf.c):
- * one row per port, sender and reason; a reason no kernel gave is refused,
+ * one row per port, sender and reason; what no recorder with the hook wrote
+ * (a reason or family unknown, padding, no hook in the header) is refused,
  * by replay and by the reader, in one line. */
 static void test_nosock_events(void **state)
 {
@@ -622,6 +623,14 @@ static void test_nosock_events(void **state)
 	e.key.raddr[0] = 10, e.key.raddr[3] = 7;
 	e.key.lport = 8080;
 	e.key.netns = 42;
+	assert_int_equal(tc_replay_nosock(&r, &e), -EPROTO);	/* the header had no hook */
+	r.nosock_ok = true;
+	e.key.family = 1;
+	assert_int_equal(tc_replay_nosock(&r, &e), -EPROTO);
+	e.key.family = AF_INET;
+	e.key.pad[6] = 1;
+	assert_int_equal(tc_replay_nosock(&r, &e), -EPROTO);
+	e.key.pad[6] = 0;
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(tc_replay_nosock(&r, &e), 0);
 	e.key.lport = 9090;
@@ -641,11 +650,16 @@ static void test_nosock_events(void **state)
 	tc_replay_free(&r);
 
 	tmp_path(p, sizeof(p));
-	good_header(hdr, sizeof(hdr), "\"survey\":true");
+	good_header(hdr, sizeof(hdr), "\"survey\":true,\"reset_hook\":\"tp_btf/tcp_send_reset\"");
 	memcpy(frames, fh, 8);
 	memcpy(frames + 8, &e, sizeof(e));
 	write_raw(p, hdr, frames, sizeof(frames));
-	expect_refused(p, "a reset reason unknown");
+	expect_refused(p, "a reset for no socket it cannot hold");
+	e.key.reason = TC_NR_NO_SOCKET;	/* good, but a header without the hook */
+	good_header(hdr, sizeof(hdr), "\"survey\":true");
+	memcpy(frames + 8, &e, sizeof(e));
+	write_raw(p, hdr, frames, sizeof(frames));
+	expect_refused(p, "a reset for no socket it cannot hold");
 	unlink(p);
 }
 

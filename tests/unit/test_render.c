@@ -194,7 +194,21 @@ static void test_nosock(void **state)
 			    "no_socket");
 	json_object_put(root);
 	free(out);
+	/* our FIN by shutdown(): null where not told (a recording made before) */
+	root = json_tokener_parse(out = capture(json_of_model, &m));
+	assert_true(json_object_object_get_ex(get(root, "totals"), "fin_by_shutdown", NULL));
+	assert_null(get(root, "totals.fin_by_shutdown"));
+	json_object_put(root);
+	free(out);
+	m.fin_by = 1;
+	m.totals.fin_shutdown = 4;
+	root = json_tokener_parse(out = capture(json_of_model, &m));
+	assert_int_equal(json_object_get_int64(get(root, "totals.fin_by_shutdown")), 4);
+	assert_int_equal(json_object_get_int64(get(root, "processes.0.fin_by_shutdown")), 0);
+	json_object_put(root);
+	free(out);
 	out = capture(text_of_model, &m);
+	assert_non_null(strstr(out, "4 of them sent their FIN by shutdown()"));
 	assert_non_null(strstr(out, "RESETS FOR NO SOCKET"));
 	assert_non_null(strstr(out, "7005   127.0.0.1"));
 	assert_non_null(strstr(out, "[rows evicted]"));

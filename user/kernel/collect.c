@@ -328,7 +328,7 @@ int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 	if ((err = read_rows(s->maps.procs, false, m)) || (err = read_rows(s->maps.peers, true, m)) ||
 	    (err = read_nosocks(t, m, ncpu)))
 		return err;
-	tc_model_dedupe(m);
+	tc_model_dedupe(m);	/* the no-socket rows too */
 	if (tc_pending_kills(t, kill_in_model, m))
 		return -ENOMEM;
 	m->health.socks_live = tc_socktab_count(&t->socktab);

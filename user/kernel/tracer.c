@@ -167,8 +167,10 @@ static const struct hookset reset_sets[] = {
 	[RESET_TP] = { TC_ATTACH_TRACEPOINT, "tp_btf/tcp_send_reset", { "tc_rst_nosock" } },
 	{ TC_ATTACH_FENTRY, "fentry/tcp_v4_send_reset+tcp_v6_send_reset",
 	  { "tc_rstf_v4", "tc_rstf_v6" } },
+	{ TC_ATTACH_FENTRY, "fentry/tcp_v4_send_reset", { "tc_rstf_v4" } },	/* no IPv6 */
 	{ TC_ATTACH_KPROBE, "kprobe/tcp_v4_send_reset+tcp_v6_send_reset",
 	  { "tc_rstk_v4", "tc_rstk_v6" } },
+	{ TC_ATTACH_KPROBE, "kprobe/tcp_v4_send_reset", { "tc_rstk_v4" } },
 };
 
 /* The port survey of a netns (iter/tcp, run on demand): any kernel 5.9+.

@@ -747,64 +747,90 @@ static int by_port(const void *pa, const void *pb, void *ctx)
 	       memcmp(&a->key, &b->key, sizeof(a->key));
 }
 
+/* One port's rows: ix[from, to), their sum. */
+struct port_group {
+	size_t from, to;
+	__u64 sum;
+};
+
+static int by_sum(const void *pa, const void *pb)
+{
+	const struct port_group *a = pa, *b = pb;
+
+	return a->sum < b->sum ? 1 : a->sum > b->sum ? -1 : (a->from > b->from) - (a->from < b->from);
+}
+
+static void nosock_finding(const struct tc_model *m, const size_t *ix, const struct port_group *g,
+			   struct tc_finding *f)
+{
+	const struct tc_nosock_row *first = &m->nosocks[ix[g->from]];
+	size_t senders = g->to - g->from, off = 0;
+	char top[200] = "", a[64];
+
+	for (size_t k = g->from; k < g->to && k < g->from + 3 && off < sizeof(top); k++) {
+		const struct tc_nosock_row *r = &m->nosocks[ix[k]];
+
+		off += (size_t)snprintf(top + off, sizeof(top) - off, "%s%s %llu", off ? ", " : "",
+					tc_addr_str(r->key.family, r->key.raddr, a, sizeof(a)),
+					(unsigned long long)r->resets);
+	}
+	snprintf(f->title, sizeof(f->title), "%llu resets sent for port %u (netns %u), "
+		 "where no socket is: connections refused, or segments of ones already "
+		 "gone", (unsigned long long)g->sum, first->key.lport, first->key.netns);
+	put(f->evidence, "the kernel answered %llu segments to port %u with a reset (no "
+	    "socket: SK_RST_REASON_NO_SOCKET, counted in TcpOutRsts), from %zu address%s "
+	    "(%s%s); no process of this host owns them",
+	    (unsigned long long)g->sum, first->key.lport, senders, senders == 1 ? "" : "es",
+	    top, senders > 3 ? ", ..." : "");
+	put(f->fix, "clients connect to a port no service listens on: the service is down "
+	    "or restarting (ss -ltn 'sport = :%u'; a restart should keep the listening "
+	    "socket or drain clients first), or the clients point at the wrong place (a "
+	    "stale endpoint in their configuration, DNS or service discovery, a health "
+	    "check on the wrong port); many ports from one address is a scan",
+	    first->key.lport);
+}
+
 /*
  * Segments to a port where nothing listens, in bulk: the kernel answers each
  * with a reset and no process ever sees them, so no row of ours holds them
  * (reset.bpf.c counts them by port). Clients hitting a service that is down
- * or restarting, or pointed at the wrong place.
+ * or restarting, or pointed at the wrong place. The busiest ports first.
  */
 static void rule_nosock(const struct tc_model *m, struct out *o)
 {
-	size_t *ix, n = 0;
+	struct port_group *g;
+	size_t *ix, n = 0, ng = 0;
 
 	if (!m->reset_hook || m->nosock_total[TC_NR_NO_SOCKET] < TC_DOC_MIN_NOSOCK)
 		return;
 	ix = malloc((m->nnosocks ? m->nnosocks : 1) * sizeof(*ix));
-	if (!ix)
-		return;
+	g = malloc((m->nnosocks ? m->nnosocks : 1) * sizeof(*g));
+	if (!ix || !g)
+		goto out;
 	for (size_t i = 0; i < m->nnosocks; i++)
 		if (m->nosocks[i].key.reason == TC_NR_NO_SOCKET)
 			ix[n++] = i;
 	qsort_r(ix, n, sizeof(*ix), by_port, m->nosocks);
-	for (size_t g = 0, e; g < n; g = e) {
-		const struct tc_nosock_row *first = &m->nosocks[ix[g]];
+	for (size_t s = 0, e; s < n; s = e) {
+		const struct tc_nosock_row *first = &m->nosocks[ix[s]];
 		__u64 sum = 0;
-		size_t senders;
-		struct tc_finding *f;
-		char top[200] = "", a[64];
-		size_t off = 0;
 
-		for (e = g; e < n && m->nosocks[ix[e]].key.netns == first->key.netns &&
+		for (e = s; e < n && m->nosocks[ix[e]].key.netns == first->key.netns &&
 			    m->nosocks[ix[e]].key.lport == first->key.lport; e++)
 			sum += m->nosocks[ix[e]].resets;
-		senders = e - g;
-		if (sum < TC_DOC_MIN_NOSOCK || count_id(o, "no_socket_resets") >= TC_DOC_MAX_NOSOCK ||
-		    !(f = add(o, TC_SEV_WARNING, "no_socket_resets")))
-			continue;
-		for (size_t k = g; k < e && k < g + 3 && off < sizeof(top); k++) {
-			const struct tc_nosock_row *r = &m->nosocks[ix[k]];
-
-			off += (size_t)snprintf(top + off, sizeof(top) - off, "%s%s %llu",
-						off ? ", " : "", tc_addr_str(r->key.family,
-						r->key.raddr, a, sizeof(a)),
-						(unsigned long long)r->resets);
-		}
-		snprintf(f->title, sizeof(f->title), "%llu resets sent for port %u (netns %u), "
-			 "where no socket is: connections refused, or segments of ones already "
-			 "gone", (unsigned long long)sum, first->key.lport, first->key.netns);
-		put(f->evidence, "the kernel answered %llu segments to port %u with a reset (no "
-		    "socket: SK_RST_REASON_NO_SOCKET, counted in TcpOutRsts), from %zu address%s "
-		    "(%s%s); no process of this host owns them",
-		    (unsigned long long)sum, first->key.lport, senders, senders == 1 ? "" : "es",
-		    top, senders > 3 ? ", ..." : "");
-		put(f->fix, "clients connect to a port no service listens on: the service is down "
-		    "or restarting (ss -ltn 'sport = :%u'; a restart should keep the listening "
-		    "socket or drain clients first), or the clients point at the wrong place (a "
-		    "stale endpoint in their configuration, DNS or service discovery, a health "
-		    "check on the wrong port); many ports from one address is a scan",
-		    first->key.lport);
+		if (sum >= TC_DOC_MIN_NOSOCK)
+			g[ng++] = (struct port_group){ s, e, sum };
 	}
+	qsort(g, ng, sizeof(*g), by_sum);
+	for (size_t k = 0; k < ng && k < TC_DOC_MAX_NOSOCK; k++) {
+		struct tc_finding *f = add(o, TC_SEV_WARNING, "no_socket_resets");
+
+		if (f)
+			nosock_finding(m, ix, &g[k], f);
+	}
+out:
 	free(ix);
+	free(g);
 }
 
 /*

@@ -139,9 +139,9 @@ static int cmp_peer_key(const void *pa, const void *pb)
 	return memcmp(&a->key, &b->key, sizeof(a->key));
 }
 
-/* Sorts by key, then keeps the copy with the most closes of each run. */
+/* Sorts by key, then keeps the copy that counted most of each run. */
 static size_t dedupe(void *rows, size_t n, size_t sz, int (*cmp)(const void *, const void *),
-		     const struct tc_counts *(*counts)(const void *row))
+		     __u64 (*count)(const void *row))
 {
 	char *r = rows;
 	size_t out = 0;
@@ -153,7 +153,7 @@ static size_t dedupe(void *rows, size_t n, size_t sz, int (*cmp)(const void *, c
 		char *dst = out ? r + (out - 1) * sz : r;
 
 		if (out && !cmp(dst, r + i * sz)) {
-			if (counts(r + i * sz)->closed > counts(dst)->closed)
+			if (count(r + i * sz) > count(dst))
 				memcpy(dst, r + i * sz, sz);
 			continue;
 		}
@@ -164,20 +164,34 @@ static size_t dedupe(void *rows, size_t n, size_t sz, int (*cmp)(const void *, c
 	return out;
 }
 
-static const struct tc_counts *proc_counts(const void *row)
+static __u64 proc_closed(const void *row)
 {
-	return &((const struct tc_proc_row *)row)->c;
+	return ((const struct tc_proc_row *)row)->c.closed;
 }
 
-static const struct tc_counts *peer_counts(const void *row)
+static __u64 peer_closed(const void *row)
 {
-	return &((const struct tc_peer_row *)row)->c;
+	return ((const struct tc_peer_row *)row)->c.closed;
+}
+
+static __u64 nosock_resets(const void *row)
+{
+	return ((const struct tc_nosock_row *)row)->resets;
+}
+
+static int cmp_nosock_key(const void *pa, const void *pb)
+{
+	const struct tc_nosock_row *a = pa, *b = pb;
+
+	return memcmp(&a->key, &b->key, sizeof(a->key));
 }
 
 void tc_model_dedupe(struct tc_model *m)
 {
-	m->nprocs = dedupe(m->procs, m->nprocs, sizeof(*m->procs), cmp_proc_key, proc_counts);
-	m->npeers = dedupe(m->peers, m->npeers, sizeof(*m->peers), cmp_peer_key, peer_counts);
+	m->nprocs = dedupe(m->procs, m->nprocs, sizeof(*m->procs), cmp_proc_key, proc_closed);
+	m->npeers = dedupe(m->peers, m->npeers, sizeof(*m->peers), cmp_peer_key, peer_closed);
+	m->nnosocks = dedupe(m->nosocks, m->nnosocks, sizeof(*m->nosocks), cmp_nosock_key,
+			     nosock_resets);
 }
 
 static int cmp_nosock(const void *pa, const void *pb)

@@ -294,7 +294,8 @@ static const char *header_bad(json_object *h)
 {
 	static const char *const hooks[] = { "attach", "state_hook", "owner_hook", "tw_hook",
 					     "port_hook", "reset_hook" };
-	static const char *const flags[] = { "port_hooks", "tw_snapshot", "survey" };
+	static const char *const flags[] = { "port_hooks", "tw_snapshot", "survey", "causes",
+					     "fin_shutdown" };
 	json_object *v;
 
 	if (!is_object(h))
@@ -306,7 +307,7 @@ static const char *header_bad(json_object *h)
 	if (!ALL(h, hooks, is_name))
 		return "hook names";
 	if (!ALL(h, flags, is_bool))
-		return "port_hooks, tw_snapshot, survey";
+		return "port_hooks, tw_snapshot, survey, causes, fin_shutdown";
 	return NULL;
 }
 
@@ -568,6 +569,7 @@ int tc_rec_read(const char *path, struct tc_recording *r, char *err, size_t errl
 	}
 	tc_replay_init(&r->rp, json_object_object_get_ex(r->header, "port_hooks", &v) &&
 			       json_object_get_boolean(v));
+	r->rp.nosock_ok = json_object_object_get_ex(r->header, "reset_hook", &v) && is_string(v);
 	while (!r->trailer && left >= (off_t)sizeof(fh) && fread(fh, sizeof(fh), 1, f) == 1) {
 		left -= sizeof(fh);
 		if (!frame_len_ok(fh[0], fh[1])) {
@@ -592,7 +594,7 @@ int tc_rec_read(const char *path, struct tc_recording *r, char *err, size_t errl
 		tc_rec_free(r);
 		return fail(err, errlen, path, ret == -ENOMEM ? "out of memory" :
 			    ret == -EINVAL ? "the recording is damaged (a TIME_WAIT length out of range)" :
-			    ret == -EPROTO ? "the recording is damaged (a reset reason unknown)" :
+			    ret == -EPROTO ? "the recording is damaged (a reset for no socket it cannot hold)" :
 			    "the recording is damaged (a frame of the wrong size)");
 	}
 	if (ports_twice(r)) {

@@ -3,6 +3,7 @@
 #include <search.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include "replay.h"
 #include "rowmath.h"
 
@@ -164,7 +165,12 @@ int tc_replay_nosock(struct tc_replay *r, const struct tc_nosock_event *e)
 {
 	struct nosock_node *n, **found;
 
-	if (e->key.reason >= TC_NR_MAX)
+	static const __u8 zero[sizeof(e->key.pad)];
+
+	/* what reset.bpf.c writes, no other: rows match on every byte */
+	if (e->key.reason >= TC_NR_MAX || !r->nosock_ok ||
+	    (e->key.family != AF_INET && e->key.family != AF_INET6) ||
+	    memcmp(e->key.pad, zero, sizeof(zero)))
 		return -EPROTO;
 	n = calloc(1, sizeof(*n));
 	if (!n)

@@ -17,7 +17,8 @@ struct tc_replay {
 	struct tc_counts totals;
 	void *procs, *peers;	/* tsearch(3) trees of rows */
 	size_t nprocs, npeers;
-	__u64 nosock_total[TC_NR_MAX];	/* resets for no socket (reset.bpf.c) */
+	bool nosock_ok;			/* the recorder counted resets for no socket */
+	__u64 nosock_total[TC_NR_MAX];	/* ... (reset.bpf.c) */
 	void *nosocks;			/* ... by port and sender: a tree */
 	__u64 events;
 };
@@ -31,7 +32,9 @@ int tc_replay_close(struct tc_replay *r, const struct tc_event *e);
 #define TC_REPLAY_TW_MAX_MS (365LL * 24 * 3600 * 1000)
 /* 0, -ENOMEM, or -EINVAL: dur_ms neither -1 nor 0..TC_REPLAY_TW_MAX_MS. */
 int tc_replay_tw(struct tc_replay *r, const struct tc_tw_event *e);
-/* A reset for no socket of ours. 0, -ENOMEM, or -EPROTO (a reason unknown). */
+/* A reset for no socket of ours. 0, -ENOMEM, or -EPROTO (not what a recorder
+ * with its hook writes: a reason or family unknown, padding not zero, or no
+ * such hook in the header: nosock_ok). */
 int tc_replay_nosock(struct tc_replay *r, const struct tc_nosock_event *e);
 /* The totals and rows into m (its rows replaced, then sorted). */
 int tc_replay_model(const struct tc_replay *r, struct tc_model *m);
