@@ -88,6 +88,24 @@ int tc_model_add_nosock(struct tc_model *m, const struct tc_nosock_key *k, __u64
 	return 0;
 }
 
+__u64 tc_model_nosock_total(const struct tc_model *m)
+{
+	__u64 n = 0;
+
+	for (int r = 0; r < TC_NR_MAX; r++)
+		n += m->nosock_total[r];
+	return n;
+}
+
+__u64 tc_model_nosock_other(const struct tc_model *m)
+{
+	__u64 rows = 0, total = tc_model_nosock_total(m);
+
+	for (size_t i = 0; i < m->nnosocks; i++)
+		rows += m->nosocks[i].resets;
+	return total > rows ? total - rows : 0;
+}
+
 struct tc_counts *tc_model_proc_counts(struct tc_model *m, const struct tc_proc_key *k)
 {
 	for (size_t i = 0; i < m->nprocs; i++)

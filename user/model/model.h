@@ -107,6 +107,9 @@ int tc_model_add_proc(struct tc_model *m, const struct tc_proc_key *k,
 int tc_model_add_peer(struct tc_model *m, const struct tc_peer_key *k,
 		      const struct tc_counts *c);
 int tc_model_add_nosock(struct tc_model *m, const struct tc_nosock_key *k, __u64 resets);
+/* Resets for no socket in all (every reason), and what evicted rows held of them. */
+__u64 tc_model_nosock_total(const struct tc_model *m);
+__u64 tc_model_nosock_other(const struct tc_model *m);
 /* The counts of the row of key, or NULL when the model has none. */
 struct tc_counts *tc_model_proc_counts(struct tc_model *m, const struct tc_proc_key *k);
 struct tc_counts *tc_model_peer_counts(struct tc_model *m, const struct tc_peer_key *k);

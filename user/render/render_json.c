@@ -320,16 +320,13 @@ static json_object *netns_arr(const struct tc_model *m)
 static json_object *nosock_obj(const struct tc_model *m)
 {
 	json_object *o, *a;
-	__u64 rows = 0, total = 0;
 
 	if (!m->reset_hook)
 		return NULL;
 	o = json_object_new_object();
 	a = json_object_new_array();
-	for (int r = 0; r < TC_NR_MAX; r++) {
+	for (int r = 0; r < TC_NR_MAX; r++)
 		ADD(o, tc_nosock_reason_name(r), U64(m->nosock_total[r]));
-		total += m->nosock_total[r];
-	}
 	for (size_t i = 0; i < m->nnosocks; i++) {
 		const struct tc_nosock_row *n = &m->nosocks[i];
 		json_object *r = json_object_new_object();
@@ -341,10 +338,9 @@ static json_object *nosock_obj(const struct tc_model *m)
 		ADD(r, "reason", json_object_new_string(tc_nosock_reason_name(n->key.reason)));
 		ADD(r, "resets", U64(n->resets));
 		json_object_array_add(a, r);
-		rows += n->resets;
 	}
 	ADD(o, "rows", a);
-	ADD(o, "other", U64(total > rows ? total - rows : 0));
+	ADD(o, "other", U64(tc_model_nosock_other(m)));
 	return o;
 }
 

@@ -229,7 +229,7 @@ static void render_connect(FILE *f, const struct tc_model *m, unsigned top)
 /* Resets the kernel sent for no socket of ours: no process, a port. */
 static void render_nosock(FILE *f, const struct tc_model *m, unsigned top)
 {
-	__u64 rows = 0, total = m->nosock_total[TC_NR_NO_SOCKET] + m->nosock_total[TC_NR_TIME_WAIT];
+	__u64 other = tc_model_nosock_other(m);
 	char addr[64];
 
 	fprintf(f, "\nRESETS FOR NO SOCKET (no process: segments to a port nobody listens on or to a "
@@ -237,21 +237,18 @@ static void render_nosock(FILE *f, const struct tc_model *m, unsigned top)
 		" time_wait\n%-12s %-6s %-40s %-10s %8s\n",
 		(uint64_t)m->nosock_total[TC_NR_NO_SOCKET], (uint64_t)m->nosock_total[TC_NR_TIME_WAIT],
 		"NETNS", "PORT", "REMOTE", "REASON", "RESETS");
-	for (size_t i = 0; i < m->nnosocks; i++) {
+	for (size_t i = 0; i < m->nnosocks && i < top; i++) {
 		const struct tc_nosock_row *r = &m->nosocks[i];
 
-		rows += r->resets;
-		if (i >= top)
-			continue;
 		fprintf(f, "%-12u %-6u %-40s %-10s %8" PRIu64 "\n", r->key.netns, r->key.lport,
 			tc_addr_str(r->key.family, r->key.raddr, addr, sizeof(addr)),
 			tc_nosock_reason_name(r->key.reason), (uint64_t)r->resets);
 	}
 	if (m->nnosocks > top)
 		fprintf(f, "... %zu more (see --json or -n)\n", m->nnosocks - top);
-	if (total > rows)
+	if (other)
 		fprintf(f, "%-12s %-6s %-40s %-10s %8" PRIu64 "\n", "other", "", "[rows evicted]", "",
-			(uint64_t)(total - rows));
+			(uint64_t)other);
 }
 
 /* tcpclose's own cost, --prog-stats: what each hook ran and took. */
@@ -350,7 +347,7 @@ void tc_render_text(FILE *f, const struct tc_model *m, unsigned top)
 		render_time_wait(f, m, top);
 	if (m->totals.conn.attempts)
 		render_connect(f, m, top);
-	if (m->reset_hook && (m->nosock_total[TC_NR_NO_SOCKET] || m->nosock_total[TC_NR_TIME_WAIT]))
+	if (m->reset_hook && tc_model_nosock_total(m))
 		render_nosock(f, m, top);
 
 	if (m->prog_stats)
