@@ -11,6 +11,9 @@
  *             it never read, and resets)
  *             (half-close: the client closes first and the server holds
  *             its end open HALF_CLOSE_HOLD_S seconds after the last one)
+ *             (the FIN by shutdown(): simultaneous's two sides and
+ *             server-first's client, from CLOSE_WAIT; every other FIN by
+ *             close())
  *     FAMILY  4 (127.0.0.1) | 6 (::1) | mapped (server on [::], client 127.0.0.1)
  *
  *     CLIENT_PORT  bind every client socket to this source port, pausing
@@ -238,8 +241,8 @@ static int client_one(int ctl)
 			break;
 		close(fd);
 		return 0;
-	case SERVER_FIRST:
-		if (write1(fd, 'q') || read1(fd) || wait_end(fd) != 1)
+	case SERVER_FIRST:	/* our FIN from CLOSE_WAIT by shutdown(), then close() */
+		if (write1(fd, 'q') || read1(fd) || wait_end(fd) != 1 || shutdown(fd, SHUT_WR))
 			break;
 		close(fd);
 		return 0;
