@@ -69,7 +69,7 @@ CFLAGS   += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -MMD -MP \
 	    -Ibpf $(addprefix -I,$(USER_DIRS)) -I$(OUT) -D_GNU_SOURCE
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function \
 	    -Ivmlinux/$(ARCH) -Ibpf -MMD -MP
-LIBS     = $(shell $(PKG_CONFIG) --libs libbpf json-c 2>/dev/null || echo -lbpf -lelf -lz -ljson-c)
+LIBS     = $(shell $(PKG_CONFIG) --libs libbpf json-c zlib 2>/dev/null || echo -lbpf -lelf -lz -ljson-c)
 # Only the tracer serves HTTP and drops capabilities; the unit tests need neither.
 TRACER_LIBS = $(shell $(PKG_CONFIG) --libs libmicrohttpd libcap-ng libseccomp 2>/dev/null || \
 	      echo -lmicrohttpd -lcap-ng -lseccomp) -lpthread

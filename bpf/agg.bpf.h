@@ -86,9 +86,8 @@ static __always_inline void tc_tw_bump(const struct tc_peer_key *rk, int ev, int
 
 /* The ring-buffer record of a closed socket: what its close added to the
  * rows, so `trace` can print it and a recording can rebuild the rows. */
-static __always_inline void tc_emit_close(const struct tc_sock *s, __u64 now, __u64 lifetime_ns,
-					  __u64 bytes_in, __u64 bytes_out, __u32 segs_in,
-					  __u32 segs_out, int oldstate)
+static __always_inline void tc_emit_close(const struct tc_sock *s, __u64 now,
+					  const struct tc_closed *x)
 {
 	struct tc_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	__u64 flags;
@@ -99,16 +98,17 @@ static __always_inline void tc_emit_close(const struct tc_sock *s, __u64 now, __
 	}
 	e->type = TC_EV_CLOSE;
 	e->cause = s->cause;
-	e->pad0[0] = e->pad0[1] = e->pad0[2] = 0;
+	e->pad0 = 0;
+	e->idle_s = x->idle_s;
 	e->ts_ns = now;
-	e->lifetime_ns = lifetime_ns;
-	e->bytes_in = bytes_in;
-	e->bytes_out = bytes_out;
+	e->lifetime_ns = x->lifetime_ns;
+	e->bytes_in = x->bytes_in;
+	e->bytes_out = x->bytes_out;
 	e->path = s->path;
 	e->tuple = s->tuple;
 	e->owner = s->owner;
-	e->segs_in = segs_in;
-	e->segs_out = segs_out;
+	e->segs_in = x->segs_in;
+	e->segs_out = x->segs_out;
 	e->netns = s->netns;
 	e->role = s->role;
 	e->kind = s->kind;
@@ -118,7 +118,7 @@ static __always_inline void tc_emit_close(const struct tc_sock *s, __u64 now, __
 	e->retries = s->retries;
 	e->reuse_refused = s->reuse_refused;
 	e->connfail = s->connfail;
-	e->oldstate = oldstate;
+	e->oldstate = x->oldstate;
 	flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
 		BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 	bpf_ringbuf_submit(e, flags);
@@ -161,8 +161,11 @@ static __always_inline int tc_charge_unseen(struct tc_sock *s, __u64 now, bool a
 		if (bpf_map_update_elem(&tws, &tk, &tw, BPF_NOEXIST))
 			tc_stat_inc(TC_STAT_TW_INSERT_FAIL);
 	}
-	if (emit_events)
-		tc_emit_close(s, now, 0, 0, 0, 0, 0, 0);
+	if (emit_events) {
+		struct tc_closed x = {};	/* nothing measured: no bytes, no state left */
+
+		tc_emit_close(s, now, &x);
+	}
 	return TC_SWR_CHARGED;
 }
 

@@ -230,6 +230,18 @@ struct tc_cause_in {
 	__u8 repair;		/* TCP_REPAIR (CRIU): closed without a reset */
 };
 
+/*
+ * A timeout whose idle time means something: the connection was
+ * established, so "how long the peer had been silent" says whether a
+ * middlebox dropped an idle flow or the peer died mid-transfer. A SYN, or a
+ * SYN-ACK, never heard back has no idle time of its own.
+ */
+TC_INLINE int tc_idle_wanted(int cause, int oldstate)
+{
+	return cause >= TC_CAUSE_FIRST_TIMEOUT && cause < TC_CAUSE_FIRST_RECEIVED &&
+	       cause != TC_CAUSE_SYN && oldstate != TC_SYN_SENT && oldstate != TC_SYN_RECV;
+}
+
 /* tcp_need_reset(): the states whose abort sends a reset */
 TC_INLINE int tc_need_reset(int state)
 {

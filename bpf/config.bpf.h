@@ -43,5 +43,8 @@ TC_SETTING(bool, tw_timer_path, false);
 TC_SETTING(__u32, sock_nsets, 16384);
 /* The port search is hooked (port_search.bpf.c): retries are counted. */
 TC_SETTING(bool, port_hooks, false);
+/* The kernel's HZ (its config), to tell a timeout's idle time in seconds
+ * from jiffies; 0 unknown: no idle times counted. */
+TC_SETTING(__u32, jiffies_hz, 0);
 
 #endif /* TCPCLOSE_CONFIG_BPF_H */

@@ -40,7 +40,8 @@ TC_INLINE void tc_row_keys(struct tc_proc_key *pk, struct tc_peer_key *rk,
 /* What one closed socket adds to a row (small: it lives on the BPF stack). */
 struct tc_delta {
 	__u64 bytes_in, bytes_out, segs_in, segs_out, lifetime_ns;
-	__u8 one_exchange, fin_then_reset, timewait, cause, fin_shutdown;
+	__u8 one_exchange, fin_then_reset, timewait, cause, fin_shutdown, idle;
+	__u16 idle_s;
 };
 
 TC_INLINE void tc_add(struct tc_counts *c, const struct tc_delta *d, int kind, bool atomic)
@@ -63,6 +64,13 @@ TC_INLINE void tc_add(struct tc_counts *c, const struct tc_delta *d, int kind, b
 		TC_ROW_ADD(atomic, c->timewait, 1);
 	if (d->cause > TC_CAUSE_NONE && d->cause < TC_CAUSE_MAX)
 		TC_ROW_ADD(atomic, c->cause[d->cause], 1);
+	if (d->idle) {
+		TC_ROW_ADD(atomic, c->idle_count, 1);
+		TC_ROW_ADD(atomic, c->idle_sum_s, d->idle_s);
+		/* a lost race only under-reports max by one concurrent timeout */
+		if (d->idle_s > c->idle_max_s)
+			c->idle_max_s = d->idle_s;
+	}
 }
 
 /* A client socket's connect() side, once per socket at its close. Port
@@ -162,6 +170,8 @@ struct tc_closed {
 	__u32 segs_in, segs_out, retries, reuse_refused;
 	__u8 kind, role, oldstate, flags, connfail, cause;
 	__u16 err;
+	__u16 idle_s;	/* a timeout's idle time (tc_idle_wanted) ... */
+	__u8 idle_known;	/* ... where the recorder knew HZ */
 };
 
 TC_INLINE void tc_close_delta(struct tc_delta *d, const struct tc_closed *x)
@@ -177,6 +187,8 @@ TC_INLINE void tc_close_delta(struct tc_delta *d, const struct tc_closed *x)
 	d->timewait = !!(x->flags & TC_SF_TIMEWAIT);
 	d->cause = x->cause;
 	d->fin_shutdown = !!(x->flags & TC_SF_FIN_SHUTDOWN);
+	d->idle = x->idle_known && tc_idle_wanted(x->cause, x->oldstate);
+	d->idle_s = d->idle ? x->idle_s : 0;
 }
 
 /* The row adds of one close: the close, its connect() side (clients), and

@@ -17,6 +17,24 @@
 #include "tw.bpf.h"
 #include "socktab.bpf.h"
 
+/*
+ * A timeout's idle time: how long the peer had been silent when the kernel
+ * gave up, as tcp_keepalive_timer() measures it (the later of the last
+ * segment received and the last ACK), in seconds of the kernel's HZ.
+ */
+static __always_inline __u16 tc_idle_s(const struct tcp_sock *tp, bool direct)
+{
+	const struct inet_connection_sock *icsk = &tp->inet_conn;
+	__u32 now = (__u32)bpf_jiffies64();	/* tcp_jiffies32 */
+	__u32 a = now - TC_R(direct, tp, rcv_tstamp);
+	__u32 b = now - TC_R(direct, icsk, icsk_ack.lrcvtime);
+	__u32 hz = jiffies_hz, s;
+
+	if (!hz)
+		return 0;
+	s = (a < b ? a : b) / hz;
+	return s > 0xffff ? 0xffff : s;
+}
 
 static __always_inline void tc_finish(const struct sock *sk, const struct tcp_sock *tp,
 				      struct tc_sock *s, __u64 now, int oldstate, bool direct)
@@ -49,6 +67,9 @@ static __always_inline void tc_finish(const struct sock *sk, const struct tcp_so
 	x.cause = s->cause;
 	x.retries = s->retries;
 	x.reuse_refused = s->reuse_refused;
+	x.idle_known = jiffies_hz != 0;
+	if (x.idle_known && tc_idle_wanted(x.cause, oldstate))
+		x.idle_s = tc_idle_s(tp, direct);
 	tc_close_delta(&d, &x);
 
 	c = bpf_map_lookup_elem(&totals, &zero);
@@ -74,8 +95,7 @@ static __always_inline void tc_finish(const struct sock *sk, const struct tcp_so
 	}
 
 	if (emit_events)
-		tc_emit_close(s, now, x.lifetime_ns, x.bytes_in, x.bytes_out, x.segs_in, x.segs_out,
-			      oldstate);
+		tc_emit_close(s, now, &x);
 }
 
 /* The fields tc_close_cause() weighs, read only for the closes that can

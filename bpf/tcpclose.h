@@ -231,6 +231,13 @@ struct tc_counts {
 				 * half-close), not by close() */
 	__u64 timewait;		/* left a timewait socket behind (TIME_WAIT or FIN_WAIT2) */
 	__u64 cause[TC_CAUSE_MAX];	/* abortive closes by enum tc_cause ([0] unused) */
+	/* Timeouts of a connection once established (tc_idle_wanted): how long
+	 * the peer had been silent (nothing received, data or ACK) when the
+	 * kernel gave up, in whole seconds. Counted only where the kernel's HZ
+	 * is known (config setting jiffies_hz). */
+	__u64 idle_count;
+	__u64 idle_sum_s;
+	__u64 idle_max_s;
 	struct tc_twcounts tw;
 	struct tc_conncounts conn;
 };
@@ -323,7 +330,9 @@ struct tc_nosock_event {
 struct tc_event {
 	__u32 type;		/* TC_EV_CLOSE */
 	__u8 cause;		/* enum tc_cause */
-	__u8 pad0[3];
+	__u8 pad0;
+	__u16 idle_s;		/* a timeout: the peer silent this long (tc_counts.idle_*),
+				 * saturated; 0 otherwise */
 	__u64 ts_ns;		/* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
 	__u64 lifetime_ns;
 	__u64 bytes_in;

@@ -113,6 +113,29 @@ for m in keepalive retransmits user-timeout syn; do
 			"\(.timeout_cause[$c] + .close.unseen) \(.close[$k] + .close.unseen) \(([.timeout_cause[]] | add) + .close.unseen)"' "$out")"
 done
 
+# How long the peer had been silent when an established connection timed
+# out (a SYN's has none): counted for every such timeout, where the kernel's
+# config says its HZ; keepalive gives up after 1 s idle + 2 probes 1 s apart,
+# so after 3 s of silence (whole seconds: 2 when 2.99, up to 8 when timers
+# run late under emulation).
+if [ -r "/boot/config-$(uname -r)" ] || [ -r /proc/config.gz ]; then
+	within "idle: one per established connection timed out (all but the SYNs)" \
+		$((on_timeout - NT)) "$(jq .totals.timeout_idle_s.count "$out")"
+	kpid=$(jq 'select(.mode == "keepalive") | .client_pid' "$WORK/timeouts.json")
+	read -r kc ks km ku <<<"$(jq -r --argjson p "${kpid:-0}" '.processes[] | select(.pid==$p) |
+		"\(.timeout_idle_s.count) \(.timeout_idle_s.sum) \(.timeout_idle_s.max) \(.close.unseen)"' "$out")"
+	check "idle: keepalive client, one each (+ unseen)" "$NT" $((${kc:-0} + ${ku:-0}))
+	ok=yes
+	[ "${ks:-0}" -ge $((2 * ${kc:-0})) ] && [ "${ks:-0}" -le $((8 * ${kc:-0})) ] || ok="no: sum $ks of $kc"
+	[ "${km:-0}" -ge 2 ] && [ "${km:-0}" -le 8 ] || ok="$ok, no: max $km"
+	check "idle: keepalive's peers silent 2-8 s each (3 s of silence by its settings)" yes "$ok"
+	spid_syn=$(jq 'select(.mode == "syn") | .client_pid' "$WORK/timeouts.json")
+	check "idle: none for the SYNs never answered" 0 \
+		"$(jq --argjson p "${spid_syn:-0}" '.processes[] | select(.pid==$p) | .timeout_idle_s.count' "$out")"
+else
+	check "idle: null without the kernel's config (HZ unknown)" null "$(jq -c .totals.timeout_idle_s "$out")"
+fi
+
 # Per process: the closer that reset is charged, its peer is not.
 expect() {	# expect NAME PID UNREAD LINGER0: exact on the closes seen
 	local u l s
@@ -158,9 +181,9 @@ check "trace: orderly closes have no cause" 0 \
 # A recording rebuilds the same causes.
 "$TCPCLOSE" report --from "$rec" --json >"$WORK/from.json" 2>"$WORK/from.err"
 check "replay: the recording reads" 0 $?
-check "replay: reset and timeout causes as reported live" \
-	"$(jq -c '[.totals.reset_cause, .totals.timeout_cause, .totals.reset_received_in, ([.processes[] | select(([.reset_cause[], .timeout_cause[], .reset_received_in[]] | add) > 0) | {pid, r: .reset_cause, t: .timeout_cause, x: .reset_received_in}] | sort_by(.pid))]' "$out")" \
-	"$(jq -c '[.totals.reset_cause, .totals.timeout_cause, .totals.reset_received_in, ([.processes[] | select(([.reset_cause[], .timeout_cause[], .reset_received_in[]] | add) > 0) | {pid, r: .reset_cause, t: .timeout_cause, x: .reset_received_in}] | sort_by(.pid))]' "$WORK/from.json")"
+check "replay: reset and timeout causes, idle times, as reported live" \
+	"$(jq -c '[.totals.reset_cause, .totals.timeout_cause, .totals.reset_received_in, ([.processes[] | select(([.reset_cause[], .timeout_cause[], .reset_received_in[]] | add) > 0) | {pid, r: .reset_cause, t: .timeout_cause, x: .reset_received_in, i: .timeout_idle_s}] | sort_by(.pid)), .totals.timeout_idle_s]' "$out")" \
+	"$(jq -c '[.totals.reset_cause, .totals.timeout_cause, .totals.reset_received_in, ([.processes[] | select(([.reset_cause[], .timeout_cause[], .reset_received_in[]] | add) > 0) | {pid, r: .reset_cause, t: .timeout_cause, x: .reset_received_in, i: .timeout_idle_s}] | sort_by(.pid)), .totals.timeout_idle_s]' "$WORK/from.json")"
 "$TCPCLOSE" report --from "$rec" >"$WORK/from.txt"
 check_match "text: the WHY section gives the unread-reset server its cause" \
 	"^$spid +tc-server +unread_data $(jq --argjson p "$spid" '.processes[] | select(.pid==$p) | .reset_cause.unread_data' "$out")( |$)" \
@@ -172,6 +195,10 @@ check "doctor: unread_resets names the server, linger_resets both SO_LINGER 0 cl
 	"tc-server 2" "$(jq -r '"\([.findings[] | select(.id == "unread_resets") | .title | capture("^(?<c>[^ ]+) ").c] | join(",")) \([.findings[] | select(.id == "linger_resets")] | length)"' "$WORK/doc.json")"
 check "doctor: a timeouts finding per destination that timed out, each with its fix" "4 4" \
 	"$(jq -r '[.findings[] | select(.id == "timeouts")] | "\(length) \([.[] | select(.fix != "")] | length)"' "$WORK/doc.json")"
+if [ "$(jq -c .totals.timeout_idle_s "$out")" != null ]; then
+	check "doctor: how long the peers were silent, where connections were up (all but the SYN's)" 3 \
+		"$(jq '[.findings[] | select(.id == "timeouts") | select(.evidence | test("silent [0-9.]+ s on average"))] | length' "$WORK/doc.json")"
+fi
 
 # Resets for no socket of ours: the refused connects above each got one, to
 # port 7005 from 127.0.0.1. Told by the kernel's reason at tcp_send_reset

@@ -703,6 +703,18 @@ static void test_causes(void **state)
 	assert_true(has(r->title, "12 connections"));
 	assert_true(has(r->evidence, "retransmits 2, keepalive 10"));
 	assert_true(has(r->fix, "idle"));
+	assert_false(has(r->evidence, "silent"));	/* HZ unknown: no idle times */
+	/* with idle times: how long the peers had been silent */
+	m.idle = 1;
+	m.peers[0].c.idle_count = 12;
+	m.peers[0].c.idle_sum_s = 12 * 350;
+	m.peers[0].c.idle_max_s = 351;
+	n = tc_diagnose(&m, f, 32);
+	r = find(n, "timeouts");
+	assert_non_null(r);
+	assert_true(has(r->evidence, "retransmits 2, keepalive 10"));
+	assert_true(has(r->evidence, "silent 350.0 s on average (at most 351 s)"));
+	m.idle = 0;
 	/* the same resets from a recording without causes: the old, joint verdict */
 	m.causes = 0;
 	n = tc_diagnose(&m, f, 32);

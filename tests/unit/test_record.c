@@ -82,6 +82,33 @@ static void test_close_adds_like_the_kernel(void **state)
 	assert_int_equal(m.totals.conn.retry_hist[tc_retry_slot(5)], 1);
 	tc_model_free(&m);
 	tc_replay_free(&r);
+
+	/* a timeout's idle time counts where the recorder knew HZ, and only for
+	 * a connection that was up (not a SYN never answered) */
+	e1.kind = TC_CK_TIMEOUT;
+	e1.flags = 0;
+	e1.oldstate = TC_ESTABLISHED;
+	e1.cause = TC_CAUSE_KEEPALIVE;
+	e1.idle_s = 350;
+	e2 = e1;
+	e2.oldstate = TC_SYN_SENT;
+	e2.cause = TC_CAUSE_SYN;
+	e2.idle_s = 0;
+	for (int known = 0; known < 2; known++) {
+		tc_replay_init(&r, false);
+		r.idle = known;
+		assert_int_equal(tc_replay_close(&r, &e1), 0);
+		assert_int_equal(tc_replay_close(&r, &e1), 0);
+		assert_int_equal(tc_replay_close(&r, &e2), 0);
+		tc_model_init(&m);
+		assert_int_equal(tc_replay_model(&r, &m), 0);
+		assert_int_equal(m.totals.cause[TC_CAUSE_KEEPALIVE], 2);
+		assert_int_equal(m.totals.idle_count, known ? 2 : 0);
+		assert_int_equal(m.totals.idle_sum_s, known ? 700 : 0);
+		assert_int_equal(m.peers[0].c.idle_max_s, known ? 350 : 0);
+		tc_model_free(&m);
+		tc_replay_free(&r);
+	}
 }
 
 static void test_tw_events(void **state)

@@ -213,6 +213,29 @@ static void test_nosock(void **state)
 	assert_non_null(strstr(out, "7005   127.0.0.1"));
 	assert_non_null(strstr(out, "[rows evicted]"));
 	free(out);
+	/* a timeout's idle time: null where HZ was unknown, else count, sum, max */
+	root = json_tokener_parse(out = capture(json_of_model, &m));
+	assert_true(json_object_object_get_ex(get(root, "totals"), "timeout_idle_s", NULL));
+	assert_null(get(root, "totals.timeout_idle_s"));
+	json_object_put(root);
+	free(out);
+	m.idle = 1;
+	m.causes = 1;
+	m.totals.cause[TC_CAUSE_KEEPALIVE] = 2;
+	m.totals.idle_count = 2;
+	m.totals.idle_sum_s = 701;
+	m.totals.idle_max_s = 360;
+	root = json_tokener_parse(out = capture(json_of_model, &m));
+	assert_int_equal(json_object_get_int64(get(root, "totals.timeout_idle_s.count")), 2);
+	assert_int_equal(json_object_get_int64(get(root, "totals.timeout_idle_s.sum")), 701);
+	assert_int_equal(json_object_get_int64(get(root, "totals.timeout_idle_s.max")), 360);
+	assert_int_equal(json_object_get_int64(get(root, "processes.0.timeout_idle_s.count")), 0);
+	assert_null(get(root, "processes.0.timeout_idle_s.max"));	/* none: no maximum */
+	json_object_put(root);
+	free(out);
+	out = capture(text_of_model, &m);
+	assert_non_null(strstr(out, "keepalive 2; peer silent avg 350.5 s, max 360 s"));
+	free(out);
 	tc_model_free(&m);
 }
 

@@ -104,6 +104,7 @@ static json_object *header(const struct tc_tracer *t, const struct tc_opts *o)
 	json_object_object_add(h, "survey", json_object_new_boolean(t->survey));
 	json_object_object_add(h, "causes", json_object_new_boolean(true));	/* tc_event.cause */
 	json_object_object_add(h, "fin_shutdown", json_object_new_boolean(true));	/* TC_SF_FIN_SHUTDOWN */
+	json_object_object_add(h, "timeout_idle", json_object_new_boolean(t->hz != 0));
 	json_object_object_add(f, "pid", o->pid ? json_object_new_int64(o->pid) : NULL);
 	json_object_object_add(f, "comm", o->comm[0] ? json_object_new_string(o->comm) : NULL);
 	json_object_object_add(f, "cgroup", o->cgroup_path ? json_object_new_string(o->cgroup_path) : NULL);

@@ -311,6 +311,7 @@ int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 	m->tw_snapshot = t->tw_snapshot;
 	m->causes = 1;	/* every state hook reads them at ->CLOSE */
 	m->fin_by = 1;	/* ... and at our FIN */
+	m->idle = t->hz != 0;	/* the kernel's config said its HZ */
 
 	vals = calloc((size_t)ncpu, PCPU_STRIDE(sizeof(struct tc_counts)));
 	if (!vals)

@@ -17,6 +17,7 @@
 #include "cgroups.h"
 #include "netns.h"
 #include "surveyor.h"
+#include "kconfig.h"
 #include "tcpclose.skel.h"
 
 static bool verbose;
@@ -279,6 +280,7 @@ static int configure(struct tcpclose_bpf *skel, const struct tc_opts *o,
 	skel->rodata->tw_hooks = tc != NULL;
 	skel->rodata->tw_timer_path = tc && tc->attach == TC_ATTACH_TRACEPOINT;
 	skel->rodata->port_hooks = pc != NULL;
+	skel->rodata->jiffies_hz = t->hz;
 	/* The socket table: --max-sockets slots in sets of TC_SOCK_WAYS. */
 	skel->rodata->sock_nsets = (o->max_sockets + TC_SOCK_WAYS - 1) / TC_SOCK_WAYS;
 	/* ... and past them a scratch record per CPU and program (maps.bpf.h) */
@@ -595,6 +597,7 @@ int tc_tracer_start(struct tc_tracer *t, const struct tc_opts *o, bool events,
 		snprintf(err, errlen, "need root, or CAP_BPF and CAP_PERFMON (try sudo)");
 		return -1;
 	}
+	t->hz = tc_kernel_hz();	/* before the sandbox: /boot or /proc */
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
 		snprintf(err, errlen, "this kernel exposes no BTF (/sys/kernel/btf/vmlinux: %s); "
 			 "CONFIG_DEBUG_INFO_BTF=y is required", strerror(errno));

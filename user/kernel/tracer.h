@@ -23,6 +23,7 @@ struct tc_tracer {
 	bool sweep_rows;		/* the sweep charges rows (sweep.bpf.c loaded) */
 	int tw_attach;			/* family of the timewait hooks (enum tc_attach) */
 	bool tw_snapshot;		/* pre-existing timewait sockets were counted */
+	unsigned int hz;		/* the kernel's HZ: timeouts' idle times; 0 unknown */
 	__u32 netns_ino;
 	int stats_fd;			/* BPF_ENABLE_STATS: run time counted while open; -1 */
 	__u64 maps_kib;			/* the maps' memory, as the kernel charges it */

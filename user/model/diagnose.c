@@ -13,6 +13,7 @@ struct dest {
 	__u64 closed, local_first, remote_first, one_exchange, attempts;
 	__u64 exhausted, bind_conflict, retries, reuse_hits;
 	__u64 timeouts[TC_CAUSE_MAX];	/* the timeout causes' counts */
+	__u64 idle_count, idle_sum_s, idle_max_s;	/* ... their peers' silence */
 	const size_t *rows;	/* its rows in m->peers, busiest first (rows are sorted) */
 	size_t nrows;
 };
@@ -186,6 +187,10 @@ static void gather(const struct tc_model *m, const size_t *rows, size_t n, struc
 		d->reuse_hits += r->c.tw.reuse_hits;
 		for (int k = TC_CAUSE_FIRST_TIMEOUT; k < TC_CAUSE_FIRST_RECEIVED; k++)
 			d->timeouts[k] += r->c.cause[k];
+		d->idle_count += r->c.idle_count;
+		d->idle_sum_s += r->c.idle_sum_s;
+		if (r->c.idle_max_s > d->idle_max_s)
+			d->idle_max_s = r->c.idle_max_s;
 	}
 }
 
@@ -417,6 +422,19 @@ static void put(char *dst, const char *fmt, ...)
 
 	va_start(ap, fmt);
 	vsnprintf(dst, TC_FINDING_TEXT, fmt, ap);
+	va_end(ap);
+}
+
+/* put()'s, at the end of what dst holds */
+static void put_more(char *dst, const char *fmt, ...)
+{
+	size_t n = strnlen(dst, TC_FINDING_TEXT);
+	va_list ap;
+
+	if (n + 1 >= TC_FINDING_TEXT)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(dst + n, TC_FINDING_TEXT - n, fmt, ap);
 	va_end(ap);
 }
 
@@ -727,6 +745,13 @@ static void rule_timeouts(const struct index *ix, const struct dest *d, struct o
 		 (unsigned long long)n, dst);
 	put(f->evidence, "%s; timeouts by cause: %s, of %llu closes (TcpExtTCPAbortOnTimeout "
 	    "counts them host-wide)", procs, list, (unsigned long long)d->closed);
+	/* The silence before the end tells a middlebox's idle timeout (always
+	 * about the same, and round: 300 s, 350 s, 3600 s) from a peer that
+	 * died while data was in flight. */
+	if (ix->m->idle && d->idle_count)
+		put_more(f->evidence, "; the peer had been silent %.1f s on average (at most %llu s) "
+		    "when the kernel gave up", (double)d->idle_sum_s / (double)d->idle_count,
+		    (unsigned long long)d->idle_max_s);
 	put(f->fix, "%s", why < (int)(sizeof(fix) / sizeof(fix[0])) && fix[why] ? fix[why] :
 	    "data went unacknowledged until the retry limit: the peer or the path is dead "
 	    "(host down, a route or firewall change); tcp_retries2 or TCP_USER_TIMEOUT "

@@ -253,6 +253,7 @@ void tc_model_other(const struct tc_model *m, int peers, struct tc_counts *out)
 		o[i] = sub_floor0(t[i], r[i]);
 	out->tw.dur_max_ms = 0;
 	out->tw.dur_min_ms1 = 0;
+	out->idle_max_s = 0;	/* a maximum does not subtract: unknown (renderers) */
 }
 
 void tc_model_finish_health(struct tc_model *m)
@@ -386,6 +387,10 @@ void tc_counts_add(struct tc_counts *dst, const struct tc_counts *src)
 	dst->timewait += src->timewait;
 	for (int i = 0; i < TC_CAUSE_MAX; i++)
 		dst->cause[i] += src->cause[i];
+	dst->idle_count += src->idle_count;
+	dst->idle_sum_s += src->idle_sum_s;
+	if (src->idle_max_s > dst->idle_max_s)
+		dst->idle_max_s = src->idle_max_s;
 	tc_twcounts_add(&dst->tw, &src->tw);
 	tc_conncounts_add(&dst->conn, &src->conn);
 }

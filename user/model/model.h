@@ -80,6 +80,7 @@ struct tc_model {
 	int tw_snapshot;		/* pre-existing TIME_WAIT sockets counted */
 	int causes;			/* closes carry their cause (a recording may not) */
 	int fin_by;			/* ... and whether shutdown() sent our FIN (same) */
+	int idle;			/* timeouts carry their idle time (the kernel's HZ known) */
 	double duration_s;
 	struct tc_counts totals;
 	struct tc_health health;

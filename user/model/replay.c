@@ -122,7 +122,7 @@ int tc_replay_close(struct tc_replay *r, const struct tc_event *e)
 		.segs_in = e->segs_in, .segs_out = e->segs_out, .retries = e->retries,
 		.reuse_refused = e->reuse_refused, .kind = e->kind, .role = e->role,
 		.oldstate = e->oldstate, .flags = e->flags, .connfail = e->connfail, .err = e->err,
-		.cause = e->cause,
+		.cause = e->cause, .idle_s = e->idle_s, .idle_known = r->idle,
 	};
 	struct tc_counts *rows[3];
 	struct tc_delta d = { 0 };

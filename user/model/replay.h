@@ -14,6 +14,7 @@
 
 struct tc_replay {
 	bool port_hooks;	/* the port search was hooked: retries count */
+	bool idle;		/* the recorder knew HZ: timeouts' idle times count */
 	struct tc_counts totals;
 	void *procs, *peers;	/* tsearch(3) trees of rows */
 	size_t nprocs, npeers;

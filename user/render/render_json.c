@@ -147,6 +147,24 @@ static json_object *time_wait_obj(const struct tc_twcounts *t, const struct tc_m
 	return o;
 }
 
+/* Timeouts of established connections: how long the peer had been silent
+ * when the kernel gave up (whole seconds each). null where the kernel's HZ
+ * was unknown (no config file) or a recording predates them; max null for
+ * none, and for the evicted rows' share (a maximum does not subtract). */
+static json_object *idle_obj(const struct tc_counts *c, const struct tc_model *m)
+{
+	json_object *o;
+
+	if (!m->idle)
+		return NULL;
+	o = json_object_new_object();
+	ADD(o, "count", U64(c->idle_count));
+	ADD(o, "sum", U64(c->idle_sum_s));
+	ADD(o, "max", c->idle_count && c->idle_max_s ? U64(c->idle_max_s) :
+		      c->idle_count && c->idle_sum_s == 0 ? U64(0) : NULL);
+	return o;
+}
+
 /* The fields every level shares. */
 static void add_counts(json_object *o, const struct tc_counts *c, const struct tc_model *m)
 {
@@ -164,6 +182,7 @@ static void add_counts(json_object *o, const struct tc_counts *c, const struct t
 	ADD(o, "reset_cause", cause_obj(c, m, TC_CAUSE_UNREAD_DATA, TC_CAUSE_FIRST_TIMEOUT));
 	ADD(o, "timeout_cause", cause_obj(c, m, TC_CAUSE_FIRST_TIMEOUT, TC_CAUSE_FIRST_RECEIVED));
 	ADD(o, "reset_received_in", cause_obj(c, m, TC_CAUSE_FIRST_RECEIVED, TC_CAUSE_MAX));
+	ADD(o, "timeout_idle_s", idle_obj(c, m));
 	ADD(o, "timewait", U64(c->timewait));
 	ADD(o, "avg_lifetime_ms", jdouble(tc_counts_avg_lifetime_ms(c), 3));
 	ADD(o, "time_wait", time_wait_obj(&c->tw, m));

@@ -148,15 +148,28 @@ static bool cause_any(const struct tc_counts *c)
 	return false;
 }
 
-static void cause_row(FILE *f, const char *pid, const char *comm, const struct tc_counts *c)
+static void cause_row(FILE *f, const char *pid, const char *comm, const struct tc_counts *c,
+		      bool idle)
 {
-	char rst[160], tmo[200], rx[160];
+	char rst[160], tmo[260], rx[160];
 	bool r = tc_cause_list(rst, sizeof(rst), c->cause, TC_CAUSE_UNREAD_DATA,
 			       TC_CAUSE_FIRST_TIMEOUT),
 	     t = tc_cause_list(tmo, sizeof(tmo), c->cause, TC_CAUSE_FIRST_TIMEOUT,
 			       TC_CAUSE_FIRST_RECEIVED),
 	     x = tc_cause_list(rx, sizeof(rx), c->cause, TC_CAUSE_FIRST_RECEIVED, TC_CAUSE_MAX);
 
+	/* how long the peer had been silent: a middlebox's idle timeout, or a
+	 * peer that died mid-transfer */
+	if (t && idle && c->idle_count) {
+		size_t n = strlen(tmo);
+
+		snprintf(tmo + n, sizeof(tmo) - n, "; peer silent avg %.1f s",
+			 (double)c->idle_sum_s / (double)c->idle_count);
+		n = strlen(tmo);
+		if (c->idle_max_s)
+			snprintf(tmo + n, sizeof(tmo) - n, ", max %llu s",
+				 (unsigned long long)c->idle_max_s);
+	}
 	if (r || t || x)
 		fprintf(f, "%-7s %-22s %-36s %-36s %s\n", pid, comm, r ? rst : "-", t ? tmo : "-",
 			x ? rx : "-");
@@ -171,7 +184,7 @@ static void render_causes(FILE *f, const struct tc_model *m, unsigned top)
 	fprintf(f, "\nWHY (resets sent by a process still holding the socket, timeouts, resets "
 		"received)\n%-7s %-22s %-36s %-36s %s\n", "PID", "COMM", "RESETS SENT, BY CAUSE",
 		"TIMEOUTS, BY CAUSE", "RESETS RECEIVED, BY STATE");
-	cause_row(f, "", "all", &m->totals);
+	cause_row(f, "", "all", &m->totals, m->idle);
 	for (size_t i = 0; i < m->nprocs && shown < top; i++) {
 		const struct tc_proc_row *r = &m->procs[i];
 
@@ -180,7 +193,7 @@ static void render_causes(FILE *f, const struct tc_model *m, unsigned top)
 		shown++;
 		tc_printable(comm, r->key.comm, TC_COMM_LEN);
 		snprintf(pid, sizeof(pid), "%u", r->key.tgid);
-		cause_row(f, pid, r->key.tgid ? comm : "[unknown]", &r->c);
+		cause_row(f, pid, r->key.tgid ? comm : "[unknown]", &r->c, m->idle);
 	}
 }
 
