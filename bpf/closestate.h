@@ -363,16 +363,29 @@ TC_INLINE int tc_connect_failure(int oldstate, int newstate, __u32 segs_out, __u
 	return port_bound ? TC_CF_BIND_CONFLICT : TC_CF_OTHER;
 }
 
-/* log2 bucket of a retry count: 0 -> 0, 1 -> 1, 2-3 -> 2, 4-7 -> 3, ... */
+/*
+ * log2 bucket of a retry count: 0 -> 0, 1 -> 1, 2-3 -> 2, 4-7 -> 3, ...,
+ * the last bucket holding the rest: n's bit length, capped. Without a
+ * branch or loop, so the verifier follows one path whatever the count: a
+ * loop made a state per bucket, and everything after it (the other rows,
+ * the timewait hand-over, the event) was verified once per bucket, which
+ * 6.1/6.12's verifiers could not finish within 1M instructions.
+ */
 TC_INLINE __u32 tc_retry_slot(__u32 n)
 {
-	__u32 slot = 0;
+	__s32 over;
 
-	while (n && slot < TC_RETRY_HIST - 1) {
-		n >>= 1;
-		slot++;
-	}
-	return slot;
+	n |= n >> 1;	/* every bit below the highest set */
+	n |= n >> 2;
+	n |= n >> 4;
+	n |= n >> 8;
+	n |= n >> 16;
+	n = n - ((n >> 1) & 0x55555555);	/* ... counted: the bit length */
+	n = (n & 0x33333333) + ((n >> 2) & 0x33333333);
+	n = (n + (n >> 4)) & 0x0f0f0f0f;
+	n = (n + (n >> 8) + (n >> 16) + (n >> 24)) & 0x3f;
+	over = (__s32)n - (TC_RETRY_HIST - 1);	/* > 0: past the last bucket */
+	return n - (__u32)(over & ~(over >> 31));
 }
 
 #endif /* TCPCLOSE_CLOSESTATE_H */

@@ -40,8 +40,7 @@ TC_INLINE void tc_row_keys(struct tc_proc_key *pk, struct tc_peer_key *rk,
 /* What one closed socket adds to a row (small: it lives on the BPF stack). */
 struct tc_delta {
 	__u64 bytes_in, bytes_out, segs_in, segs_out, lifetime_ns;
-	__u8 one_exchange, fin_then_reset, timewait, cause, fin_shutdown, idle;
-	__u16 idle_s;
+	__u8 one_exchange, fin_then_reset, timewait, cause, fin_shutdown;
 };
 
 TC_INLINE void tc_add(struct tc_counts *c, const struct tc_delta *d, int kind, bool atomic)
@@ -64,13 +63,17 @@ TC_INLINE void tc_add(struct tc_counts *c, const struct tc_delta *d, int kind, b
 		TC_ROW_ADD(atomic, c->timewait, 1);
 	if (d->cause > TC_CAUSE_NONE && d->cause < TC_CAUSE_MAX)
 		TC_ROW_ADD(atomic, c->cause[d->cause], 1);
-	if (d->idle) {
-		TC_ROW_ADD(atomic, c->idle_count, 1);
-		TC_ROW_ADD(atomic, c->idle_sum_s, d->idle_s);
-		/* a lost race only under-reports max by one concurrent timeout */
-		if (d->idle_s > c->idle_max_s)
-			c->idle_max_s = d->idle_s;
-	}
+}
+
+/* A timeout's idle time (tc_idle_wanted), to a row: apart from tc_add, as
+ * the state handler reads it from the socket's record (state.bpf.c). */
+TC_INLINE void tc_idle_apply(struct tc_counts *c, __u16 idle_s, bool atomic)
+{
+	TC_ROW_ADD(atomic, c->idle_count, 1);
+	TC_ROW_ADD(atomic, c->idle_sum_s, idle_s);
+	/* a lost race only under-reports max by one concurrent timeout */
+	if (idle_s > c->idle_max_s)
+		c->idle_max_s = idle_s;
 }
 
 /* A client socket's connect() side, once per socket at its close. Port
@@ -170,8 +173,7 @@ struct tc_closed {
 	__u32 segs_in, segs_out, retries, reuse_refused;
 	__u8 kind, role, oldstate, flags, connfail, cause;
 	__u16 err;
-	__u16 idle_s;	/* a timeout's idle time (tc_idle_wanted) ... */
-	__u8 idle_known;	/* ... where the recorder knew HZ */
+	__u16 idle_s;	/* a timeout's idle time (tc_idle_wanted, tc_idle_apply) */
 };
 
 TC_INLINE void tc_close_delta(struct tc_delta *d, const struct tc_closed *x)
@@ -187,8 +189,6 @@ TC_INLINE void tc_close_delta(struct tc_delta *d, const struct tc_closed *x)
 	d->timewait = !!(x->flags & TC_SF_TIMEWAIT);
 	d->cause = x->cause;
 	d->fin_shutdown = !!(x->flags & TC_SF_FIN_SHUTDOWN);
-	d->idle = x->idle_known && tc_idle_wanted(x->cause, x->oldstate);
-	d->idle_s = d->idle ? x->idle_s : 0;
 }
 
 /* The row adds of one close: the close, its connect() side (clients), and

@@ -36,6 +36,22 @@ static __always_inline __u16 tc_idle_s(const struct tcp_sock *tp, bool direct)
 	return s > 0xffff ? 0xffff : s;
 }
 
+/*
+ * A timeout's idle time to a row, as the record holds it. Read from the
+ * record (map memory, which the verifier does not follow) right where it is
+ * added: its branch leaves nothing behind, so the paths after it merge
+ * again. Carried on the stack from the cause's branches, it doubled every
+ * path through the rest of the close, past the 1M instructions 6.1's and
+ * 6.12's verifiers allow.
+ */
+static __always_inline void tc_idle_of(struct tc_counts *c, const struct tc_sock *s, bool atomic)
+{
+	__u32 v = s->idle1;
+
+	if (v)
+		tc_idle_apply(c, (__u16)(v - 1), atomic);
+}
+
 static __always_inline void tc_finish(const struct sock *sk, const struct tcp_sock *tp,
 				      struct tc_sock *s, __u64 now, int oldstate, bool direct)
 {
@@ -67,21 +83,24 @@ static __always_inline void tc_finish(const struct sock *sk, const struct tcp_so
 	x.cause = s->cause;
 	x.retries = s->retries;
 	x.reuse_refused = s->reuse_refused;
-	x.idle_known = jiffies_hz != 0;
-	if (x.idle_known && tc_idle_wanted(x.cause, oldstate))
-		x.idle_s = tc_idle_s(tp, direct);
 	tc_close_delta(&d, &x);
 
 	c = bpf_map_lookup_elem(&totals, &zero);
-	if (c)	/* per-CPU: plain adds */
+	if (c) {	/* per-CPU: plain adds */
 		tc_close_apply(c, &d, &x, port_hooks, false);
+		tc_idle_of(c, s, false);
+	}
 	tc_row_keys(&pk, &rk, &s->owner, &s->tuple, s->netns, s->role);
 	c = tc_row(&procs, &pk, TC_STAT_PROC_INSERTS);
-	if (c)
+	if (c) {
 		tc_close_apply(c, &d, &x, port_hooks, true);
+		tc_idle_of(c, s, true);
+	}
 	c = tc_row(&peers, &rk, TC_STAT_PEER_INSERTS);
-	if (c)
+	if (c) {
 		tc_close_apply(c, &d, &x, port_hooks, true);
+		tc_idle_of(c, s, true);
+	}
 
 	/* Its timewait socket inherits the rows; the timewait hooks end the
 	 * stay (without them, --light, nothing would: no record to keep). */
@@ -94,6 +113,8 @@ static __always_inline void tc_finish(const struct sock *sk, const struct tcp_so
 			tc_stat_inc(TC_STAT_TW_INSERT_FAIL);
 	}
 
+	if (s->idle1)
+		x.idle_s = s->idle1 - 1;
 	if (emit_events)
 		tc_emit_close(s, now, &x);
 }
@@ -345,6 +366,9 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 		s->cause = tc_read_cause(sk, tp, oldstate, s->err, skf, direct);
 	else
 		s->cause = tc_received_cause(oldstate, s->err);
+	s->idle1 = 0;
+	if (jiffies_hz && tc_idle_wanted(s->cause, oldstate))
+		s->idle1 = (__u32)tc_idle_s(tp, direct) + 1;
 	if (emit_events) {
 		if (s->flags & TC_SF_UNTRACKED)
 			tc_path_push(&s->path, &s->path_len, newstate);

@@ -157,6 +157,8 @@ struct tc_sock {
 	__u8 connfail;		/* enum tc_connect_fail */
 	__u8 cause;		/* enum tc_cause, at CLOSE */
 	__u32 slot;		/* its own slot in the socket table (socktab.bpf.h) */
+	__u32 idle1;		/* at CLOSE: a timeout's idle seconds + 1 (tc_idle_wanted,
+				 * HZ known), else 0 */
 };
 
 /* Why a connect() failed before its SYN left (SYN_SENT->CLOSE at once). */

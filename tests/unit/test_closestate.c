@@ -313,6 +313,48 @@ static void test_close_cause(void **state)
 	assert_int_equal(cause(c), TC_CAUSE_TIMEOUT_OTHER);
 }
 
+/* The branch-free bucket == the plain loop it replaced, everywhere. */
+static __u32 slot_by_loop(__u32 n)
+{
+	__u32 slot = 0;
+
+	while (n && slot < TC_RETRY_HIST - 1) {
+		n >>= 1;
+		slot++;
+	}
+	return slot;
+}
+
+static void test_retry_slot(void **state)
+{
+	for (__u32 n = 0; n < 70000; n++)
+		assert_int_equal(tc_retry_slot(n), slot_by_loop(n));
+	for (int b = 0; b < 32; b++) {
+		__u32 p = 1u << b;
+
+		assert_int_equal(tc_retry_slot(p), slot_by_loop(p));
+		assert_int_equal(tc_retry_slot(p - 1), slot_by_loop(p - 1));
+		assert_int_equal(tc_retry_slot(p + 1), slot_by_loop(p + 1));
+	}
+	assert_int_equal(tc_retry_slot(0xffffffffu), TC_RETRY_HIST - 1);
+	assert_int_equal(tc_retry_slot(5), 3);
+}
+
+/* A timeout's idle time: only for a connection that was up. */
+static void test_idle_wanted(void **state)
+{
+	assert_true(tc_idle_wanted(TC_CAUSE_KEEPALIVE, TC_ESTABLISHED));
+	assert_true(tc_idle_wanted(TC_CAUSE_RETRANSMITS, TC_CLOSE_WAIT));
+	assert_true(tc_idle_wanted(TC_CAUSE_ORPHAN, TC_FIN_WAIT1));
+	assert_true(tc_idle_wanted(TC_CAUSE_TIMEOUT_OTHER, TC_ESTABLISHED));
+	assert_false(tc_idle_wanted(TC_CAUSE_SYN, TC_SYN_SENT));
+	assert_false(tc_idle_wanted(TC_CAUSE_USER_TIMEOUT, TC_SYN_SENT));
+	assert_false(tc_idle_wanted(TC_CAUSE_TIMEOUT_OTHER, TC_SYN_RECV));
+	assert_false(tc_idle_wanted(TC_CAUSE_UNREAD_DATA, TC_ESTABLISHED));
+	assert_false(tc_idle_wanted(TC_CAUSE_RX_ESTABLISHED, TC_ESTABLISHED));
+	assert_false(tc_idle_wanted(TC_CAUSE_NONE, TC_ESTABLISHED));
+}
+
 static void test_one_exchange(void **state)
 {
 	assert_true(tc_is_one_exchange(1, 1));
@@ -332,6 +374,8 @@ int main(void)
 		cmocka_unit_test(test_path_saturates),
 		cmocka_unit_test(test_fin_then_reset),
 		cmocka_unit_test(test_one_exchange),
+		cmocka_unit_test(test_retry_slot),
+		cmocka_unit_test(test_idle_wanted),
 		cmocka_unit_test(test_cause_wanted),
 		cmocka_unit_test(test_close_cause),
 		cmocka_unit_test(test_received_cause),

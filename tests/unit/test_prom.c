@@ -238,7 +238,25 @@ static void test_causes(void **state)
 			   "cgroup=\"0\"}") == 2);
 	assert_true(sample(out, "tcpclose_process_closes_fin_by_shutdown_total{comm=\"other\",pid=\"\","
 			   "cgroup=\"\"}") == 3);
+	assert_null(strstr(out, "tcpclose_timeout_idle_seconds_total"));	/* HZ unknown */
 	free(out);
+	/* a timeout's idle time: its count and seconds, the evicted rows' in other */
+	m.idle = 1;
+	m.procs[0].c.idle_count = 1;
+	m.procs[0].c.idle_sum_s = 350;
+	m.totals.idle_count = 3;
+	m.totals.idle_sum_s = 1000;
+	out = render(&m, &st);
+	assert_true(sample(out, "tcpclose_timeouts_established_total") == 3);
+	assert_true(sample(out, "tcpclose_timeout_idle_seconds_total") == 1000);
+	assert_true(sample(out, "tcpclose_process_timeout_idle_seconds_total{comm=\"web\",pid=\"7\","
+			   "cgroup=\"0\"}") == 350);
+	assert_true(sample(out, "tcpclose_process_timeout_idle_seconds_total{comm=\"other\",pid=\"\","
+			   "cgroup=\"\"}") == 650);
+	assert_true(sample(out, "tcpclose_process_timeouts_established_total{comm=\"other\",pid=\"\","
+			   "cgroup=\"\"}") == 2);
+	free(out);
+	m.idle = 0;
 	/* resets for no socket: by reason only, where they are counted */
 	m.reset_hook = "tp_btf/tcp_send_reset";
 	m.nosock_total[TC_NR_NO_SOCKET] = 17;

@@ -122,7 +122,7 @@ int tc_replay_close(struct tc_replay *r, const struct tc_event *e)
 		.segs_in = e->segs_in, .segs_out = e->segs_out, .retries = e->retries,
 		.reuse_refused = e->reuse_refused, .kind = e->kind, .role = e->role,
 		.oldstate = e->oldstate, .flags = e->flags, .connfail = e->connfail, .err = e->err,
-		.cause = e->cause, .idle_s = e->idle_s, .idle_known = r->idle,
+		.cause = e->cause, .idle_s = e->idle_s,
 	};
 	struct tc_counts *rows[3];
 	struct tc_delta d = { 0 };
@@ -134,6 +134,9 @@ int tc_replay_close(struct tc_replay *r, const struct tc_event *e)
 		return -ENOMEM;
 	for (int i = 0; i < 3; i++)
 		tc_close_apply(rows[i], &d, &x, r->port_hooks, false);
+	if (r->idle && tc_idle_wanted(e->cause, e->oldstate))	/* as tc_finish, last */
+		for (int i = 0; i < 3; i++)
+			tc_idle_apply(rows[i], e->idle_s, false);
 	r->events++;
 	return 0;
 }

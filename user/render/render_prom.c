@@ -163,10 +163,10 @@ static struct peer_group *group_peers(const struct tc_model *m, size_t *n)
 	&(c)->cause[1], &(c)->cause[2], &(c)->cause[3], &(c)->cause[4], &(c)->cause[5], \
 	&(c)->cause[6], &(c)->cause[7], &(c)->cause[8], &(c)->cause[9], &(c)->cause[10], \
 	&(c)->cause[11], &(c)->cause[12], &(c)->cause[13], &(c)->cause[14], &(c)->cause[15], \
-	&(c)->fin_shutdown
+	&(c)->fin_shutdown, &(c)->idle_count, &(c)->idle_sum_s
 _Static_assert(TC_CK_MAX == 8 && TC_TWE_MAX == 4 && TC_CAUSE_MAX == 16,
 	       "OTHER_FIELDS lists every kind, end and cause");
-#define NOTHER ((size_t)36)
+#define NOTHER ((size_t)38)
 
 /*
  * A series chosen after an exposition starts from what "other" exposed of
@@ -392,6 +392,8 @@ static __u64 get_received(const struct tc_counts *c, int j)
 }
 static __u64 get_one_exchange(const struct tc_counts *c, int j) { return c->one_exchange; }
 static __u64 get_fin_shutdown(const struct tc_counts *c, int j) { return c->fin_shutdown; }
+static __u64 get_idle_count(const struct tc_counts *c, int j) { return c->idle_count; }
+static __u64 get_idle_sum(const struct tc_counts *c, int j) { return c->idle_sum_s; }
 static __u64 get_tw_entered(const struct tc_counts *c, int j) { return c->tw.entered; }
 static __u64 get_reuse(const struct tc_counts *c, int j) { return c->tw.reuse_hits; }
 static __u64 get_tw_ended(const struct tc_counts *c, int j) { return c->tw.ended[j]; }
@@ -441,6 +443,14 @@ static void row_counters(FILE *f, const char *prefix, labels_fn fn, const struct
 		       "Sockets ended by a reset received, by the state it hit.", fn, s, n, "state",
 		       cause + TC_CAUSE_FIRST_RECEIVED, TC_CAUSE_MAX - TC_CAUSE_FIRST_RECEIVED,
 		       get_received);
+	}
+	if (m->idle) {	/* rate(seconds) / rate(count): the mean silence before a timeout */
+		family(f, prefix, "timeouts_established_total",
+		       "Timeouts of connections that were up (all causes but a SYN's), whose peer's "
+		       "silence was measured.", fn, s, n, NULL, NULL, 0, get_idle_count);
+		family(f, prefix, "timeout_idle_seconds_total",
+		       "Seconds the peer had been silent when those connections timed out, added up.",
+		       fn, s, n, NULL, NULL, 0, get_idle_sum);
 	}
 	if (m->fin_by)
 		family(f, prefix, "closes_fin_by_shutdown_total",
