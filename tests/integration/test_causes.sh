@@ -130,6 +130,9 @@ if [ -r "/boot/config-$(uname -r)" ] || [ -r /proc/config.gz ]; then
 	[ "${km:-0}" -ge 2 ] && [ "${km:-0}" -le 8 ] || ok="$ok, no: max $km"
 	check "idle: keepalive's peers silent 2-8 s each (3 s of silence by its settings)" yes "$ok"
 	spid_syn=$(jq 'select(.mode == "syn") | .client_pid' "$WORK/timeouts.json")
+	check "idle: trace's idle_s == report's (count, sum)" \
+		"$(jq -r '"\(.totals.timeout_idle_s.count) \(.totals.timeout_idle_s.sum)"' "$out")" \
+		"$(jq -rs '[.[] | select(.idle_s != null) | .idle_s] | "\(length) \(add // 0)"' "$tr")"
 	check "idle: none for the SYNs never answered" 0 \
 		"$(jq --argjson p "${spid_syn:-0}" '.processes[] | select(.pid==$p) | .timeout_idle_s.count' "$out")"
 else

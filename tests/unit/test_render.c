@@ -259,7 +259,17 @@ static void test_text_report(void **state)
 
 static void event_json(FILE *f, const void *e)
 {
-	assert_int_equal(tc_event_json(f, e, 1.25), 0);
+	assert_int_equal(tc_event_json(f, e, 1.25, true), 0);
+}
+
+static void event_text_idle(FILE *f, const void *e)
+{
+	tc_event_text(f, e, 1.25, true);
+}
+
+static void event_text_no_hz(FILE *f, const void *e)
+{
+	tc_event_text(f, e, 1.25, false);
 }
 
 static void test_event_json(void **state)
@@ -289,7 +299,25 @@ static void test_event_json(void **state)
 	assert_string_equal(json_object_get_string(get(root, "path")), "CLOSE>SYN_SENT>ESTABLISHED");
 	assert_int_equal(json_object_get_int(get(root, "local_port")), 40000);
 	assert_true(json_object_get_double(get(root, "lifetime_ms")) == 1.5);
+	assert_true(json_object_object_get_ex(root, "idle_s", NULL));
+	assert_null(get(root, "idle_s"));	/* no timeout */
 	json_object_put(root);
+	free(out);
+	/* a keepalive timeout: the peer's silence, in JSON and in the text line */
+	e.kind = TC_CK_TIMEOUT;
+	e.cause = TC_CAUSE_KEEPALIVE;
+	e.oldstate = TC_ESTABLISHED;
+	e.idle_s = 351;
+	root = json_tokener_parse(out = capture(event_json, &e));
+	assert_int_equal(json_object_get_int(get(root, "idle_s")), 351);
+	assert_string_equal(json_object_get_string(get(root, "cause")), "keepalive");
+	json_object_put(root);
+	free(out);
+	out = capture(event_text_idle, &e);
+	assert_non_null(strstr(out, " (keepalive, silent 351 s)\n"));
+	free(out);
+	out = capture(event_text_no_hz, &e);
+	assert_non_null(strstr(out, " (keepalive)\n"));
 	free(out);
 }
 

@@ -18,6 +18,7 @@ struct trace_ctx {
 	double start_s;
 	__u64 printed;
 	int out_err;
+	bool idle;	/* the kernel's HZ is known: timeouts carry idle_s */
 };
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -29,9 +30,9 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(*e) || e->type != TC_EV_CLOSE)
 		return 0;
 	if (tc->o->json)
-		tc->out_err = tc_event_json(stdout, e, ts);
+		tc->out_err = tc_event_json(stdout, e, ts, tc->idle);
 	else
-		tc_event_text(stdout, e, ts);
+		tc_event_text(stdout, e, ts, tc->idle);
 	if (tc->out_err || ferror(stdout))
 		return -1;	/* stops the consume loop: stdout is gone */
 	tc->printed++;
@@ -51,6 +52,7 @@ int tc_cmd_trace(const struct tc_opts *o)
 		tc_err("%s", err);
 		return 1;
 	}
+	ctx.idle = t.hz != 0;
 	rb = tc_tracer_events(&t, on_event, &ctx);
 	if (!rb) {
 		tc_err("cannot open the ring buffer");

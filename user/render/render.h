@@ -14,7 +14,8 @@ int tc_render_json(FILE *f, const struct tc_model *m);
 
 /* trace: ts_s is seconds since the tracer started. */
 void tc_event_text_header(FILE *f);
-void tc_event_text(FILE *f, const struct tc_event *e, double ts_s);
-int tc_event_json(FILE *f, const struct tc_event *e, double ts_s);
+void tc_event_text(FILE *f, const struct tc_event *e, double ts_s, bool idle);
+/* idle: the recorder knew the kernel's HZ (a timeout's idle_s means something) */
+int tc_event_json(FILE *f, const struct tc_event *e, double ts_s, bool idle);
 
 #endif

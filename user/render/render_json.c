@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include "names.h"
 #include "container.h"
+#include "closestate.h"
 #include "render.h"
 #include "utf8.h"
 
@@ -434,7 +435,7 @@ int tc_render_json(FILE *f, const struct tc_model *m)
 	return bad ? -1 : 0;
 }
 
-int tc_event_json(FILE *f, const struct tc_event *e, double ts_s)
+int tc_event_json(FILE *f, const struct tc_event *e, double ts_s, bool idle)
 {
 	json_object *o = json_object_new_object();
 	char path[TC_PATH_MAX * 16];
@@ -461,6 +462,8 @@ int tc_event_json(FILE *f, const struct tc_event *e, double ts_s)
 	ADD(o, "path", json_object_new_string(tc_path_str(e->path, e->path_len, path, sizeof(path))));
 	ADD(o, "cause", tc_event_cause(e->cause) ? json_object_new_string(tc_event_cause(e->cause)) :
 						   NULL);
+	/* a timeout of a connection that was up: how long the peer had been silent */
+	ADD(o, "idle_s", idle && tc_idle_wanted(e->cause, e->oldstate) ? U64(e->idle_s) : NULL);
 	ADD(o, "error", e->err ? json_object_new_string(strerrorname_np(e->err) ?: "?") : NULL);
 	ADD(o, "timewait", json_object_new_boolean(!!(e->flags & TC_SF_TIMEWAIT)));
 	ADD(o, "untracked", json_object_new_boolean(!!(e->flags & TC_SF_UNTRACKED)));

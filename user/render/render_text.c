@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include "names.h"
+#include "closestate.h"
 #include "render.h"
 #include "utf8.h"
 
@@ -397,9 +398,10 @@ void tc_event_text_header(FILE *f)
 		"TX_B", "PATH");
 }
 
-void tc_event_text(FILE *f, const struct tc_event *e, double ts_s)
+void tc_event_text(FILE *f, const struct tc_event *e, double ts_s, bool idle)
 {
 	char comm[2 * COMM_BUF + 2], thread[COMM_BUF], l[72], r[72], path[TC_PATH_MAX * 16];
+	char why[64] = "";
 	const struct tc_tuple *t = &e->tuple;
 
 	tc_printable(comm, e->owner.comm, TC_COMM_LEN);
@@ -408,14 +410,18 @@ void tc_event_text(FILE *f, const struct tc_event *e, double ts_s)
 		tc_printable(thread, e->owner.thread, TC_COMM_LEN);
 		snprintf(comm + strlen(comm), sizeof(comm) - strlen(comm), "(%s)", thread);
 	}
+	/* the cause, and for a timeout of a connection that was up the peer's silence */
+	if (tc_event_cause(e->cause))
+		snprintf(why, sizeof(why), " (%s%s", tc_event_cause(e->cause),
+			 idle && tc_idle_wanted(e->cause, e->oldstate) ? ", silent " : ")");
+	if (idle && tc_event_cause(e->cause) && tc_idle_wanted(e->cause, e->oldstate))
+		snprintf(why + strlen(why), sizeof(why) - strlen(why), "%u s)", e->idle_s);
 	fprintf(f, "%-10.3f %-7u %-15s %-6s %-24s %-24s %-17s %9.3f %9" PRIu64 " %9" PRIu64
-		"  %s%s%s%s\n", ts_s, e->owner.tgid, e->owner.tgid ? comm : "[unknown]",
+		"  %s%s\n", ts_s, e->owner.tgid, e->owner.tgid ? comm : "[unknown]",
 		tc_role_name(e->role),
 		tc_endpoint_str(t->family, t->laddr, t->lport, l, sizeof(l)),
 		tc_endpoint_str(t->family, t->raddr, t->rport, r, sizeof(r)),
 		tc_kind_name(e->kind), (double)e->lifetime_ns / 1e6,
 		(uint64_t)e->bytes_in, (uint64_t)e->bytes_out,
-		tc_path_str(e->path, e->path_len, path, sizeof(path)),
-		tc_event_cause(e->cause) ? " (" : "", tc_event_cause(e->cause) ?: "",
-		tc_event_cause(e->cause) ? ")" : "");
+		tc_path_str(e->path, e->path_len, path, sizeof(path)), why);
 }
