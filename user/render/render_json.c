@@ -161,8 +161,8 @@ static json_object *idle_obj(const struct tc_counts *c, const struct tc_model *m
 	o = json_object_new_object();
 	ADD(o, "count", U64(c->idle_count));
 	ADD(o, "sum", U64(c->idle_sum_s));
-	ADD(o, "max", c->idle_count && c->idle_max_s ? U64(c->idle_max_s) :
-		      c->idle_count && c->idle_sum_s == 0 ? U64(0) : NULL);
+	/* max 0 beside a sum: the evicted rows' share (tc_model_other) */
+	ADD(o, "max", c->idle_count && (c->idle_max_s || !c->idle_sum_s) ? U64(c->idle_max_s) : NULL);
 	return o;
 }
 

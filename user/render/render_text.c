@@ -402,6 +402,7 @@ void tc_event_text(FILE *f, const struct tc_event *e, double ts_s, bool idle)
 {
 	char comm[2 * COMM_BUF + 2], thread[COMM_BUF], l[72], r[72], path[TC_PATH_MAX * 16];
 	char why[64] = "";
+	const char *cause = tc_event_cause(e->cause);
 	const struct tc_tuple *t = &e->tuple;
 
 	tc_printable(comm, e->owner.comm, TC_COMM_LEN);
@@ -411,11 +412,10 @@ void tc_event_text(FILE *f, const struct tc_event *e, double ts_s, bool idle)
 		snprintf(comm + strlen(comm), sizeof(comm) - strlen(comm), "(%s)", thread);
 	}
 	/* the cause, and for a timeout of a connection that was up the peer's silence */
-	if (tc_event_cause(e->cause))
-		snprintf(why, sizeof(why), " (%s%s", tc_event_cause(e->cause),
-			 idle && tc_idle_wanted(e->cause, e->oldstate) ? ", silent " : ")");
-	if (idle && tc_event_cause(e->cause) && tc_idle_wanted(e->cause, e->oldstate))
-		snprintf(why + strlen(why), sizeof(why) - strlen(why), "%u s)", e->idle_s);
+	if (cause && idle && tc_idle_wanted(e->cause, e->oldstate))
+		snprintf(why, sizeof(why), " (%s, silent %u s)", cause, e->idle_s);
+	else if (cause)
+		snprintf(why, sizeof(why), " (%s)", cause);
 	fprintf(f, "%-10.3f %-7u %-15s %-6s %-24s %-24s %-17s %9.3f %9" PRIu64 " %9" PRIu64
 		"  %s%s\n", ts_s, e->owner.tgid, e->owner.tgid ? comm : "[unknown]",
 		tc_role_name(e->role),
