@@ -125,6 +125,58 @@ static __always_inline void tc_emit_close(const struct tc_sock *s, __u64 now,
 }
 
 /*
+ * A timeout's idle time to a row, as the record holds it. Read from the
+ * record (map memory, which the verifier does not follow) right where it is
+ * added: its branch leaves nothing behind, so the paths after it merge
+ * again. Carried on the stack from the cause's branches, it doubled every
+ * path through the rest of the close, past the 1M instructions 6.1's and
+ * 6.12's verifiers allow.
+ */
+static __always_inline void tc_idle_of(struct tc_counts *c, const struct tc_sock *s, bool atomic)
+{
+	__u32 v = s->idle1;
+
+	if (v)
+		tc_idle_apply(c, (__u16)(v - 1), atomic);
+}
+
+/*
+ * A closed socket to totals, its process row and its peer row (rk, for
+ * the caller's timewait record), and its event. At its CLOSE (state.bpf.c)
+ * or, for one a reset of ours may follow, when the reset came or user
+ * space found none did (pending.bpf.c). Totals are per-CPU: a caller that
+ * can interrupt the state handler on its CPU adds atomically.
+ */
+static __always_inline void tc_charge_closed(const struct tc_sock *s, const struct tc_closed *x,
+					     __u64 now, struct tc_peer_key *rk, bool atomic_totals)
+{
+	struct tc_delta d = {};
+	struct tc_proc_key pk;
+	struct tc_counts *c;
+	__u32 zero = 0;
+
+	tc_close_delta(&d, x);
+	c = bpf_map_lookup_elem(&totals, &zero);
+	if (c) {
+		tc_close_apply(c, &d, x, port_hooks, atomic_totals);
+		tc_idle_of(c, s, atomic_totals);
+	}
+	tc_row_keys(&pk, rk, &s->owner, &s->tuple, s->netns, s->role);
+	c = tc_row(&procs, &pk, TC_STAT_PROC_INSERTS);
+	if (c) {
+		tc_close_apply(c, &d, x, port_hooks, true);
+		tc_idle_of(c, s, true);
+	}
+	c = tc_row(&peers, rk, TC_STAT_PEER_INSERTS);
+	if (c) {
+		tc_close_apply(c, &d, x, port_hooks, true);
+		tc_idle_of(c, s, true);
+	}
+	if (emit_events)
+		tc_emit_close(s, now, x);
+}
+
+/*
  * A socket that ended without its CLOSE reaching us (the kernel skipped the
  * run): its record goes to totals and rows as kind TC_CK_UNSEEN, so that
  * per row closes seen + unseen == sockets followed. Its timewait socket,

@@ -340,6 +340,82 @@ TC_INLINE int tc_close_cause(const struct tc_cause_in *c)
 	return TC_CAUSE_RESET_OTHER;
 }
 
+/*
+ * Whether a reset of ours may follow this close and tell its cause, which
+ * the socket's fields at ->CLOSE cannot (docs/kernel-survey-causes.md §3):
+ * - new data after close() or shutdown(SHUT_RD): tcp_reset() ends the
+ *   socket as a reset received would (sk_err ECONNRESET), then the kernel
+ *   resets the peer. Only from FIN_WAIT1/2, where RCV_SHUTDOWN in
+ *   sk_shutdown is ours, not the peer's FIN (TC_RF_IF_RCV_SHUT: the caller
+ *   reads it). (In CLOSE_WAIT, CLOSING and LAST_ACK the kernel resets only
+ *   for a segment that overlaps what it already has and goes past it,
+ *   which no TCP sends after its FIN: not waited for.)
+ * - an orphan ending with no error from a FIN state, no timewait socket
+ *   taking over: the segment that acknowledged its FIN carried more data,
+ *   TCP_LINGER2 < 0, memory at close() - or a full tcp_max_tw_buckets,
+ *   after which no reset comes. LAST_ACK only with something unacknowledged
+ *   (TC_RF_IF_UNACKED): its orderly end is the last ACK.
+ * A timeout, ss -K, or a close of a socket still held is told already.
+ */
+enum tc_rst_follow {
+	TC_RF_NO = 0,
+	TC_RF_IF_RCV_SHUT,
+	TC_RF_IF_UNACKED,
+	TC_RF_YES,
+};
+
+TC_INLINE int tc_rst_may_follow(int oldstate, int err, int dead, int timewait)
+{
+	if (timewait)
+		return TC_RF_NO;
+	if (err)
+		return tc_is_reset_err(oldstate, err) &&
+		       (oldstate == TC_FIN_WAIT1 || oldstate == TC_FIN_WAIT2) ?
+		       TC_RF_IF_RCV_SHUT : TC_RF_NO;
+	if (!dead)
+		return TC_RF_NO;
+	if (oldstate == TC_LAST_ACK)
+		return TC_RF_IF_UNACKED;
+	return oldstate == TC_FIN_WAIT1 || oldstate == TC_FIN_WAIT2 || oldstate == TC_CLOSING ?
+	       TC_RF_YES : TC_RF_NO;
+}
+
+/* What the reset after such a close tells: the kernel's reason (6.10+), or
+ * before it whether the reset answered a segment or went out on its own. */
+enum tc_rst_kind {
+	TC_RK_NONE = 0,
+	TC_RK_DATA,	/* SK_RST_REASON_TCP_ABORT_ON_DATA */
+	TC_RK_LINGER,	/* SK_RST_REASON_TCP_ABORT_ON_LINGER */
+	TC_RK_MEMORY,	/* SK_RST_REASON_TCP_ABORT_ON_MEMORY */
+	TC_RK_PASSIVE,	/* no reason: an answer to a segment (tcp_v4/v6_send_reset) */
+	TC_RK_ACTIVE,	/* no reason: sent on its own (tcp_send_active_reset) */
+};
+
+/*
+ * The cause a pending close gets from the reset that follows it (err and
+ * linger2_neg as at ->CLOSE), or TC_CAUSE_NONE: not one of those resets.
+ * Data after close() is the only one that can follow a reset-shaped end
+ * (tcp_reset()). An orphan with TCP_LINGER2 < 0 is reset for it, whichever
+ * counter the kernel picks: TcpExtTCPAbortOnLinger when close() found it in
+ * FIN_WAIT2, ...OnData when the ACK of its FIN came after close() (the
+ * reason then says ABORT_ON_DATA). Without a reason an active reset after
+ * an orphan's end is memory's: the only other one there is TCP_LINGER2's.
+ */
+TC_INLINE int tc_rst_cause(int rk, int err, int linger2_neg)
+{
+	if (rk == TC_RK_DATA || rk == TC_RK_PASSIVE)
+		return linger2_neg && !err ? TC_CAUSE_LINGER2 : TC_CAUSE_DATA_AFTER_CLOSE;
+	if (err)
+		return TC_CAUSE_NONE;
+	if (rk == TC_RK_LINGER)
+		return TC_CAUSE_LINGER2;
+	if (rk == TC_RK_MEMORY)
+		return TC_CAUSE_MEMORY;
+	if (rk == TC_RK_ACTIVE)
+		return linger2_neg ? TC_CAUSE_LINGER2 : TC_CAUSE_MEMORY;
+	return TC_CAUSE_NONE;
+}
+
 /* One request and one reply: at most one data segment each way. */
 TC_INLINE int tc_is_one_exchange(__u32 segs_in, __u32 segs_out)
 {

@@ -46,5 +46,8 @@ TC_SETTING(bool, port_hooks, false);
 /* The kernel's HZ (its config), to tell a timeout's idle time in seconds
  * from jiffies; 0 unknown: no idle times counted. */
 TC_SETTING(__u32, jiffies_hz, 0);
+/* The resets of our own sockets are hooked (pending.bpf.c) and user space
+ * settles what they leave: the closes one may follow wait for it. */
+TC_SETTING(bool, defer_resets, false);
 
 #endif /* TCPCLOSE_CONFIG_BPF_H */

@@ -10,6 +10,7 @@
 
 #include "tcpclose.h"
 #include "config.bpf.h"
+#include "rowmath.h"
 
 #ifdef TC_MAPS_DEFINE
 #define TC_MAP
@@ -136,6 +137,28 @@ TC_MAP struct {
 	__type(key, __u32);
 	__type(value, struct tc_nosock_totals);
 } nosock_totals SEC(".maps");
+
+/* Closes a reset of ours may follow (pending.bpf.c), by socket address:
+ * held microseconds when the reset comes, until user space's next look
+ * when none does. A hash, not LRU: an entry is a close not yet counted.
+ * Full, a close is charged at once as it looks (TC_STAT_PEND_FULL). */
+TC_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct tc_pend);
+} pending SEC(".maps");
+
+/* A pending close being built or charged: too large for the stack. One
+ * per CPU and program (enum tc_pend_scratch): they interrupt each other. */
+enum tc_pend_scratch { TC_PS_STATE = 0, TC_PS_RESET, TC_PS_SETTLE, TC_PS_MAX };
+
+TC_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TC_PS_MAX);
+	__type(key, __u32);
+	__type(value, struct tc_pend);
+} pend_scratch SEC(".maps");
 
 static __always_inline void tc_stat_inc(__u32 idx)
 {

@@ -176,6 +176,28 @@ struct tc_closed {
 	__u16 idle_s;	/* a timeout's idle time (tc_idle_wanted, tc_idle_apply) */
 };
 
+/*
+ * A close a reset of ours may follow (tc_rst_may_follow), held until the
+ * reset says why or user space finds none came (pending.bpf.c): the record
+ * as classified at ->CLOSE and what it adds, charged once, by whoever takes
+ * it out of the pending table.
+ */
+struct tc_pend {
+	__u64 now;		/* the CLOSE (bpf_ktime_get_ns): the event's time */
+	struct tc_closed x;
+	struct tc_sock rec;
+	__u8 linger2_neg;	/* TCP_LINGER2 < 0 (an orphan leaving FIN_WAIT2) */
+	__u8 pad[7];
+};
+
+/* The settle program's argument (BPF_PROG_TEST_RUN): charge the close
+ * pending at key as it was classified; res 1 if this call charged it. */
+struct tc_pend_arg {
+	__u64 key;
+	__u32 res;
+	__u32 pad;
+};
+
 TC_INLINE void tc_close_delta(struct tc_delta *d, const struct tc_closed *x)
 {
 	d->bytes_in = x->bytes_in;

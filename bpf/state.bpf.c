@@ -36,72 +36,36 @@ static __always_inline __u16 tc_idle_s(const struct tcp_sock *tp, bool direct)
 	return s > 0xffff ? 0xffff : s;
 }
 
-/*
- * A timeout's idle time to a row, as the record holds it. Read from the
- * record (map memory, which the verifier does not follow) right where it is
- * added: its branch leaves nothing behind, so the paths after it merge
- * again. Carried on the stack from the cause's branches, it doubled every
- * path through the rest of the close, past the 1M instructions 6.1's and
- * 6.12's verifiers allow.
- */
-static __always_inline void tc_idle_of(struct tc_counts *c, const struct tc_sock *s, bool atomic)
+/* What a closed socket adds to its rows, read from it at its CLOSE. */
+static __always_inline void tc_close_fill(struct tc_closed *x, const struct sock *sk,
+					  const struct tcp_sock *tp, const struct tc_sock *s,
+					  __u64 now, int oldstate, bool direct)
 {
-	__u32 v = s->idle1;
-
-	if (v)
-		tc_idle_apply(c, (__u16)(v - 1), atomic);
+	x->segs_in = TC_R(direct, tp, data_segs_in);
+	x->segs_out = TC_R(direct, tp, data_segs_out);
+	x->bytes_in = tc_payload_in(sk, tp, direct);
+	x->bytes_out = tc_payload_out(tp, direct);
+	x->lifetime_ns = now - s->start_ns;
+	x->kind = s->kind;
+	x->role = s->role;
+	x->oldstate = oldstate;
+	x->flags = s->flags;
+	x->err = s->err;
+	x->connfail = s->connfail;
+	x->cause = s->cause;
+	x->retries = s->retries;
+	x->reuse_refused = s->reuse_refused;
+	x->idle_s = s->idle1 ? s->idle1 - 1 : 0;
 }
 
 static __always_inline void tc_finish(const struct sock *sk, const struct tcp_sock *tp,
 				      struct tc_sock *s, __u64 now, int oldstate, bool direct)
 {
 	struct tc_closed x = {};
-	struct tc_delta d = {};
-	struct tc_proc_key pk;
 	struct tc_peer_key rk;
-	struct tc_counts *c;
-	__u32 zero = 0;
 
-	if (!(s->flags & TC_SF_OWNER))
-		tc_stat_inc(TC_STAT_OWNER_MISSING);
-	if (!tc_owner_matches(&s->owner)) {
-		tc_stat_inc(TC_STAT_FILTERED);
-		return;
-	}
-
-	x.segs_in = TC_R(direct, tp, data_segs_in);
-	x.segs_out = TC_R(direct, tp, data_segs_out);
-	x.bytes_in = tc_payload_in(sk, tp, direct);
-	x.bytes_out = tc_payload_out(tp, direct);
-	x.lifetime_ns = now - s->start_ns;
-	x.kind = s->kind;
-	x.role = s->role;
-	x.oldstate = oldstate;
-	x.flags = s->flags;
-	x.err = s->err;
-	x.connfail = s->connfail;
-	x.cause = s->cause;
-	x.retries = s->retries;
-	x.reuse_refused = s->reuse_refused;
-	tc_close_delta(&d, &x);
-
-	c = bpf_map_lookup_elem(&totals, &zero);
-	if (c) {	/* per-CPU: plain adds */
-		tc_close_apply(c, &d, &x, port_hooks, false);
-		tc_idle_of(c, s, false);
-	}
-	tc_row_keys(&pk, &rk, &s->owner, &s->tuple, s->netns, s->role);
-	c = tc_row(&procs, &pk, TC_STAT_PROC_INSERTS);
-	if (c) {
-		tc_close_apply(c, &d, &x, port_hooks, true);
-		tc_idle_of(c, s, true);
-	}
-	c = tc_row(&peers, &rk, TC_STAT_PEER_INSERTS);
-	if (c) {
-		tc_close_apply(c, &d, &x, port_hooks, true);
-		tc_idle_of(c, s, true);
-	}
-
+	tc_close_fill(&x, sk, tp, s, now, oldstate, direct);
+	tc_charge_closed(s, &x, now, &rk, false);
 	/* Its timewait socket inherits the rows; the timewait hooks end the
 	 * stay (without them, --light, nothing would: no record to keep). */
 	if ((s->flags & TC_SF_TIMEWAIT) && tw_hooks) {
@@ -112,11 +76,47 @@ static __always_inline void tc_finish(const struct sock *sk, const struct tcp_so
 		if (bpf_map_update_elem(&tws, &tk, &tw, BPF_ANY))
 			tc_stat_inc(TC_STAT_TW_INSERT_FAIL);
 	}
+}
 
-	if (s->idle1)
-		x.idle_s = s->idle1 - 1;
-	if (emit_events)
-		tc_emit_close(s, now, &x);
+/*
+ * A close a reset of ours may follow (tc_rst_may_follow) waits for it in
+ * the pending table, classified and measured as it is now: the reset's
+ * program charges it with the cause it tells, user space as it is when
+ * none came (pending.bpf.c). False: charge it now (not such a close, or
+ * the table full, or an earlier socket at this address still pending).
+ */
+static __always_inline bool tc_pend_put(const struct sock *sk, const struct tcp_sock *tp,
+					const struct tc_sock *s, __u64 addr, __u64 now,
+					int oldstate, int dead, bool direct)
+{
+	int need = tc_rst_may_follow(oldstate, s->err, dead, s->flags & TC_SF_TIMEWAIT);
+	__u32 idx = TC_PS_STATE;
+	struct tc_pend *p;
+
+	if (need == TC_RF_NO)
+		return false;
+	if (need == TC_RF_IF_RCV_SHUT) {
+		__u8 sd = direct ? BPF_CORE_READ_BITFIELD(sk, sk_shutdown) :
+				   BPF_CORE_READ_BITFIELD_PROBED(sk, sk_shutdown);
+
+		if (!(sd & 1))	/* RCV_SHUTDOWN */
+			return false;
+	} else if (need == TC_RF_IF_UNACKED &&
+		   TC_R(direct, tp, snd_una) == TC_R(direct, tp, write_seq)) {
+		return false;
+	}
+	p = bpf_map_lookup_elem(&pend_scratch, &idx);
+	if (!p)
+		return false;
+	tc_close_fill(&p->x, sk, tp, s, now, oldstate, direct);
+	p->now = now;
+	p->rec = *s;
+	p->linger2_neg = !s->err && oldstate == TC_FIN_WAIT2 && TC_R(direct, tp, linger2) < 0;
+	if (bpf_map_update_elem(&pending, &addr, p, BPF_NOEXIST)) {
+		tc_stat_inc(TC_STAT_PEND_FULL);
+		return false;
+	}
+	return true;
 }
 
 /* The fields tc_close_cause() weighs, read only for the closes that can
@@ -375,7 +375,14 @@ static __always_inline int tc_handle_state(const struct sock *sk, int oldstate, 
 		else
 			tc_path_rebuild(&s->path, &s->path_len, s->role, oldstate);
 	}
-	tc_finish(sk, tp, s, now ? now : bpf_ktime_get_ns(), oldstate, direct);
+	if (!now)
+		now = bpf_ktime_get_ns();
+	if (!(s->flags & TC_SF_OWNER))
+		tc_stat_inc(TC_STAT_OWNER_MISSING);
+	if (!tc_owner_matches(&s->owner))
+		tc_stat_inc(TC_STAT_FILTERED);
+	else if (!defer_resets || !tc_pend_put(sk, tp, s, addr, now, oldstate, dead, direct))
+		tc_finish(sk, tp, s, now, oldstate, direct);
 	tc_sock_release(s->slot, 0);
 	tc_stat_inc(TC_STAT_SOCK_DELETES);
 	return 0;

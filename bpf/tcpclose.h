@@ -53,8 +53,10 @@ enum tc_close_kind {
  * Why a socket ended abortively, told at ->CLOSE from its own fields
  * (closestate.h, tc_close_cause): a reset we sent from a socket still held
  * by its process, a timeout in any state, or the state a received reset
- * hit. Orphans' resets (data after close, TCP_LINGER2 < 0, memory) are not
- * told apart: TC_CAUSE_NONE.
+ * hit; and by the reset that follows a close (pending.bpf.c): the resets
+ * the kernel sends for data after close(), TCP_LINGER2 < 0 and memory.
+ * Recordings made before those three were told number the rest 3 lower
+ * (replay.c maps them).
  */
 enum tc_cause {
 	TC_CAUSE_NONE = 0,	/* not an abort of ours, nor a timeout */
@@ -63,6 +65,13 @@ enum tc_cause {
 	TC_CAUSE_KILLED,	/* tcp_abort(): ss -K, bpf_sock_destroy() (ECONNABORTED) */
 	TC_CAUSE_RESET_OTHER,	/* tcp_disconnect() otherwise: connect(AF_UNSPEC), a
 				 * listener closed before accept() took the child */
+	TC_CAUSE_DATA_AFTER_CLOSE,/* new data came after close() or shutdown(SHUT_RD):
+				 * the kernel resets (TcpExtTCPAbortOnData) */
+	TC_CAUSE_LINGER2,	/* TCP_LINGER2 < 0: an orphan reset where it would
+				 * wait in FIN_WAIT2 (TcpExtTCPAbortOnLinger, or
+				 * ...OnData when the ACK of its FIN came after close()) */
+	TC_CAUSE_MEMORY,	/* too many orphans or TCP memory short at close()
+				 * (TcpExtTCPAbortOnMemory) */
 	TC_CAUSE_SYN,		/* connect()'s SYN unanswered (tcp_syn_retries) */
 	TC_CAUSE_RETRANSMITS,	/* data unacknowledged (tcp_retries2) */
 	TC_CAUSE_ORPHAN,	/* ... after close() (tcp_orphan_retries) */
@@ -77,6 +86,8 @@ enum tc_cause {
 	TC_CAUSE_MAX,
 };
 #define TC_CAUSE_FIRST_TIMEOUT TC_CAUSE_SYN
+#define TC_CAUSE_FIRST_AFTER TC_CAUSE_DATA_AFTER_CLOSE	/* told by the reset after */
+#define TC_CAUSE_N_AFTER 3
 #define TC_CAUSE_FIRST_RECEIVED TC_CAUSE_RX_ESTABLISHED
 
 enum tc_role {
@@ -119,6 +130,10 @@ enum tc_stat {
 	 * or user space where that cannot load). Both are charged to their
 	 * rows as TC_CK_UNSEEN, a filtered owner's excepted. */
 	TC_STAT_SWEPT,
+	/* A close a reset of ours may follow (pending.bpf.c) that found the
+	 * pending table full, or its address still pending: charged at once,
+	 * as a reset received or a FIN, without waiting for the reset. */
+	TC_STAT_PEND_FULL,
 	TC_STAT_MAX,
 };
 
@@ -422,6 +437,7 @@ enum tc_scratch {
 	TC_SCRATCH_STATE = 0,	/* tcp_set_state / inet_sock_set_state */
 	TC_SCRATCH_STATE_INET,	/* inet_sk_set_state (function hooks) */
 	TC_SCRATCH_ACCEPT,
+	TC_SCRATCH_RESET,	/* tcp_send_reset of a socket of ours (pending.bpf.c) */
 	TC_SCRATCH_SLOTS,
 };
 

@@ -5,12 +5,25 @@
  *
  *   closer MODE FAMILY PORT N [CLIENT_PORT]
  *     MODE    client-first | server-first | client-reset | server-reset |
- *             simultaneous | half-close | unread-reset | refused
+ *             simultaneous | half-close | unread-reset | refused |
+ *             data-after-shutdown | data-after-close | linger2 | linger2-close |
+ *             fin-then-reset
  *             (client-reset, server-reset: close() with SO_LINGER 0;
  *             unread-reset: the server's close() finds a request byte
  *             it never read, and resets)
  *             (half-close: the client closes first and the server holds
  *             its end open HALF_CLOSE_HOLD_S seconds after the last one)
+ *             (the server resets for the client's data after its FIN:
+ *             data-after-shutdown after shutdown(SHUT_RDWR), data-after-close
+ *             after close(), which needs the netns's tcp_fin_timeout over 60
+ *             s, or the orphan is a timewait socket when the data comes;
+ *             linger2: TCP_LINGER2 -1, close() in FIN_WAIT2 resets at once
+ *             (TcpExtTCPAbortOnLinger); linger2-close: the same close() in
+ *             ESTABLISHED, reset when the ACK of its FIN comes
+ *             (TcpExtTCPAbortOnData); fin-then-reset: the client closes
+ *             first, the server answers with SO_LINGER 0: the client's
+ *             orphan gets a reset in FIN_WAIT2 (a full socket there only
+ *             with tcp_fin_timeout over 60 s))
  *             (the FIN by shutdown(): simultaneous's two sides and
  *             server-first's client, from CLOSE_WAIT; every other FIN by
  *             close())
@@ -38,10 +51,13 @@
 #include <unistd.h>
 
 enum mode { CLIENT_FIRST, SERVER_FIRST, CLIENT_RESET, SERVER_RESET, SIMULTANEOUS, HALF_CLOSE,
-	    UNREAD_RESET, REFUSED };
+	    UNREAD_RESET, REFUSED, DATA_AFTER_SHUTDOWN, DATA_AFTER_CLOSE, LINGER2, LINGER2_CLOSE,
+	    FIN_THEN_RESET };
 static const char *const mode_names[] = { "client-first", "server-first", "client-reset",
 					  "server-reset", "simultaneous", "half-close",
-					  "unread-reset", "refused" };
+					  "unread-reset", "refused", "data-after-shutdown",
+					  "data-after-close", "linger2", "linger2-close",
+					  "fin-then-reset" };
 
 /* half-close: how long the server keeps its ends open after the last EOF,
  * so that the client's orphans outlive tcp_fin_timeout in FIN_WAIT2. */
@@ -141,6 +157,29 @@ static int fill_window(int fd)
 	return total > 0 ? 0 : -1;
 }
 
+/* TCP_INFO's state (TCP_CLOSE 7, TCP_FIN_WAIT2 5): wait for it, bounded. */
+static int wait_state(int fd, int state)
+{
+	for (int i = 0; i < 2000; i++) {
+		struct tcp_info ti;
+		socklen_t len = sizeof(ti);
+
+		if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len))
+			return -1;
+		if (ti.tcpi_state == state)
+			return 0;
+		usleep(1000);
+	}
+	return -1;
+}
+
+static int linger2_off(int fd)
+{
+	int v = -1;	/* no FIN_WAIT2 for its orphan: a reset instead */
+
+	return setsockopt(fd, IPPROTO_TCP, TCP_LINGER2, &v, sizeof(v));
+}
+
 static int drain(int fd)
 {
 	static char buf[65536];
@@ -181,6 +220,32 @@ static int serve_one(int c, int ctl)
 		if (read1(c) || write1(c, 'r'))
 			return -1;
 		close(c);
+		return 0;
+	case DATA_AFTER_SHUTDOWN:	/* the client's 'x' after our FIN: reset */
+		if (read1(c) || write1(c, 'r') || shutdown(c, SHUT_RDWR) || read1(ctl))
+			return -1;
+		close(c);
+		return 0;
+	case DATA_AFTER_CLOSE:
+		if (read1(c) || write1(c, 'r'))
+			return -1;
+		close(c);
+		return 0;
+	case LINGER2:	/* close() in FIN_WAIT2: reset at once */
+		if (linger2_off(c) || read1(c) || write1(c, 'r') || shutdown(c, SHUT_WR) ||
+		    wait_state(c, 5))
+			return -1;
+		close(c);
+		return 0;
+	case LINGER2_CLOSE:
+		if (linger2_off(c) || read1(c) || write1(c, 'r'))
+			return -1;
+		close(c);
+		return 0;
+	case FIN_THEN_RESET:
+		if (read1(c) || write1(c, 'r') || wait_end(c) != 1)
+			return -1;
+		linger0_close(c);
 		return 0;
 	case SIMULTANEOUS:
 		/* The client's data + FIN are stuck behind our full window; our
@@ -237,6 +302,7 @@ static int client_one(int ctl)
 	switch (mode) {
 	case CLIENT_FIRST:
 	case HALF_CLOSE:
+	case FIN_THEN_RESET:
 		if (write1(fd, 'q') || read1(fd))
 			break;
 		close(fd);
@@ -258,6 +324,21 @@ static int client_one(int ctl)
 		return 0;
 	case UNREAD_RESET:	/* one segment, so 'x' is queued before the server reads */
 		if (write(fd, "qx", 2) != 2 || read1(fd) || wait_end(fd) != 2)
+			break;
+		close(fd);
+		return 0;
+	case DATA_AFTER_SHUTDOWN:	/* after the server's FIN, data: it resets */
+	case DATA_AFTER_CLOSE:
+		if (write1(fd, 'q') || read1(fd) || wait_end(fd) != 1 || write1(fd, 'x') ||
+		    wait_state(fd, 7))
+			break;
+		if (mode == DATA_AFTER_SHUTDOWN && write1(ctl, 'd'))
+			break;
+		close(fd);
+		return 0;
+	case LINGER2:	/* the server's reset ends it in CLOSE_WAIT */
+	case LINGER2_CLOSE:
+		if (write1(fd, 'q') || read1(fd) || wait_end(fd) != 1 || wait_state(fd, 7))
 			break;
 		close(fd);
 		return 0;
@@ -352,7 +433,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	mode = (enum mode)-1;
-	for (int i = 0; i <= REFUSED; i++)
+	for (int i = 0; i <= FIN_THEN_RESET; i++)
 		if (!strcmp(argv[1], mode_names[i]))
 			mode = (enum mode)i;
 	if ((int)mode < 0) {

@@ -301,6 +301,7 @@ int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 
 	if (ncpu <= 0)
 		return ncpu;
+	tc_tracer_settle(t);	/* the closes no reset followed, first */
 	tc_model_reset_rows(m);
 	m->attach = tc_attach_name(t->attach);
 	m->state_hook = t->state_hook;
@@ -312,6 +313,8 @@ int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 	m->causes = 1;	/* every state hook reads them at ->CLOSE */
 	m->fin_by = 1;	/* ... and at our FIN */
 	m->idle = t->hz != 0;	/* the kernel's config said its HZ */
+	m->pend_hook = t->pend_hook;
+	m->rst_after = t->pend_hook != NULL;
 
 	vals = calloc((size_t)ncpu, PCPU_STRIDE(sizeof(struct tc_counts)));
 	if (!vals)

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -18,6 +19,7 @@
 #include "netns.h"
 #include "surveyor.h"
 #include "kconfig.h"
+#include "rowmath.h"
 #include "tcpclose.skel.h"
 
 static bool verbose;
@@ -174,6 +176,18 @@ static const struct hookset reset_sets[] = {
 	{ TC_ATTACH_KPROBE, "kprobe/tcp_v4_send_reset", { "tc_rstk_v4" } },
 };
 
+/* The resets of our own sockets that tell why a close was abortive
+ * (pending.bpf.c): optional. The tracepoint with the kernel's reason from
+ * 6.10, without before (attach_best keeps to the one the kernel has); each
+ * with the program user space settles the closes no reset followed with. */
+#define PEND_REASON 0	/* pend_sets[PEND_REASON]: 6.10+ only; the other before */
+static const struct hookset pend_sets[] = {
+	[PEND_REASON] = { TC_ATTACH_TRACEPOINT, "tp_btf/tcp_send_reset+syscall",
+			  { "tc_pend_rst", "tc_pend_settle" } },
+	{ TC_ATTACH_TRACEPOINT, "tp_btf/tcp_send_reset+syscall",
+	  { "tc_pend_rst_old", "tc_pend_settle" } },
+};
+
 /* The port survey of a netns (iter/tcp, run on demand): any kernel 5.9+.
  * With it the sweep, which charges the closes the kernel skipped to their
  * rows through a syscall program (5.14+); without one it only counts them. */
@@ -229,7 +243,7 @@ static bool kernel_has_func(const char *name)
 }
 
 /* The optional concerns, each degrading on its own. */
-enum { OPT_OWNER = 0, OPT_TW, OPT_PORTS, OPT_SURVEY, OPT_RESET, N_OPT };
+enum { OPT_OWNER = 0, OPT_TW, OPT_PORTS, OPT_SURVEY, OPT_RESET, OPT_PEND, N_OPT };
 
 static const struct {
 	const struct hookset *sets;
@@ -241,13 +255,14 @@ static const struct {
 	[OPT_PORTS] = { port_sets, NELEM(port_sets), "no port-search hooks" },
 	[OPT_SURVEY] = { survey_sets, NELEM(survey_sets), "no port survey" },
 	[OPT_RESET] = { reset_sets, NELEM(reset_sets), "no reset hook" },
+	[OPT_PEND] = { pend_sets, NELEM(pend_sets), "no hook on our sockets' resets" },
 };
 
 static int configure(struct tcpclose_bpf *skel, const struct tc_opts *o,
 		     const struct tc_tracer *t, bool events, const struct hookset *c, const struct hookset *const *opt)
 {
 	const struct hookset *oc = opt[OPT_OWNER], *tc = opt[OPT_TW], *pc = opt[OPT_PORTS];
-	const struct hookset *sc = opt[OPT_SURVEY], *rc = opt[OPT_RESET];
+	const struct hookset *sc = opt[OPT_SURVEY], *rc = opt[OPT_RESET], *dc = opt[OPT_PEND];
 	struct bpf_program *p;
 	int err;
 
@@ -255,7 +270,8 @@ static int configure(struct tcpclose_bpf *skel, const struct tc_opts *o,
 		const char *name = bpf_program__name(p);
 
 		bpf_program__set_autoload(p, in_set(name, c) || in_set(name, oc) || in_set(name, tc) ||
-					     in_set(name, pc) || in_set(name, sc) || in_set(name, rc));
+					     in_set(name, pc) || in_set(name, sc) || in_set(name, rc) ||
+					     in_set(name, dc));
 	}
 	/* inet_twsk_hashdance() became inet_twsk_hashdance_schedule() in 6.10. */
 	if (kernel_has_func("inet_twsk_hashdance_schedule")) {
@@ -269,6 +285,7 @@ static int configure(struct tcpclose_bpf *skel, const struct tc_opts *o,
 	bpf_program__set_autoattach(skel->progs.tc_iter_tw, false);
 	bpf_program__set_autoattach(skel->progs.tc_iter_ports, false);
 	bpf_program__set_autoattach(skel->progs.tc_sweep_charge, false);
+	bpf_program__set_autoattach(skel->progs.tc_pend_settle, false);
 	skel->rodata->target_netns = t->netns_ino;
 	skel->rodata->target_cgroup = t->cgroup_id;
 	skel->rodata->target_cgroup_level = (__u32)t->cgroup_level;
@@ -281,6 +298,7 @@ static int configure(struct tcpclose_bpf *skel, const struct tc_opts *o,
 	skel->rodata->tw_timer_path = tc && tc->attach == TC_ATTACH_TRACEPOINT;
 	skel->rodata->port_hooks = pc != NULL;
 	skel->rodata->jiffies_hz = t->hz;
+	skel->rodata->defer_resets = dc != NULL;
 	/* The socket table: --max-sockets slots in sets of TC_SOCK_WAYS. */
 	skel->rodata->sock_nsets = (o->max_sockets + TC_SOCK_WAYS - 1) / TC_SOCK_WAYS;
 	/* ... and past them a scratch record per CPU and program (maps.bpf.h) */
@@ -336,6 +354,7 @@ static int try_sets(struct tc_tracer *t, const struct tc_opts *o, bool events,
 	t->tw_attach = opt[OPT_TW] ? opt[OPT_TW]->attach : TC_ATTACH_AUTO;
 	t->port_hook = opt[OPT_PORTS] ? opt[OPT_PORTS]->hook : NULL;
 	t->reset_hook = opt[OPT_RESET] ? opt[OPT_RESET]->hook : NULL;
+	t->pend_hook = opt[OPT_PEND] ? opt[OPT_PEND]->hook : NULL;
 	t->survey = opt[OPT_SURVEY] != NULL;
 	t->sweep_rows = t->survey && in_set("tc_sweep_charge", opt[OPT_SURVEY]);
 	return 0;
@@ -426,6 +445,9 @@ static int attach_best(struct tc_tracer *t, const struct tc_opts *o, bool events
 				failed[OPT_RESET][j] = true;
 		if (filtered)
 			vlog("resets to no socket: not counted with a process filter (no process)");
+		for (int j = 0; j < optional[OPT_PEND].n; j++)
+			if ((j == PEND_REASON) != reason)
+				failed[OPT_PEND][j] = true;
 	}
 	/* --light: the timer and syscall tracepoints run for every timer and
 	 * every syscall of the host, not only TCP's; the function hooks of the
@@ -638,12 +660,13 @@ int tc_tracer_start(struct tc_tracer *t, const struct tc_opts *o, bool events,
 			t->tw_snapshot = t->tw_hook != NULL;
 		}
 		vlog("attached %s (mode %s), accept() owner capture %s, timewait %s, port search %s, "
-		     "resets to no socket %s",
+		     "resets to no socket %s, our sockets' resets %s",
 		     t->state_hook, tc_attach_name(t->attach),
 		     t->owner_hook ? t->owner_hook : "unavailable",
 		     t->tw_hook ? t->tw_hook : "unavailable",
 		     t->port_hook ? t->port_hook : "unavailable",
-		     t->reset_hook ? t->reset_hook : "unavailable");
+		     t->reset_hook ? t->reset_hook : "unavailable",
+		     t->pend_hook ? t->pend_hook : "unavailable");
 		return 0;
 	}
 	if (last == -EPERM || last == -EACCES)
@@ -666,6 +689,65 @@ struct ring_buffer *tc_tracer_events(const struct tc_tracer *t, ring_buffer_samp
 void tc_tracer_detach(struct tc_tracer *t)
 {
 	tcpclose_bpf__detach(t->skel);
+	t->detached = true;
+	tc_tracer_settle(t);	/* no reset can come now */
+}
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);	/* bpf_ktime_get_ns()'s clock */
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+/* Charge the pending closes at least min_age_ns old; how many are younger. */
+static int settle_older(const struct tc_tracer *t, __u64 min_age_ns)
+{
+	int fd = bpf_map__fd(t->skel->maps.pending);
+	int prog = bpf_program__fd(t->skel->progs.tc_pend_settle);
+	__u32 max = bpf_map__max_entries(t->skel->maps.pending), n = 0;
+	__u64 *keys = calloc(max, sizeof(*keys)), key, now = mono_ns();
+	int young = 0;
+
+	if (!keys)
+		return 0;
+	/* Keys first: the kernel deletes entries while we walk. */
+	for (void *prev = NULL; n < max && !bpf_map_get_next_key(fd, prev, &key); prev = &keys[n - 1])
+		keys[n++] = key;
+	for (__u32 i = 0; i < n; i++) {
+		struct tc_pend v;
+		struct tc_pend_arg a = { .key = keys[i] };
+		LIBBPF_OPTS(bpf_test_run_opts, ro, .ctx_in = &a, .ctx_size_in = sizeof(a));
+
+		if (bpf_map_lookup_elem(fd, &keys[i], &v))
+			continue;	/* its reset came meanwhile */
+		if (now - v.now < min_age_ns) {
+			young++;
+			continue;
+		}
+		bpf_prog_test_run_opts(prog, &ro);
+	}
+	free(keys);
+	return young;
+}
+
+void tc_tracer_settle(const struct tc_tracer *t)
+{
+	/* A reset follows its close in microseconds: what waited this long
+	 * got none. Attached, a close younger than that may still get one. */
+	const __u64 wait_ns = 10 * 1000 * 1000;
+
+	if (!t->pend_hook)
+		return;
+	if (t->detached) {
+		settle_older(t, 0);
+	} else if (settle_older(t, wait_ns)) {
+		struct timespec ts = { 0, (long)wait_ns };
+
+		nanosleep(&ts, NULL);
+		settle_older(t, wait_ns);
+	}
 }
 
 int tc_tracer_probe_fd(const struct tc_tracer *t)

@@ -19,6 +19,9 @@ struct tc_tracer {
 	const char *tw_hook;		/* NULL if timewait timers could not be hooked */
 	const char *port_hook;		/* NULL: connect()'s port search not hooked */
 	const char *reset_hook;		/* NULL: resets answering no socket not counted */
+	const char *pend_hook;		/* NULL: our sockets' resets not hooked: the causes
+					 * they tell (pending.bpf.c) not counted */
+	bool detached;			/* tc_tracer_detach() ran */
 	bool survey;			/* the port survey iterator loaded */
 	bool sweep_rows;		/* the sweep charges rows (sweep.bpf.c loaded) */
 	int tw_attach;			/* family of the timewait hooks (enum tc_attach) */
@@ -51,5 +54,10 @@ struct ring_buffer *tc_tracer_events(const struct tc_tracer *t, ring_buffer_samp
 				     void *ctx);
 void tc_tracer_detach(struct tc_tracer *t);
 int tc_tracer_probe_fd(const struct tc_tracer *t);
+/* The closes a reset of ours may follow wait for it (pending.bpf.c): those
+ * it did not follow are charged here, as classified at their CLOSE. Every
+ * read of the maps comes after this (collect.c); trace and record call it
+ * as they poll, so that such closes' events come in their time. */
+void tc_tracer_settle(const struct tc_tracer *t);
 
 #endif

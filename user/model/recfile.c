@@ -293,9 +293,9 @@ static bool cgroups_ok(json_object *o)
 static const char *header_bad(json_object *h)
 {
 	static const char *const hooks[] = { "attach", "state_hook", "owner_hook", "tw_hook",
-					     "port_hook", "reset_hook" };
+					     "port_hook", "reset_hook", "pend_hook" };
 	static const char *const flags[] = { "port_hooks", "tw_snapshot", "survey", "causes",
-					     "fin_shutdown", "timeout_idle" };
+					     "fin_shutdown", "timeout_idle", "rst_after" };
 	json_object *v;
 
 	if (!is_object(h))
@@ -307,7 +307,7 @@ static const char *header_bad(json_object *h)
 	if (!ALL(h, hooks, is_name))
 		return "hook names";
 	if (!ALL(h, flags, is_bool))
-		return "port_hooks, tw_snapshot, survey, causes, fin_shutdown, timeout_idle";
+		return "port_hooks, tw_snapshot, survey, causes, fin_shutdown, timeout_idle, rst_after";
 	return NULL;
 }
 
@@ -572,6 +572,9 @@ int tc_rec_read(const char *path, struct tc_recording *r, char *err, size_t errl
 	r->rp.nosock_ok = json_object_object_get_ex(r->header, "reset_hook", &v) && is_string(v);
 	r->rp.idle = json_object_object_get_ex(r->header, "timeout_idle", &v) &&
 		     json_object_get_boolean(v);
+	/* Before the causes a reset after the close tells, the later ones were
+	 * numbered TC_CAUSE_N_AFTER lower (tcpclose.h). */
+	r->rp.old_causes = !json_object_object_get_ex(r->header, "rst_after", NULL);
 	while (!r->trailer && left >= (off_t)sizeof(fh) && fread(fh, sizeof(fh), 1, f) == 1) {
 		left -= sizeof(fh);
 		if (!frame_len_ok(fh[0], fh[1])) {
@@ -778,10 +781,12 @@ int tc_rec_model(struct tc_recording *r, struct tc_model *m)
 	m->tw_hook = hstr(r->header, "tw_hook");
 	m->port_hook = hstr(r->header, "port_hook");
 	m->reset_hook = hstr(r->header, "reset_hook");	/* absent before: null */
+	m->pend_hook = hstr(r->header, "pend_hook");	/* ... */
 	m->tw_snapshot = hbool(r->header, "tw_snapshot");
 	m->causes = hbool(r->header, "causes");	/* absent before causes were told */
 	m->fin_by = hbool(r->header, "fin_shutdown");	/* ... before TC_SF_FIN_SHUTDOWN */
 	m->idle = hbool(r->header, "timeout_idle");	/* ... before idle times */
+	m->rst_after = hbool(r->header, "rst_after");	/* ... before pending.bpf.c */
 	known = hbool(r->header, "survey");
 	if (tc_replay_model(&r->rp, m))
 		return -ENOMEM;

@@ -113,16 +113,22 @@ static int replay_unseen(struct tc_replay *r, const struct tc_event *e)
 	return 0;
 }
 
+int tc_replay_cause(const struct tc_replay *r, int cause)
+{
+	return r->old_causes && cause >= TC_CAUSE_FIRST_AFTER ? cause + TC_CAUSE_N_AFTER : cause;
+}
+
 /* The very adds tc_finish() in state.bpf.c makes (rowmath.h), to totals,
  * process and peer. */
 int tc_replay_close(struct tc_replay *r, const struct tc_event *e)
 {
+	int cause = tc_replay_cause(r, e->cause);
 	struct tc_closed x = {
 		.bytes_in = e->bytes_in, .bytes_out = e->bytes_out, .lifetime_ns = e->lifetime_ns,
 		.segs_in = e->segs_in, .segs_out = e->segs_out, .retries = e->retries,
 		.reuse_refused = e->reuse_refused, .kind = e->kind, .role = e->role,
 		.oldstate = e->oldstate, .flags = e->flags, .connfail = e->connfail, .err = e->err,
-		.cause = e->cause, .idle_s = e->idle_s,
+		.cause = (__u8)cause, .idle_s = e->idle_s,
 	};
 	struct tc_counts *rows[3];
 	struct tc_delta d = { 0 };
@@ -134,7 +140,7 @@ int tc_replay_close(struct tc_replay *r, const struct tc_event *e)
 		return -ENOMEM;
 	for (int i = 0; i < 3; i++)
 		tc_close_apply(rows[i], &d, &x, r->port_hooks, false);
-	if (r->idle && tc_idle_wanted(e->cause, e->oldstate))	/* as tc_finish, last */
+	if (r->idle && tc_idle_wanted(cause, e->oldstate))	/* as tc_finish, last */
 		for (int i = 0; i < 3; i++)
 			tc_idle_apply(rows[i], e->idle_s, false);
 	r->events++;

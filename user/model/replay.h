@@ -15,6 +15,8 @@
 struct tc_replay {
 	bool port_hooks;	/* the port search was hooked: retries count */
 	bool idle;		/* the recorder knew HZ: timeouts' idle times count */
+	bool old_causes;	/* recorded before TC_CAUSE_DATA_AFTER_CLOSE and the two after
+				 * it: the causes from there on are numbered lower */
 	struct tc_counts totals;
 	void *procs, *peers;	/* tsearch(3) trees of rows */
 	size_t nprocs, npeers;
@@ -28,6 +30,8 @@ void tc_replay_init(struct tc_replay *r, bool port_hooks);
 void tc_replay_free(struct tc_replay *r);
 /* 0, or -ENOMEM. */
 int tc_replay_close(struct tc_replay *r, const struct tc_event *e);
+/* An event's cause as numbered now (old_causes: as recorded before). */
+int tc_replay_cause(const struct tc_replay *r, int cause);
 /* The longest TIME_WAIT stay a recording may hold: a year (they last 60 s;
  * a peer re-sending its FIN restarts that, never for a year). */
 #define TC_REPLAY_TW_MAX_MS (365LL * 24 * 3600 * 1000)

@@ -59,6 +59,8 @@ static json_object *jaddr(int family, const __u8 *addr)
 
 #define ADD(o, k, v) json_object_object_add(o, k, v)
 #define U64(v) json_object_new_uint64(v)
+/* A number only where this kernel/mode observes it: never a false zero. */
+#define OPT(ok, v) ((ok) ? (v) : NULL)
 
 static json_object *close_obj(const struct tc_counts *c)
 {
@@ -70,7 +72,9 @@ static json_object *close_obj(const struct tc_counts *c)
 }
 
 /* Abortive closes by cause, [from, to): resets sent, timeouts, resets
- * received. Unknown (a recording made before causes were told): null. */
+ * received. Unknown (a recording made before causes were told): null; the
+ * causes a reset after the close tells, where its hook is missing: each
+ * null. */
 static json_object *cause_obj(const struct tc_counts *c, const struct tc_model *m, int from,
 			      int to)
 {
@@ -79,8 +83,11 @@ static json_object *cause_obj(const struct tc_counts *c, const struct tc_model *
 	if (!m->causes)
 		return NULL;
 	o = json_object_new_object();
-	for (int i = from; i < to; i++)
-		ADD(o, tc_cause_name(i), U64(c->cause[i]));
+	for (int i = from; i < to; i++) {
+		bool after = i >= TC_CAUSE_FIRST_AFTER && i < TC_CAUSE_FIRST_AFTER + TC_CAUSE_N_AFTER;
+
+		ADD(o, tc_cause_name(i), OPT(!after || m->rst_after, U64(c->cause[i])));
+	}
 	return o;
 }
 
@@ -89,8 +96,6 @@ static const char *const tw_end_names[TC_TWE_MAX] = {
 	[TC_TWE_SYN_RECYCLED] = "syn_recycled", [TC_TWE_KILLED] = "killed",
 };
 
-/* A number only where this kernel/mode observes it: never a false zero. */
-#define OPT(ok, v) ((ok) ? (v) : NULL)
 
 /* "container": what the cgroup path says (container.h), null when nothing. */
 static json_object *container_obj(const char *cgroup)
@@ -385,6 +390,7 @@ int tc_render_json(FILE *f, const struct tc_model *m)
 	ADD(hooks, "time_wait", m->tw_hook ? jstr_utf8(m->tw_hook) : NULL);
 	ADD(hooks, "port_search", m->port_hook ? jstr_utf8(m->port_hook) : NULL);
 	ADD(hooks, "reset", m->reset_hook ? jstr_utf8(m->reset_hook) : NULL);
+	ADD(hooks, "own_reset", m->pend_hook ? jstr_utf8(m->pend_hook) : NULL);
 	ADD(head, "hooks", hooks);
 	ADD(head, "duration_s", jdouble(m->duration_s, 3));
 	add_counts(totals, &m->totals, m);

@@ -163,10 +163,11 @@ static struct peer_group *group_peers(const struct tc_model *m, size_t *n)
 	&(c)->cause[1], &(c)->cause[2], &(c)->cause[3], &(c)->cause[4], &(c)->cause[5], \
 	&(c)->cause[6], &(c)->cause[7], &(c)->cause[8], &(c)->cause[9], &(c)->cause[10], \
 	&(c)->cause[11], &(c)->cause[12], &(c)->cause[13], &(c)->cause[14], &(c)->cause[15], \
+	&(c)->cause[16], &(c)->cause[17], &(c)->cause[18], \
 	&(c)->fin_shutdown, &(c)->idle_count, &(c)->idle_sum_s
-_Static_assert(TC_CK_MAX == 8 && TC_TWE_MAX == 4 && TC_CAUSE_MAX == 16,
+_Static_assert(TC_CK_MAX == 8 && TC_TWE_MAX == 4 && TC_CAUSE_MAX == 19,
 	       "OTHER_FIELDS lists every kind, end and cause");
-#define NOTHER ((size_t)38)
+#define NOTHER ((size_t)41)
 
 /*
  * A series chosen after an exposition starts from what "other" exposed of
@@ -432,10 +433,11 @@ static void row_counters(FILE *f, const char *prefix, labels_fn fn, const struct
 
 		for (int i = 0; i < TC_CAUSE_MAX; i++)
 			cause[i] = tc_cause_name(i);
-		family(f, prefix, "resets_sent_total",
-		       "Resets sent by a process still holding the socket (or ss -K), by cause.",
+		/* the causes a reset after the close tells last: absent untold */
+		family(f, prefix, "resets_sent_total", "Resets our sockets sent, by cause.",
 		       fn, s, n, "cause", cause + TC_CAUSE_UNREAD_DATA,
-		       TC_CAUSE_FIRST_TIMEOUT - TC_CAUSE_UNREAD_DATA, get_reset_cause);
+		       (m->rst_after ? TC_CAUSE_FIRST_TIMEOUT : TC_CAUSE_FIRST_AFTER) -
+		       TC_CAUSE_UNREAD_DATA, get_reset_cause);
 		family(f, prefix, "timeouts_total", "Sockets ended by a timeout, by cause.", fn, s, n,
 		       "cause", cause + TC_CAUSE_FIRST_TIMEOUT,
 		       TC_CAUSE_FIRST_RECEIVED - TC_CAUSE_FIRST_TIMEOUT, get_timeout_cause);

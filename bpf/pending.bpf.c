@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The resets that tell why a socket of ours ended where its fields at
+ * ->CLOSE cannot: new data after close() or shutdown(SHUT_RD), TCP_LINGER2
+ * < 0, memory (docs/counting.md). The state handler holds such a close in
+ * the pending table (tc_rst_may_follow); the reset the kernel sends right
+ * after it, in the same call chain, charges it with the cause it tells.
+ * When none comes (a reset really received, a full tcp_max_tw_buckets),
+ * user space has it charged as it was classified at its next look
+ * (tc_pend_settle). Whoever deletes the entry charges it: exactly once, and
+ * every counter only ever grows.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "maps.bpf.h"
+#include "core.bpf.h"
+#include "agg.bpf.h"
+#include "socktab.bpf.h"
+
+/* The reset follows its close within microseconds; one this late, or
+ * toward another port, is another socket's now at the same address. */
+#define TC_PEND_RST_NS (100ULL * 1000 * 1000)
+
+/* Take the entry at key out of the table into this program's scratch:
+ * NULL when another program or user space took it first. */
+static __always_inline struct tc_pend *tc_pend_take(__u64 key, const struct tc_pend *p, __u32 idx)
+{
+	struct tc_pend *c = bpf_map_lookup_elem(&pend_scratch, &idx);
+
+	if (!c)
+		return NULL;
+	*c = *p;	/* before the delete: the element is reused after it */
+	if (bpf_map_delete_elem(&pending, &key))
+		return NULL;
+	return c;
+}
+
+/* A reset of sk: if its close is pending and the reset names a cause for
+ * it, charge the close with that cause. */
+static __always_inline int tc_pend_reset(const struct sock *sk, int rk)
+{
+	__u64 key = tc_sk_addr(sk, TC_SCRATCH_RESET);
+	struct tc_peer_key row;
+	struct tc_pend *p, *c;
+	int cause;
+
+	if (!sk || !key)	/* 6.18 types sk as maybe NULL (NO_SOCKET's) */
+		return 0;
+	p = bpf_map_lookup_elem(&pending, &key);
+	if (!p)
+		return 0;
+	cause = tc_rst_cause(rk, p->x.err, p->linger2_neg);
+	if (cause == TC_CAUSE_NONE || bpf_ktime_get_ns() - p->now > TC_PEND_RST_NS ||
+	    sk->__sk_common.skc_state != TC_CLOSE ||
+	    bpf_ntohs(sk->__sk_common.skc_dport) != p->rec.tuple.rport)	/* (CLOSE cleared
+									 * the local one) */
+		return 0;
+	c = tc_pend_take(key, p, TC_PS_RESET);
+	if (!c)
+		return 0;
+	c->rec.cause = cause;
+	c->x.cause = cause;
+	/* no timewait socket was refused: the kernel reset instead */
+	c->rec.flags &= ~TC_SF_OVERFLOW;
+	c->x.flags &= ~TC_SF_OVERFLOW;
+	tc_charge_closed(&c->rec, &c->x, c->now, &row, true);
+	return 0;
+}
+
+/* 6.10+: the kernel's reason says which reset it is. */
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(tc_pend_rst, const struct sock *sk, const struct sk_buff *skb, int reason)
+{
+	int rk;
+
+	if (reason == bpf_core_enum_value(enum sk_rst_reason, SK_RST_REASON_TCP_ABORT_ON_DATA))
+		rk = TC_RK_DATA;
+	else if (reason == bpf_core_enum_value(enum sk_rst_reason, SK_RST_REASON_TCP_ABORT_ON_LINGER))
+		rk = TC_RK_LINGER;
+	else if (reason == bpf_core_enum_value(enum sk_rst_reason, SK_RST_REASON_TCP_ABORT_ON_MEMORY))
+		rk = TC_RK_MEMORY;
+	else
+		return 0;
+	return tc_pend_reset(sk, rk);	/* these come from full sockets: sk is set */
+}
+
+/*
+ * Before 6.10 the tracepoint fires for full sockets only, with no reason:
+ * an answer to a segment (tcp_v4/v6_send_reset) has one, a reset sent on
+ * its own (tcp_send_active_reset) none. The segment as a number: a verifier
+ * that trusts the argument would drop the test.
+ */
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(tc_pend_rst_old, const struct sock *sk, const struct sk_buff *skb)
+{
+	__u64 skbv = 0;
+
+	bpf_probe_read_kernel(&skbv, sizeof(skbv), &ctx[1]);
+	return tc_pend_reset(sk, skbv ? TC_RK_PASSIVE : TC_RK_ACTIVE);
+}
+
+/* User space's (BPF_PROG_TEST_RUN): no reset came for the close at key in
+ * its time; charge it as classified at its CLOSE. */
+SEC("syscall")
+int tc_pend_settle(struct tc_pend_arg *a)
+{
+	__u64 key = a->key;
+	struct tc_pend *p = bpf_map_lookup_elem(&pending, &key), *c;
+	struct tc_peer_key row;
+
+	a->res = 0;
+	if (!p)
+		return 0;
+	c = tc_pend_take(key, p, TC_PS_SETTLE);
+	if (!c)
+		return 0;
+	tc_charge_closed(&c->rec, &c->x, c->now, &row, true);
+	a->res = 1;
+	return 0;
+}

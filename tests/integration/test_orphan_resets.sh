@@ -1,0 +1,95 @@
+#!/bin/bash
+# The resets the kernel sends after a close, whose cause only the reset
+# itself tells (pending.bpf.c): new data after shutdown(SHUT_RDWR) or after
+# close() == TcpExtTCPAbortOnData, TCP_LINGER2 -1 == TcpExtTCPAbortOnLinger
+# (close() in FIN_WAIT2) or ...OnData (close() in ESTABLISHED: the ACK of
+# the FIN comes to an orphan), per process, in report, trace and a
+# recording's replay alike; a reset really received after our FIN keeps
+# its cause. Where our sockets' resets cannot be hooked: null, never 0.
+. "$(dirname "$0")/lib.sh"
+N=8
+ns=$(netns_new orphans) || exit 1
+# an orphan in FIN_WAIT2 stays a full socket (keepalive timer) when the
+# FIN_WAIT2 timeout is over TIME_WAIT's 60 s; else it is a timewait socket
+# by the time the client's data comes, which resets as TIME_WAIT
+in_ns "$ns" sysctl -qw net.ipv4.tcp_fin_timeout=120
+out=$WORK/report.json tr=$WORK/trace.json rec=$WORK/orphans.tcrec
+tracer_start "$out" report --json --netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
+rpid=$TRACER_PID
+tracer_start "$tr" trace --json --netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
+tpid=$TRACER_PID
+tracer_start "$WORK/rec.out" record -o "$rec" --netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
+das=$(in_ns "$ns" "$SCEN/closer" data-after-shutdown 4 7301 "$N")
+dac=$(in_ns "$ns" "$SCEN/closer" data-after-close 6 7302 "$N")
+l2=$(in_ns "$ns" "$SCEN/closer" linger2 4 7303 "$N")
+l2c=$(in_ns "$ns" "$SCEN/closer" linger2-close 4 7304 "$N")
+# a reset really received after close(), in FIN_WAIT2: no reset of ours
+# follows, so it keeps its cause (charged when user space looks)
+ftr=$(in_ns "$ns" "$SCEN/closer" fin-then-reset 4 7305 "$N")
+for l in "$das" "$dac" "$l2" "$l2c" "$ftr"; do
+	check "scenario $(jq -r .mode <<<"$l") ran cleanly" true "$(jq -r .ok <<<"$l")"
+done
+ns_settle "$ns"
+kill -INT "$rpid" "$tpid" 2>/dev/null
+tracer_stop
+tracer_stop "$tpid"
+tracer_stop "$rpid"
+
+on_data=$(nstat_get "$ns" TcpExtTCPAbortOnData)
+on_linger=$(nstat_get "$ns" TcpExtTCPAbortOnLinger)
+check "kernel: one abort on data per data-after-*, linger2-close and SO_LINGER 0 close" \
+	$((4 * N)) "$on_data"
+check "kernel: one abort on linger per linger2 close" "$N" "$on_linger"
+unseen=$(jq '.totals.close.unseen' "$out")
+pid_of() { jq -r .server_pid <<<"$1"; }
+causes() {	# causes PID: data_after_close linger2 memory fin_sent fin_then_reset closed+unseen
+	jq -r --argjson p "$1" '[.processes[] | select(.pid==$p)][0] |
+		"\(.reset_cause.data_after_close) \(.reset_cause.linger2) \(.reset_cause.memory) \(.reset_received_in.fin_sent) \(.fin_then_reset + .close.unseen) \(.closed)"' "$out"
+}
+if [ "$(jq -r '.hooks.own_reset // empty' "$out")" = "" ]; then
+	check "our sockets' resets not hooked here: their causes null, never 0" "null null null" \
+		"$(jq -r '.totals.reset_cause | "\(.data_after_close) \(.linger2) \(.memory)"' "$out")"
+	finish
+	exit
+fi
+# exact on the closes seen (a close the kernel skipped has no cause)
+within() {	# within NAME ORACLE COUNTED
+	if [ "$3" -le "$2" ] && [ "$2" -le $(($3 + unseen)) ]; then
+		check "$1" "$2" "$2"
+	else
+		check "$1" "$2 (of which unseen at most $unseen)" "$3"
+	fi
+}
+within "totals: data_after_close + linger2 + linger_zero == TcpExtTCPAbortOnData + ...OnLinger" \
+	$((on_data + on_linger)) \
+	"$(jq '.totals.reset_cause | .data_after_close + .linger2 + .linger_zero' "$out")"
+check "totals: no memory resets, no timewait refused" "0 0" \
+	"$(jq -r '"\(.totals.reset_cause.memory) \(.totals.time_wait.overflow)"' "$out")"
+# per process: each server its cause alone; the FIN came first from it and
+# the close ended in a reset it sent, never one received
+for s in "das data" "dac data" "l2 linger2" "l2c linger2"; do
+	set -- $s
+	read -r d l m f r c <<<"$(causes "$(pid_of "${!1}")")"
+	if [ "$2" = data ]; then got="$d $l"; else got="$l $d"; fi
+	u=$((N - c))	# this server's closes never seen
+	check "$(jq -r .mode <<<"${!1}"): the server's cause ($2), none other, reset after its FIN" \
+		"$N 0 0 0 $N" "$(( ${got%% *} + u )) ${got#* } $m $f $r"
+done
+# the clients: the reset received after the server's FIN (CLOSE_WAIT)
+check "clients: each a reset received in close_wait" $((4 * N)) \
+	"$(jq --argjson p "$(jq -s '[.[].client_pid]' <<<"$das$dac$l2$l2c")" \
+		'[.processes[] | select(.pid as $x | $p | index($x)) | .reset_received_in.close_wait + .close.unseen] | add' "$out")"
+within "fin-then-reset: the client's reset received after its FIN (fin_sent)" "$N" \
+	"$(jq --argjson p "$(jq .client_pid <<<"$ftr")" '.processes[] | select(.pid==$p) | .reset_received_in.fin_sent' "$out")"
+check "fin-then-reset: the server's SO_LINGER 0 (from CLOSE_WAIT)" "$N" \
+	"$(jq --argjson p "$(pid_of "$ftr")" '.processes[] | select(.pid==$p) | .reset_cause.linger_zero + .close.unseen' "$out")"
+# trace: one event each, with its cause; a recording rebuilds the same
+check "trace: data_after_close and linger2 events == report's" \
+	"$(jq -r '.totals.reset_cause | "\(.data_after_close) \(.linger2)"' "$out")" \
+	"$(jq -rs '"\([.[] | select(.cause == "data_after_close")] | length) \([.[] | select(.cause == "linger2")] | length)"' "$tr")"
+"$TCPCLOSE" report --from "$rec" --json >"$WORK/from.json" 2>"$WORK/from.err"
+check "replay: the recording reads" 0 $?
+check "replay: causes per process as reported live" \
+	"$(jq -c '[.totals.reset_cause, .totals.reset_received_in, ([.processes[] | {pid, r: .reset_cause, x: .reset_received_in, f: .fin_then_reset}] | sort_by(.pid))]' "$out")" \
+	"$(jq -c '[.totals.reset_cause, .totals.reset_received_in, ([.processes[] | {pid, r: .reset_cause, x: .reset_received_in, f: .fin_then_reset}] | sort_by(.pid))]' "$WORK/from.json")"
+finish
