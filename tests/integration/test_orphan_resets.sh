@@ -7,7 +7,7 @@
 # recording's replay alike; a reset really received after our FIN keeps
 # its cause. Where our sockets' resets cannot be hooked: null, never 0.
 . "$(dirname "$0")/lib.sh"
-N=8
+N=20
 ns=$(netns_new orphans) || exit 1
 # an orphan in FIN_WAIT2 stays a full socket (keepalive timer) when the
 # FIN_WAIT2 timeout is over TIME_WAIT's 60 s; else it is a timewait socket
@@ -92,4 +92,12 @@ check "replay: the recording reads" 0 $?
 check "replay: causes per process as reported live" \
 	"$(jq -c '[.totals.reset_cause, .totals.reset_received_in, ([.processes[] | {pid, r: .reset_cause, x: .reset_received_in, f: .fin_then_reset}] | sort_by(.pid))]' "$out")" \
 	"$(jq -c '[.totals.reset_cause, .totals.reset_received_in, ([.processes[] | {pid, r: .reset_cause, x: .reset_received_in, f: .fin_then_reset}] | sort_by(.pid))]' "$WORK/from.json")"
+# doctor names each server: peers that keep sending, TCP_LINGER2 < 0
+"$TCPCLOSE" doctor --from "$rec" --json >"$WORK/doc.json"
+pair() { printf '%s\n' "$@" | sort -n | paste -sd, -; }
+check "doctor: data_after_close for both data-after-* servers, linger2_resets for both linger2 ones" \
+	"$(pair "$(pid_of "$das")" "$(pid_of "$dac")") $(pair "$(pid_of "$l2")" "$(pid_of "$l2c")")" \
+	"$(jq -r 'def pids($id): [.findings[] | select(.id == $id) | .title |
+		capture("pid (?<p>[0-9]+)").p | tonumber] | sort | map(tostring) | join(",");
+		"\(pids("data_after_close")) \(pids("linger2_resets"))"' "$WORK/doc.json")"
 finish

@@ -325,6 +325,58 @@ static __u32 slot_by_loop(__u32 n)
 	return slot;
 }
 
+/* Which closes wait for the reset after them (pending.bpf.c). */
+static void test_rst_may_follow(void **state)
+{
+	(void)state;
+	/* tcp_reset() for data after our FIN: RCV_SHUTDOWN is ours only there */
+	assert_int_equal(tc_rst_may_follow(TC_FIN_WAIT1, TC_ECONNRESET, 0, 0), TC_RF_IF_RCV_SHUT);
+	assert_int_equal(tc_rst_may_follow(TC_FIN_WAIT2, TC_ECONNRESET, 1, 0), TC_RF_IF_RCV_SHUT);
+	/* after the peer's FIN RCV_SHUTDOWN is the peer's: a reset received */
+	assert_int_equal(tc_rst_may_follow(TC_CLOSE_WAIT, TC_EPIPE, 0, 0), TC_RF_NO);
+	assert_int_equal(tc_rst_may_follow(TC_LAST_ACK, TC_ECONNRESET, 1, 0), TC_RF_NO);
+	assert_int_equal(tc_rst_may_follow(TC_ESTABLISHED, TC_ECONNRESET, 0, 0), TC_RF_NO);
+	/* timeouts and ss -K tell their own cause */
+	assert_int_equal(tc_rst_may_follow(TC_FIN_WAIT1, TC_ETIMEDOUT, 1, 0), TC_RF_NO);
+	assert_int_equal(tc_rst_may_follow(TC_FIN_WAIT2, TC_ECONNABORTED, 1, 0), TC_RF_NO);
+	/* an orphan's end from a FIN state with no timewait socket */
+	assert_int_equal(tc_rst_may_follow(TC_FIN_WAIT2, 0, 1, 0), TC_RF_YES);
+	assert_int_equal(tc_rst_may_follow(TC_FIN_WAIT1, 0, 1, 0), TC_RF_YES);
+	assert_int_equal(tc_rst_may_follow(TC_CLOSING, 0, 1, 0), TC_RF_YES);
+	assert_int_equal(tc_rst_may_follow(TC_LAST_ACK, 0, 1, 0), TC_RF_IF_UNACKED);
+	assert_int_equal(tc_rst_may_follow(TC_FIN_WAIT2, 0, 1, 1), TC_RF_NO);	/* timewait */
+	assert_int_equal(tc_rst_may_follow(TC_FIN_WAIT2, 0, 0, 0), TC_RF_NO);	/* still held */
+	assert_int_equal(tc_rst_may_follow(TC_ESTABLISHED, 0, 1, 0), TC_RF_NO);
+	assert_int_equal(tc_rst_may_follow(TC_SYN_SENT, 0, 1, 0), TC_RF_NO);
+}
+
+/* What the reset that follows says. */
+static void test_rst_cause(void **state)
+{
+	(void)state;
+	/* 6.10+: the kernel's reason */
+	assert_int_equal(tc_rst_cause(TC_RK_DATA, TC_ECONNRESET, 0), TC_CAUSE_DATA_AFTER_CLOSE);
+	assert_int_equal(tc_rst_cause(TC_RK_DATA, 0, 0), TC_CAUSE_DATA_AFTER_CLOSE);
+	assert_int_equal(tc_rst_cause(TC_RK_DATA, 0, 1), TC_CAUSE_LINGER2);	/* ACK after close() */
+	assert_int_equal(tc_rst_cause(TC_RK_LINGER, 0, 1), TC_CAUSE_LINGER2);
+	assert_int_equal(tc_rst_cause(TC_RK_MEMORY, 0, 0), TC_CAUSE_MEMORY);
+	/* after tcp_reset() only data after close can follow */
+	assert_int_equal(tc_rst_cause(TC_RK_MEMORY, TC_ECONNRESET, 0), TC_CAUSE_NONE);
+	assert_int_equal(tc_rst_cause(TC_RK_LINGER, TC_ECONNRESET, 0), TC_CAUSE_NONE);
+	assert_int_equal(tc_rst_cause(TC_RK_ACTIVE, TC_ECONNRESET, 0), TC_CAUSE_NONE);
+	/* before 6.10: answered a segment, or sent on its own */
+	assert_int_equal(tc_rst_cause(TC_RK_PASSIVE, TC_ECONNRESET, 0), TC_CAUSE_DATA_AFTER_CLOSE);
+	assert_int_equal(tc_rst_cause(TC_RK_PASSIVE, 0, 0), TC_CAUSE_DATA_AFTER_CLOSE);
+	assert_int_equal(tc_rst_cause(TC_RK_PASSIVE, 0, 1), TC_CAUSE_LINGER2);
+	assert_int_equal(tc_rst_cause(TC_RK_ACTIVE, 0, 1), TC_CAUSE_LINGER2);
+	assert_int_equal(tc_rst_cause(TC_RK_ACTIVE, 0, 0), TC_CAUSE_MEMORY);
+	assert_int_equal(tc_rst_cause(TC_RK_NONE, 0, 0), TC_CAUSE_NONE);
+	/* each is a reset sent after a FIN: fin_then_reset */
+	assert_true(tc_fin_then_reset(TC_CK_LOCAL_FIRST, TC_FIN_WAIT2, 0, TC_CAUSE_LINGER2));
+	assert_true(tc_fin_then_reset(TC_CK_LOCAL_FIRST, TC_FIN_WAIT2, 0, TC_CAUSE_MEMORY));
+	assert_false(tc_fin_then_reset(TC_CK_LOCAL_FIRST, TC_FIN_WAIT2, 0, TC_CAUSE_NONE));
+}
+
 static void test_retry_slot(void **state)
 {
 	for (__u32 n = 0; n < 70000; n++)
@@ -379,6 +431,8 @@ int main(void)
 		cmocka_unit_test(test_cause_wanted),
 		cmocka_unit_test(test_close_cause),
 		cmocka_unit_test(test_received_cause),
+		cmocka_unit_test(test_rst_may_follow),
+		cmocka_unit_test(test_rst_cause),
 	};
 	return cmocka_run_group_tests_name("closestate", tests, NULL, NULL);
 }

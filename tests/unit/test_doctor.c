@@ -698,6 +698,31 @@ static void test_causes(void **state)
 	assert_true(has(r->title, "web (pid 410)"));
 	assert_true(has(r->evidence, "70 of 100 closes (70%)"));
 	assert_null(find(n, "linger_resets"));	/* not SO_LINGER 0: the cause says so */
+	assert_null(find(n, "data_after_close"));
+	/* the resets the kernel sends after close(): named where told */
+	m.procs[0].c.cause[TC_CAUSE_DATA_AFTER_CLOSE] = 55;
+	m.procs[0].c.cause[TC_CAUSE_LINGER2] = 51;
+	n = tc_diagnose(&m, f, 32);
+	assert_null(find(n, "data_after_close"));	/* not told: a recording from before */
+	assert_null(find(n, "linger2_resets"));
+	m.rst_after = 1;
+	n = tc_diagnose(&m, f, 32);
+	r = find(n, "data_after_close");
+	assert_non_null(r);
+	assert_true(has(r->title, "web (pid 410)"));
+	assert_true(has(r->evidence, "55 of 100 closes (55%)"));
+	assert_true(has(r->fix, "EOF"));
+	r = find(n, "linger2_resets");
+	assert_non_null(r);
+	assert_true(has(r->evidence, "51 of 100 closes (51%)"));
+	assert_true(has(r->fix, "tcp_fin_timeout"));
+	m.procs[0].c.cause[TC_CAUSE_DATA_AFTER_CLOSE] = 49;	/* under half: no finding */
+	m.procs[0].c.cause[TC_CAUSE_LINGER2] = 0;
+	n = tc_diagnose(&m, f, 32);
+	assert_null(find(n, "data_after_close"));
+	assert_null(find(n, "linger2_resets"));
+	m.procs[0].c.cause[TC_CAUSE_DATA_AFTER_CLOSE] = 0;
+	m.rst_after = 0;
 	r = find(n, "timeouts");
 	assert_non_null(r);
 	assert_true(has(r->title, "12 connections"));

@@ -222,11 +222,24 @@ static void test_causes(void **state)
 	assert_int_equal(count_prefix(out, "tcpclose_timeouts_total{"), 7);
 	assert_true(sample(out, "tcpclose_resets_received_total{state=\"handshake\"}") == 0);
 	assert_int_equal(count_prefix(out, "tcpclose_resets_received_total{"), 4);
+	/* the causes a reset after the close tells: absent where not hooked */
+	assert_int_equal(count_prefix(out, "tcpclose_resets_sent_total{"), 4);
+	assert_null(strstr(out, "cause=\"data_after_close\""));
 	assert_true(sample(out, "tcpclose_process_resets_sent_total{comm=\"web\",pid=\"7\","
 			   "cgroup=\"0\",cause=\"unread_data\"}") == 3);
 	assert_non_null(strstr(out, "tcpclose_process_timeouts_total{comm=\"other\""));
 	assert_null(strstr(out, "tcpclose_resets_no_socket_total"));	/* not counted */
 	assert_null(strstr(out, "tcpclose_closes_fin_by_shutdown_total"));	/* not told */
+	free(out);
+	m.rst_after = 1;
+	m.procs[0].c.cause[TC_CAUSE_LINGER2] = 1;
+	m.totals.cause[TC_CAUSE_LINGER2] = 1;
+	out = render(&m, &st);
+	assert_int_equal(count_prefix(out, "tcpclose_resets_sent_total{"), 7);
+	assert_true(sample(out, "tcpclose_resets_sent_total{cause=\"linger2\"}") == 1);
+	assert_true(sample(out, "tcpclose_resets_sent_total{cause=\"memory\"}") == 0);
+	assert_true(sample(out, "tcpclose_process_resets_sent_total{comm=\"web\",pid=\"7\","
+			   "cgroup=\"0\",cause=\"linger2\"}") == 1);
 	free(out);
 	/* our FIN by shutdown(): the row's, and what an evicted row had in other */
 	m.fin_by = 1;

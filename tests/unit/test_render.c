@@ -236,6 +236,29 @@ static void test_nosock(void **state)
 	out = capture(text_of_model, &m);
 	assert_non_null(strstr(out, "keepalive 2; peer silent avg 350.5 s, max 360 s"));
 	free(out);
+	/* the causes a reset after the close tells: null each where our
+	 * sockets' resets are not hooked, never 0; numbers where they are */
+	root = json_tokener_parse(out = capture(json_of_model, &m));
+	assert_true(json_object_object_get_ex(get(root, "totals.reset_cause"), "data_after_close", NULL));
+	assert_null(get(root, "totals.reset_cause.data_after_close"));
+	assert_null(get(root, "processes.0.reset_cause.memory"));
+	assert_int_equal(json_object_get_int64(get(root, "totals.reset_cause.unread_data")), 0);
+	assert_null(get(root, "hooks.own_reset"));
+	json_object_put(root);
+	free(out);
+	m.rst_after = 1;
+	m.pend_hook = "tp_btf/tcp_send_reset+syscall";
+	m.totals.cause[TC_CAUSE_DATA_AFTER_CLOSE] = 3;
+	root = json_tokener_parse(out = capture(json_of_model, &m));
+	assert_int_equal(json_object_get_int64(get(root, "totals.reset_cause.data_after_close")), 3);
+	assert_int_equal(json_object_get_int64(get(root, "processes.0.reset_cause.linger2")), 0);
+	assert_string_equal(json_object_get_string(get(root, "hooks.own_reset")),
+			    "tp_btf/tcp_send_reset+syscall");
+	json_object_put(root);
+	free(out);
+	out = capture(text_of_model, &m);
+	assert_non_null(strstr(out, "data_after_close 3"));
+	free(out);
 	tc_model_free(&m);
 }
 
