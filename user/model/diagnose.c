@@ -670,6 +670,28 @@ static struct tc_finding *reset_share(struct out *o, const struct tc_proc_row *r
 	return f;
 }
 
+/* The resets the kernel sends right after a close (pending.bpf.c). */
+static const struct {
+	int cause;
+	const char *id, *title, *evidence, *fix;
+} after[] = {
+	{ TC_CAUSE_DATA_AFTER_CLOSE, "data_after_close",
+	  "has peers that keep sending after it closed: the kernel resets them",
+	  "met new data after close() or shutdown(SHUT_RD), which the kernel answers with RST "
+	  "(TcpExtTCPAbortOnData): the peer gets ECONNRESET and what it sent is lost",
+	  "the two sides disagree on where the conversation ends: a client pipelining past a "
+	  "'Connection: close' reply, a server closing before the whole request (a body) came, a "
+	  "last message nobody reads. Read to the peer's EOF before close() (a lingering close), "
+	  "or have the peer stop first" },
+	{ TC_CAUSE_LINGER2, "linger2_resets",
+	  "resets instead of waiting in FIN_WAIT2 (TCP_LINGER2 < 0)",
+	  "were reset by the kernel because the socket has TCP_LINGER2 below 0 "
+	  "(TcpExtTCPAbortOnLinger, or ...OnData when the ACK of its FIN came after close()): "
+	  "the peer gets ECONNRESET and loses what it had not read",
+	  "drop TCP_LINGER2 (or set it to 0 or more) so orphans finish their close; to bound "
+	  "FIN_WAIT2, lower net.ipv4.tcp_fin_timeout instead" },
+};
+
 static void rule_resets(const struct tc_model *m, struct out *o)
 {
 	for (size_t i = 0; i < m->nprocs; i++) {
@@ -692,37 +714,15 @@ static void rule_resets(const struct tc_model *m, struct out *o)
 			    "default); a server that answers before reading the whole request (a "
 			    "body, a pipelined request) resets the client that is still sending");
 		}
-		if (m->rst_after &&
-		    (f = reset_share(o, r, r->c.cause[TC_CAUSE_DATA_AFTER_CLOSE], "data_after_close",
-				     p, sizeof(p)))) {
-			__u64 n = r->c.cause[TC_CAUSE_DATA_AFTER_CLOSE];
+		for (size_t k = 0; m->rst_after && k < sizeof(after) / sizeof(after[0]); k++) {
+			__u64 n = r->c.cause[after[k].cause];
 
-			snprintf(f->title, sizeof(f->title), "%s's peers keep sending after it closed: "
-				 "the kernel resets them", p);
-			put(f->evidence, "%llu of %llu closes (%.0f%%) met new data after close() or "
-			    "shutdown(SHUT_RD), which the kernel answers with RST "
-			    "(TcpExtTCPAbortOnData): the peer gets ECONNRESET and what it sent is lost",
-			    (unsigned long long)n, (unsigned long long)r->c.closed,
-			    pct(n, r->c.closed));
-			put(f->fix, "the two sides disagree on where the conversation ends: a client "
-			    "pipelining past a 'Connection: close' reply, a server closing before the "
-			    "whole request (a body) came, a last message nobody reads. Read to the "
-			    "peer's EOF before close() (a lingering close), or have the peer stop first");
-		}
-		if (m->rst_after &&
-		    (f = reset_share(o, r, r->c.cause[TC_CAUSE_LINGER2], "linger2_resets", p,
-				     sizeof(p)))) {
-			__u64 n = r->c.cause[TC_CAUSE_LINGER2];
-
-			snprintf(f->title, sizeof(f->title), "%s resets instead of waiting in FIN_WAIT2 "
-				 "(TCP_LINGER2 < 0)", p);
-			put(f->evidence, "%llu of %llu closes (%.0f%%) were reset by the kernel because "
-			    "the socket has TCP_LINGER2 below 0 (TcpExtTCPAbortOnLinger, or "
-			    "...OnData when the ACK of its FIN came after close()): the peer gets "
-			    "ECONNRESET and loses what it had not read", (unsigned long long)n,
-			    (unsigned long long)r->c.closed, pct(n, r->c.closed));
-			put(f->fix, "drop TCP_LINGER2 (or set it to 0 or more) so orphans finish their "
-			    "close; to bound FIN_WAIT2, lower net.ipv4.tcp_fin_timeout instead");
+			if (!(f = reset_share(o, r, n, after[k].id, p, sizeof(p))))
+				continue;
+			snprintf(f->title, sizeof(f->title), "%s %s", p, after[k].title);
+			put(f->evidence, "%llu of %llu closes (%.0f%%) %s", (unsigned long long)n,
+			    (unsigned long long)r->c.closed, pct(n, r->c.closed), after[k].evidence);
+			put(f->fix, "%s", after[k].fix);
 		}
 		if (m->causes) {
 			if (!(f = reset_share(o, r, l0, "linger_resets", p, sizeof(p))))
