@@ -7,7 +7,7 @@
  *     MODE    client-first | server-first | client-reset | server-reset |
  *             simultaneous | half-close | unread-reset | refused |
  *             data-after-shutdown | data-after-close | linger2 | linger2-close |
- *             fin-then-reset
+ *             fin-then-reset | memory
  *             (client-reset, server-reset: close() with SO_LINGER 0;
  *             unread-reset: the server's close() finds a request byte
  *             it never read, and resets)
@@ -23,7 +23,9 @@
  *             (TcpExtTCPAbortOnData); fin-then-reset: the client closes
  *             first, the server answers with SO_LINGER 0: the client's
  *             orphan gets a reset in FIN_WAIT2 (a full socket there only
- *             with tcp_fin_timeout over 60 s))
+ *             with tcp_fin_timeout over 60 s); memory: client-first, whose
+ *             server takes a reset as the end too (the client's close() may
+ *             find too many orphans: the kernel resets))
  *             (the FIN by shutdown(): simultaneous's two sides and
  *             server-first's client, from CLOSE_WAIT; every other FIN by
  *             close())
@@ -52,12 +54,12 @@
 
 enum mode { CLIENT_FIRST, SERVER_FIRST, CLIENT_RESET, SERVER_RESET, SIMULTANEOUS, HALF_CLOSE,
 	    UNREAD_RESET, REFUSED, DATA_AFTER_SHUTDOWN, DATA_AFTER_CLOSE, LINGER2, LINGER2_CLOSE,
-	    FIN_THEN_RESET };
+	    FIN_THEN_RESET, MEMORY };
 static const char *const mode_names[] = { "client-first", "server-first", "client-reset",
 					  "server-reset", "simultaneous", "half-close",
 					  "unread-reset", "refused", "data-after-shutdown",
 					  "data-after-close", "linger2", "linger2-close",
-					  "fin-then-reset" };
+					  "fin-then-reset", "memory" };
 
 /* half-close: how long the server keeps its ends open after the last EOF,
  * so that the client's orphans outlive tcp_fin_timeout in FIN_WAIT2. */
@@ -247,6 +249,11 @@ static int serve_one(int c, int ctl)
 			return -1;
 		linger0_close(c);
 		return 0;
+	case MEMORY:
+		if (read1(c) || write1(c, 'r') || !wait_end(c))
+			return -1;
+		close(c);
+		return 0;
 	case SIMULTANEOUS:
 		/* The client's data + FIN are stuck behind our full window; our
 		 * FIN reaches it in FIN_WAIT1. Only then do we read. */
@@ -303,6 +310,7 @@ static int client_one(int ctl)
 	case CLIENT_FIRST:
 	case HALF_CLOSE:
 	case FIN_THEN_RESET:
+	case MEMORY:
 		if (write1(fd, 'q') || read1(fd))
 			break;
 		close(fd);
@@ -433,7 +441,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	mode = (enum mode)-1;
-	for (int i = 0; i <= FIN_THEN_RESET; i++)
+	for (int i = 0; i <= MEMORY; i++)
 		if (!strcmp(argv[1], mode_names[i]))
 			mode = (enum mode)i;
 	if ((int)mode < 0) {
