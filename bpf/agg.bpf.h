@@ -57,21 +57,21 @@ static __always_inline void tc_tw_bump2(const struct tc_peer_key *rk, int ev, in
 
 	c = bpf_map_lookup_elem(&totals, &zero);
 	if (c) {
-		tc_tw_apply(&c->tw, ev, arg, dur_ms, false);
+		tc_twc_apply(c, ev, arg, dur_ms, false);
 		if (ev2 >= 0)
-			tc_tw_apply(&c->tw, ev2, 0, -1, false);
+			tc_twc_apply(c, ev2, 0, -1, false);
 	}
 	c = tc_row(&procs, &rk->proc, TC_STAT_PROC_INSERTS);
 	if (c) {
-		tc_tw_apply(&c->tw, ev, arg, dur_ms, true);
+		tc_twc_apply(c, ev, arg, dur_ms, true);
 		if (ev2 >= 0)
-			tc_tw_apply(&c->tw, ev2, 0, -1, true);
+			tc_twc_apply(c, ev2, 0, -1, true);
 	}
 	c = tc_row(&peers, rk, TC_STAT_PEER_INSERTS);
 	if (c) {
-		tc_tw_apply(&c->tw, ev, arg, dur_ms, true);
+		tc_twc_apply(c, ev, arg, dur_ms, true);
 		if (ev2 >= 0)
-			tc_tw_apply(&c->tw, ev2, 0, -1, true);
+			tc_twc_apply(c, ev2, 0, -1, true);
 	}
 }
 

@@ -107,6 +107,8 @@ enum tc_twv {
 	TC_TWV_OVERFLOW,
 	TC_TWV_PREEXISTING,
 	TC_TWV_REUSE_HIT,
+	TC_TWV_FIN_TIMEOUT,	/* (as ev2 of an expiry) it expired in the FIN_WAIT2
+				 * substate: TC_CAUSE_FIN_WAIT2 */
 };
 
 /* log2 bucket of a length in ms: [0,1) -> 0, [1,2) -> 1, [2,4) -> 2, ... */
@@ -162,6 +164,16 @@ TC_INLINE void tc_tw_apply(struct tc_twcounts *t, int ev, int arg, __s64 dur_ms,
 		TC_ROW_ADD(atomic, t->reuse_hits, 1);
 		break;
 	}
+}
+
+/* A timewait event to a row: its stay counts, or a FIN_WAIT2 timeout's
+ * cause. */
+TC_INLINE void tc_twc_apply(struct tc_counts *c, int ev, int arg, __s64 dur_ms, bool atomic)
+{
+	if (ev == TC_TWV_FIN_TIMEOUT)
+		TC_ROW_ADD(atomic, c->cause[TC_CAUSE_FIN_WAIT2], 1);
+	else
+		tc_tw_apply(&c->tw, ev, arg, dur_ms, atomic);
 }
 
 /*

@@ -53,10 +53,11 @@ enum tc_close_kind {
  * Why a socket ended abortively, told at ->CLOSE from its own fields
  * (closestate.h, tc_close_cause): a reset we sent from a socket still held
  * by its process, a timeout in any state, or the state a received reset
- * hit; and by the reset that follows a close (pending.bpf.c): the resets
- * the kernel sends for data after close(), TCP_LINGER2 < 0 and memory.
- * Recordings made before those three were told number the rest 3 lower
- * (replay.c maps them).
+ * hit; by the reset that follows a close (pending.bpf.c): the resets the
+ * kernel sends for data after close(), TCP_LINGER2 < 0 and memory; and at
+ * the end of a timewait socket that expired in the FIN_WAIT2 substate.
+ * Recordings made before those four were told number the timeouts 3 lower
+ * and the resets received 4 (replay.c maps them).
  */
 enum tc_cause {
 	TC_CAUSE_NONE = 0,	/* not an abort of ours, nor a timeout */
@@ -79,13 +80,17 @@ enum tc_cause {
 	TC_CAUSE_KEEPALIVE,	/* keepalive probes unanswered */
 	TC_CAUSE_ZERO_WINDOW,	/* zero-window probes unanswered */
 	TC_CAUSE_TIMEOUT_OTHER,	/* a timeout none of the above (a TFO SYN-ACK) */
+	TC_CAUSE_FIN_WAIT2,	/* an orphan's FIN_WAIT2 ran out (tcp_fin_timeout): the
+				 * peer never sent its FIN. Counted when its timewait
+				 * socket expires in that substate, with the timewait
+				 * hooks; no abort, no reset, no kernel counter */
 	TC_CAUSE_RX_ESTABLISHED,/* a reset received: in ESTABLISHED, */
 	TC_CAUSE_RX_CLOSE_WAIT,	/* after the peer's FIN (EPIPE), */
 	TC_CAUSE_RX_FIN_SENT,	/* after ours (FIN_WAIT1/2, CLOSING, LAST_ACK), */
 	TC_CAUSE_RX_HANDSHAKE,	/* in the handshake (a connect refused, SYN_RECV) */
 	TC_CAUSE_MAX,
 };
-#define TC_CAUSE_FIRST_TIMEOUT TC_CAUSE_SYN
+#define TC_CAUSE_FIRST_TIMEOUT TC_CAUSE_SYN	/* .. TC_CAUSE_FIN_WAIT2, the last */
 #define TC_CAUSE_FIRST_AFTER TC_CAUSE_DATA_AFTER_CLOSE	/* told by the reset after */
 #define TC_CAUSE_N_AFTER 3
 #define TC_CAUSE_FIRST_RECEIVED TC_CAUSE_RX_ESTABLISHED

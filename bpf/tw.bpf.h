@@ -147,7 +147,7 @@ static __always_inline bool tc_tw_take(const struct tc_tw_key *k, __u64 now,
 /* End the stay keyed k, once: the first end seen wins, later ones (a kill
  * racing the expiry on another CPU) find no record and are counted apart,
  * as are stays never followed (another netns, a filtered process): false. */
-static __always_inline bool tc_tw_end(const struct tc_tw_key *k, int how, __u64 now)
+static __always_inline bool tc_tw_end2(const struct tc_tw_key *k, int how, __u64 now, int ev2)
 {
 	struct tc_peer_key row;
 	__s64 dur;
@@ -156,17 +156,25 @@ static __always_inline bool tc_tw_end(const struct tc_tw_key *k, int how, __u64 
 		tc_born_over(k, how);	/* a stay whose close is still to be charged */
 		return false;
 	}
-	tc_tw_bump(&row, TC_TWV_END, how, dur);
+	tc_tw_bump2(&row, TC_TWV_END, how, dur, ev2);
 	return true;
 }
 
-/* Its timer ran out: tw_timer_handler, however it is hooked. */
+static __always_inline bool tc_tw_end(const struct tc_tw_key *k, int how, __u64 now)
+{
+	return tc_tw_end2(k, how, now, -1);
+}
+
+/* Its timer ran out: tw_timer_handler, however it is hooked. Still in the
+ * FIN_WAIT2 substate (the peer's FIN would have moved it to TIME_WAIT): the
+ * orphan's tcp_fin_timeout ran out, a timeout of its own. */
 static __always_inline void tc_tw_expired(struct inet_timewait_sock *tw)
 {
 	struct tc_tw_key k;
 
 	tc_tw_key_of(&tw->__tw_common, &k);
-	tc_tw_end(&k, TC_TWE_EXPIRED, bpf_ktime_get_ns());
+	tc_tw_end2(&k, TC_TWE_EXPIRED, bpf_ktime_get_ns(),
+		   BPF_CORE_READ(tw, tw_substate) == TC_FIN_WAIT2 ? TC_TWV_FIN_TIMEOUT : -1);
 }
 
 /*

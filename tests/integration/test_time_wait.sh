@@ -112,8 +112,10 @@ check "fin_wait2: entered == nstat TW+TWKilled" $(( $(nst TcpExtTW) + $(nst TcpE
 	"$(tw .totals.time_wait.entered)"
 check "fin_wait2: every length is tcp_fin_timeout (1 s) plus timer slack (p50, max in 1-2.5 s)" "1 1" \
 	"$(tw '.totals.time_wait.duration_ms | "\(if .p50 >= 1000 and .p50 <= 2500 then 1 else 0 end) \(if .max >= 1000 and .max <= 2500 then 1 else 0 end)"')"
-check "fin_wait2: charged to the client process" 6 \
-	"$(jq --argjson p "$(jq .client_pid <<<"$r")" '.processes[] | select(.pid==$p) | .time_wait.ended.expired' "$out")"
+check "fin_wait2: charged to the client process, each a FIN_WAIT2 timeout" "6 6" \
+	"$(jq -r --argjson p "$(jq .client_pid <<<"$r")" '.processes[] | select(.pid==$p) | "\(.time_wait.ended.expired) \(.timeout_cause.fin_wait2)"' "$out")"
+check "fin_wait2: the timeouts host-wide, and no other timeout" "6 0" \
+	"$(tw '"\(.totals.timeout_cause.fin_wait2) \(.totals.timeout_cause | del(.fin_wait2) | add)"')"
 
 # --- pre-existing stays where ip_local_port_range (1024-65535) holds the
 # servers' ports too: the listeners, there at start, tell the sides apart.

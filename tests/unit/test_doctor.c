@@ -723,6 +723,18 @@ static void test_causes(void **state)
 	assert_null(find(n, "linger2_resets"));
 	m.procs[0].c.cause[TC_CAUSE_DATA_AFTER_CLOSE] = 0;
 	m.rst_after = 0;
+	/* FIN_WAIT2 timeouts are the peer's FIN never coming: no abort, no
+	 * "timeouts" finding of their own */
+	{
+		struct tc_counts saved = m.peers[0].c;
+
+		memset(m.peers[0].c.cause, 0, sizeof(m.peers[0].c.cause));
+		m.peers[0].c.cause[TC_CAUSE_FIN_WAIT2] = 30;
+		n = tc_diagnose(&m, f, 32);
+		assert_null(find(n, "timeouts"));
+		m.peers[0].c = saved;
+		n = tc_diagnose(&m, f, 32);
+	}
 	r = find(n, "timeouts");
 	assert_non_null(r);
 	assert_true(has(r->title, "12 connections"));

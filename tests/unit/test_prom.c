@@ -219,7 +219,7 @@ static void test_causes(void **state)
 	assert_true(sample(out, "tcpclose_resets_sent_total{cause=\"unread_data\"}") == 3);
 	assert_true(sample(out, "tcpclose_resets_sent_total{cause=\"reset_other\"}") == 0);
 	assert_true(sample(out, "tcpclose_timeouts_total{cause=\"keepalive\"}") == 4);
-	assert_int_equal(count_prefix(out, "tcpclose_timeouts_total{"), 7);
+	assert_int_equal(count_prefix(out, "tcpclose_timeouts_total{"), 7);	/* no fin_wait2 */
 	assert_true(sample(out, "tcpclose_resets_received_total{state=\"handshake\"}") == 0);
 	assert_int_equal(count_prefix(out, "tcpclose_resets_received_total{"), 4);
 	/* the causes a reset after the close tells: absent where not hooked */
@@ -232,10 +232,13 @@ static void test_causes(void **state)
 	assert_null(strstr(out, "tcpclose_closes_fin_by_shutdown_total"));	/* not told */
 	free(out);
 	m.rst_after = 1;
+	m.fin_timeouts = 1;
 	m.procs[0].c.cause[TC_CAUSE_LINGER2] = 1;
 	m.totals.cause[TC_CAUSE_LINGER2] = 1;
 	out = render(&m, &st);
 	assert_int_equal(count_prefix(out, "tcpclose_resets_sent_total{"), 7);
+	assert_int_equal(count_prefix(out, "tcpclose_timeouts_total{"), 8);
+	assert_true(sample(out, "tcpclose_timeouts_total{cause=\"fin_wait2\"}") == 0);
 	assert_true(sample(out, "tcpclose_resets_sent_total{cause=\"linger2\"}") == 1);
 	assert_true(sample(out, "tcpclose_resets_sent_total{cause=\"memory\"}") == 0);
 	assert_true(sample(out, "tcpclose_process_resets_sent_total{comm=\"web\",pid=\"7\","

@@ -135,6 +135,21 @@ static void test_tw_events(void **state)
 	assert_int_equal(m.totals.tw.dur_max_ms, 1500);
 	assert_int_equal(m.totals.tw.preexisting, 1);
 	assert_int_equal(m.npeers, 2);	/* the stay's row, the pre-existing (ownerless) one */
+	assert_int_equal(m.totals.cause[TC_CAUSE_FIN_WAIT2], 0);
+	tc_model_free(&m);
+	tc_replay_free(&r);
+
+	/* an expiry in the FIN_WAIT2 substate: the stay's end and its timeout */
+	end.arg = TC_TWE_EXPIRED;
+	end.ev2 = TC_TWV_FIN_TIMEOUT;
+	tc_replay_init(&r, false);
+	assert_int_equal(tc_replay_tw(&r, &end), 0);
+	tc_model_init(&m);
+	assert_int_equal(tc_replay_model(&r, &m), 0);
+	assert_int_equal(m.totals.tw.ended[TC_TWE_EXPIRED], 1);
+	assert_int_equal(m.totals.tw.reuse_hits, 0);
+	assert_int_equal(m.totals.cause[TC_CAUSE_FIN_WAIT2], 1);
+	assert_int_equal(m.peers[0].c.cause[TC_CAUSE_FIN_WAIT2], 1);
 	tc_model_free(&m);
 	tc_replay_free(&r);
 }
@@ -735,7 +750,9 @@ static void test_causes_numbered_before(void **state)
 {
 	static const struct { const char *extra; int recorded, counted, told; } cases[] = {
 		{ "\"causes\":true", 5, TC_CAUSE_SYN, 0 },	/* old: 5 was syn */
-		{ "\"causes\":true", 12, TC_CAUSE_RX_ESTABLISHED, 0 },
+		{ "\"causes\":true", 11, TC_CAUSE_TIMEOUT_OTHER, 0 },
+		{ "\"causes\":true", 12, TC_CAUSE_RX_ESTABLISHED, 0 },	/* FIN_WAIT2 came before */
+		{ "\"causes\":true", 15, TC_CAUSE_RX_HANDSHAKE, 0 },
 		{ "\"causes\":true", 1, TC_CAUSE_UNREAD_DATA, 0 },
 		{ "\"causes\":true,\"rst_after\":false", TC_CAUSE_SYN, TC_CAUSE_SYN, 0 },
 		{ "\"causes\":true,\"rst_after\":true", TC_CAUSE_LINGER2, TC_CAUSE_LINGER2, 1 },

@@ -244,20 +244,27 @@ static void test_nosock(void **state)
 	assert_null(get(root, "processes.0.reset_cause.memory"));
 	assert_int_equal(json_object_get_int64(get(root, "totals.reset_cause.unread_data")), 0);
 	assert_null(get(root, "hooks.own_reset"));
+	assert_true(json_object_object_get_ex(get(root, "totals.timeout_cause"), "fin_wait2", NULL));
+	assert_null(get(root, "totals.timeout_cause.fin_wait2"));	/* no timewait hooks */
+	assert_int_equal(json_object_get_int64(get(root, "totals.timeout_cause.keepalive")), 2);
 	json_object_put(root);
 	free(out);
 	m.rst_after = 1;
+	m.fin_timeouts = 1;
+	m.totals.cause[TC_CAUSE_FIN_WAIT2] = 6;
 	m.pend_hook = "tp_btf/tcp_send_reset+syscall";
 	m.totals.cause[TC_CAUSE_DATA_AFTER_CLOSE] = 3;
 	root = json_tokener_parse(out = capture(json_of_model, &m));
 	assert_int_equal(json_object_get_int64(get(root, "totals.reset_cause.data_after_close")), 3);
 	assert_int_equal(json_object_get_int64(get(root, "processes.0.reset_cause.linger2")), 0);
+	assert_int_equal(json_object_get_int64(get(root, "totals.timeout_cause.fin_wait2")), 6);
 	assert_string_equal(json_object_get_string(get(root, "hooks.own_reset")),
 			    "tp_btf/tcp_send_reset+syscall");
 	json_object_put(root);
 	free(out);
 	out = capture(text_of_model, &m);
 	assert_non_null(strstr(out, "data_after_close 3"));
+	assert_non_null(strstr(out, "fin_wait2 6"));
 	free(out);
 	tc_model_free(&m);
 }

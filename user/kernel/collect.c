@@ -315,6 +315,7 @@ int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 	m->idle = t->hz != 0;	/* the kernel's config said its HZ */
 	m->pend_hook = t->pend_hook;
 	m->rst_after = t->pend_hook != NULL;
+	m->fin_timeouts = t->tw_hook != NULL;
 
 	vals = calloc((size_t)ncpu, PCPU_STRIDE(sizeof(struct tc_counts)));
 	if (!vals)

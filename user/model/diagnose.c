@@ -12,7 +12,7 @@ struct dest {
 	const struct tc_peer_row *first;	/* key and ports of the destination */
 	__u64 closed, local_first, remote_first, one_exchange, attempts;
 	__u64 exhausted, bind_conflict, retries, reuse_hits;
-	__u64 timeouts[TC_CAUSE_MAX];	/* the timeout causes' counts */
+	__u64 timeouts[TC_CAUSE_MAX];	/* the timeout causes' counts (aborts: not FIN_WAIT2's) */
 	__u64 idle_count, idle_sum_s, idle_max_s;	/* ... their peers' silence */
 	const size_t *rows;	/* its rows in m->peers, busiest first (rows are sorted) */
 	size_t nrows;
@@ -185,7 +185,7 @@ static void gather(const struct tc_model *m, const size_t *rows, size_t n, struc
 		d->bind_conflict += r->c.conn.bind_conflict;
 		d->retries += r->c.conn.port_retries;
 		d->reuse_hits += r->c.tw.reuse_hits;
-		for (int k = TC_CAUSE_FIRST_TIMEOUT; k < TC_CAUSE_FIRST_RECEIVED; k++)
+		for (int k = TC_CAUSE_FIRST_TIMEOUT; k < TC_CAUSE_FIN_WAIT2; k++)
 			d->timeouts[k] += r->c.cause[k];
 		d->idle_count += r->c.idle_count;
 		d->idle_sum_s += r->c.idle_sum_s;
@@ -233,7 +233,7 @@ static bool did(const struct tc_peer_row *r, enum did what)
 	case DID_LOCAL_FIRST:
 		return c->kind[TC_CK_LOCAL_FIRST] > 0;
 	case DID_TIMEOUT:
-		for (int k = TC_CAUSE_FIRST_TIMEOUT; k < TC_CAUSE_FIRST_RECEIVED; k++)
+		for (int k = TC_CAUSE_FIRST_TIMEOUT; k < TC_CAUSE_FIN_WAIT2; k++)
 			if (c->cause[k])
 				return true;
 		return false;
@@ -762,7 +762,7 @@ static void rule_timeouts(const struct index *ix, const struct dest *d, struct o
 
 	if (!ix->m->causes)
 		return;
-	for (int k = TC_CAUSE_FIRST_TIMEOUT; k < TC_CAUSE_FIRST_RECEIVED; k++) {
+	for (int k = TC_CAUSE_FIRST_TIMEOUT; k < TC_CAUSE_FIN_WAIT2; k++) {
 		n += d->timeouts[k];
 		if (d->timeouts[k] > top)
 			top = d->timeouts[k], why = k;
@@ -772,7 +772,7 @@ static void rule_timeouts(const struct index *ix, const struct dest *d, struct o
 		return;
 	dest_str(&d->first->key, dst, sizeof(dst));
 	procs_str(ix->m, d, DID_TIMEOUT, procs, sizeof(procs));
-	tc_cause_list(list, sizeof(list), d->timeouts, TC_CAUSE_FIRST_TIMEOUT, TC_CAUSE_FIRST_RECEIVED);
+	tc_cause_list(list, sizeof(list), d->timeouts, TC_CAUSE_FIRST_TIMEOUT, TC_CAUSE_FIN_WAIT2);
 	snprintf(f->title, sizeof(f->title), "%llu connections to %s timed out",
 		 (unsigned long long)n, dst);
 	put(f->evidence, "%s; timeouts by cause: %s, of %llu closes (TcpExtTCPAbortOnTimeout "

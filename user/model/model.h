@@ -84,6 +84,8 @@ struct tc_model {
 	const char *pend_hook;		/* NULL: our sockets' resets not hooked (pending.bpf.c) */
 	int rst_after;			/* the causes a reset after the close tells (data after
 					 * close, TCP_LINGER2, memory) are counted: pend_hook */
+	int fin_timeouts;		/* FIN_WAIT2 timeouts are counted (the timewait hooks,
+					 * and a recording made since) */
 	double duration_s;
 	struct tc_counts totals;
 	struct tc_health health;

@@ -32,6 +32,7 @@ static const char *const cause_names[TC_CAUSE_MAX] = {
 	[TC_CAUSE_KEEPALIVE] = "keepalive",
 	[TC_CAUSE_ZERO_WINDOW] = "zero_window",
 	[TC_CAUSE_TIMEOUT_OTHER] = "timeout_other",
+	[TC_CAUSE_FIN_WAIT2] = "fin_wait2",
 	[TC_CAUSE_RX_ESTABLISHED] = "established",
 	[TC_CAUSE_RX_CLOSE_WAIT] = "close_wait",
 	[TC_CAUSE_RX_FIN_SENT] = "fin_sent",

@@ -787,6 +787,8 @@ int tc_rec_model(struct tc_recording *r, struct tc_model *m)
 	m->fin_by = hbool(r->header, "fin_shutdown");	/* ... before TC_SF_FIN_SHUTDOWN */
 	m->idle = hbool(r->header, "timeout_idle");	/* ... before idle times */
 	m->rst_after = hbool(r->header, "rst_after");	/* ... before pending.bpf.c */
+	/* FIN_WAIT2 timeouts came with the same numbering (old_causes) */
+	m->fin_timeouts = m->tw_hook && json_object_object_get_ex(r->header, "rst_after", NULL);
 	known = hbool(r->header, "survey");
 	if (tc_replay_model(&r->rp, m))
 		return -ENOMEM;

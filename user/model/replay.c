@@ -115,7 +115,12 @@ static int replay_unseen(struct tc_replay *r, const struct tc_event *e)
 
 int tc_replay_cause(const struct tc_replay *r, int cause)
 {
-	return r->old_causes && cause >= TC_CAUSE_FIRST_AFTER ? cause + TC_CAUSE_N_AFTER : cause;
+	if (!r->old_causes || cause < TC_CAUSE_FIRST_AFTER)
+		return cause;
+	/* then the three told by the reset after, and FIN_WAIT2 before the
+	 * resets received */
+	return cause + TC_CAUSE_N_AFTER < TC_CAUSE_FIN_WAIT2 ? cause + TC_CAUSE_N_AFTER :
+	       cause + TC_CAUSE_N_AFTER + 1;
 }
 
 /* The very adds tc_finish() in state.bpf.c makes (rowmath.h), to totals,
@@ -161,9 +166,9 @@ int tc_replay_tw(struct tc_replay *r, const struct tc_tw_event *e)
 	if (!rows[1] || !rows[2])
 		return -ENOMEM;
 	for (int i = 0; i < 3; i++) {
-		tc_tw_apply(&rows[i]->tw, e->ev, e->arg, e->dur_ms, false);
+		tc_twc_apply(rows[i], e->ev, e->arg, e->dur_ms, false);
 		if (e->ev2 >= 0)
-			tc_tw_apply(&rows[i]->tw, e->ev2, 0, -1, false);
+			tc_twc_apply(rows[i], e->ev2, 0, -1, false);
 	}
 	r->events++;
 	return 0;

@@ -73,8 +73,8 @@ static json_object *close_obj(const struct tc_counts *c)
 
 /* Abortive closes by cause, [from, to): resets sent, timeouts, resets
  * received. Unknown (a recording made before causes were told): null; the
- * causes a reset after the close tells, where its hook is missing: each
- * null. */
+ * causes a reset after the close tells, where its hook is missing, and
+ * FIN_WAIT2 timeouts without the timewait hooks: each null. */
 static json_object *cause_obj(const struct tc_counts *c, const struct tc_model *m, int from,
 			      int to)
 {
@@ -86,7 +86,8 @@ static json_object *cause_obj(const struct tc_counts *c, const struct tc_model *
 	for (int i = from; i < to; i++) {
 		bool after = i >= TC_CAUSE_FIRST_AFTER && i < TC_CAUSE_FIRST_AFTER + TC_CAUSE_N_AFTER;
 
-		ADD(o, tc_cause_name(i), OPT(!after || m->rst_after, U64(c->cause[i])));
+		ADD(o, tc_cause_name(i), OPT(after ? m->rst_after : i == TC_CAUSE_FIN_WAIT2 ?
+					     m->fin_timeouts : 1, U64(c->cause[i])));
 	}
 	return o;
 }

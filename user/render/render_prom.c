@@ -163,11 +163,11 @@ static struct peer_group *group_peers(const struct tc_model *m, size_t *n)
 	&(c)->cause[1], &(c)->cause[2], &(c)->cause[3], &(c)->cause[4], &(c)->cause[5], \
 	&(c)->cause[6], &(c)->cause[7], &(c)->cause[8], &(c)->cause[9], &(c)->cause[10], \
 	&(c)->cause[11], &(c)->cause[12], &(c)->cause[13], &(c)->cause[14], &(c)->cause[15], \
-	&(c)->cause[16], &(c)->cause[17], &(c)->cause[18], \
+	&(c)->cause[16], &(c)->cause[17], &(c)->cause[18], &(c)->cause[19], \
 	&(c)->fin_shutdown, &(c)->idle_count, &(c)->idle_sum_s
-_Static_assert(TC_CK_MAX == 8 && TC_TWE_MAX == 4 && TC_CAUSE_MAX == 19,
+_Static_assert(TC_CK_MAX == 8 && TC_TWE_MAX == 4 && TC_CAUSE_MAX == 20,
 	       "OTHER_FIELDS lists every kind, end and cause");
-#define NOTHER ((size_t)41)
+#define NOTHER ((size_t)42)
 
 /*
  * A series chosen after an exposition starts from what "other" exposed of
@@ -438,9 +438,11 @@ static void row_counters(FILE *f, const char *prefix, labels_fn fn, const struct
 		       fn, s, n, "cause", cause + TC_CAUSE_UNREAD_DATA,
 		       (m->rst_after ? TC_CAUSE_FIRST_TIMEOUT : TC_CAUSE_FIRST_AFTER) -
 		       TC_CAUSE_UNREAD_DATA, get_reset_cause);
+		/* FIN_WAIT2 last: absent without the timewait hooks */
 		family(f, prefix, "timeouts_total", "Sockets ended by a timeout, by cause.", fn, s, n,
 		       "cause", cause + TC_CAUSE_FIRST_TIMEOUT,
-		       TC_CAUSE_FIRST_RECEIVED - TC_CAUSE_FIRST_TIMEOUT, get_timeout_cause);
+		       (m->fin_timeouts ? TC_CAUSE_FIRST_RECEIVED : TC_CAUSE_FIN_WAIT2) -
+		       TC_CAUSE_FIRST_TIMEOUT, get_timeout_cause);
 		family(f, prefix, "resets_received_total",
 		       "Sockets ended by a reset received, by the state it hit.", fn, s, n, "state",
 		       cause + TC_CAUSE_FIRST_RECEIVED, TC_CAUSE_MAX - TC_CAUSE_FIRST_RECEIVED,
