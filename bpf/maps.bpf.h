@@ -138,16 +138,26 @@ TC_MAP struct {
 	__type(value, struct tc_nosock_totals);
 } nosock_totals SEC(".maps");
 
-/* Closes a reset of ours may follow (pending.bpf.c), by socket address:
- * held microseconds when the reset comes, until user space's next look
- * when none does. A hash, not LRU: an entry is a close not yet counted.
- * Full, a close is charged at once as it looks (TC_STAT_PEND_FULL). */
+/* Closes a reset of ours may follow (pending.bpf.c), by socket address and
+ * time: held microseconds when the reset comes, until user space's next
+ * look (100 ms) when none does. A hash, not LRU: an entry is a close not
+ * yet counted. Full, a close is charged at once as it looks
+ * (TC_STAT_PEND_FULL). */
 TC_MAP struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
-	__type(key, __u64);
+	__type(key, struct tc_pend_key);
 	__type(value, struct tc_pend);
 } pending SEC(".maps");
+
+/* The latest pending close of each address: where its reset finds it. LRU:
+ * one lost leaves its close to user space, as one no reset followed. */
+TC_MAP struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u64);
+} pend_last SEC(".maps");
 
 /* A pending close being built or charged: too large for the stack. One
  * per CPU and program (enum tc_pend_scratch): they interrupt each other. */

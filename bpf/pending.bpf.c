@@ -3,8 +3,10 @@
  * The resets that tell why a socket of ours ended where its fields at
  * ->CLOSE cannot: new data after close() or shutdown(SHUT_RD), TCP_LINGER2
  * < 0, memory (docs/counting.md). The state handler holds such a close in
- * the pending table (tc_rst_may_follow); the reset the kernel sends right
- * after it, in the same call chain, charges it with the cause it tells.
+ * the pending table (tc_rst_may_follow), by address and time, and notes it
+ * as its address's latest (pend_last); the reset the kernel sends right
+ * after it, in the same call chain, finds it there and charges it with the
+ * cause it tells.
  * When none comes (a reset really received, a full tcp_max_tw_buckets),
  * user space has it charged as it was classified at its next look
  * (tc_pend_settle). Whoever deletes the entry charges it: exactly once, and
@@ -26,14 +28,15 @@
 
 /* Take the entry at key out of the table into this program's scratch:
  * NULL when another program or user space took it first. */
-static __always_inline struct tc_pend *tc_pend_take(__u64 key, const struct tc_pend *p, __u32 idx)
+static __always_inline struct tc_pend *tc_pend_take(const struct tc_pend_key *key,
+						    const struct tc_pend *p, __u32 idx)
 {
 	struct tc_pend *c = bpf_map_lookup_elem(&pend_scratch, &idx);
 
 	if (!c)
 		return NULL;
 	*c = *p;	/* before the delete: the element is reused after it */
-	if (bpf_map_delete_elem(&pending, &key))
+	if (bpf_map_delete_elem(&pending, key))
 		return NULL;
 	return c;
 }
@@ -42,13 +45,18 @@ static __always_inline struct tc_pend *tc_pend_take(__u64 key, const struct tc_p
  * it, charge the close with that cause. */
 static __always_inline int tc_pend_reset(const struct sock *sk, int rk)
 {
-	__u64 key = tc_sk_addr(sk, TC_SCRATCH_RESET);
+	struct tc_pend_key key = { .addr = tc_sk_addr(sk, TC_SCRATCH_RESET) };
 	struct tc_peer_key row;
 	struct tc_pend *p, *c;
+	__u64 *last;
 	int cause;
 
-	if (!sk || !key)	/* 6.18 types sk as maybe NULL (NO_SOCKET's) */
+	if (!sk || !key.addr)	/* 6.18 types sk as maybe NULL (NO_SOCKET's) */
 		return 0;
+	last = bpf_map_lookup_elem(&pend_last, &key.addr);
+	if (!last)
+		return 0;
+	key.now = *last;
 	p = bpf_map_lookup_elem(&pending, &key);
 	if (!p)
 		return 0;
@@ -58,7 +66,7 @@ static __always_inline int tc_pend_reset(const struct sock *sk, int rk)
 	    bpf_ntohs(sk->__sk_common.skc_dport) != p->rec.tuple.rport)	/* (CLOSE cleared
 									 * the local one) */
 		return 0;
-	c = tc_pend_take(key, p, TC_PS_RESET);
+	c = tc_pend_take(&key, p, TC_PS_RESET);
 	if (!c)
 		return 0;
 	c->rec.cause = cause;
@@ -107,14 +115,14 @@ int BPF_PROG(tc_pend_rst_old, const struct sock *sk, const struct sk_buff *skb)
 SEC("syscall")
 int tc_pend_settle(struct tc_pend_arg *a)
 {
-	__u64 key = a->key;
+	struct tc_pend_key key = a->key;
 	struct tc_pend *p = bpf_map_lookup_elem(&pending, &key), *c;
 	struct tc_peer_key row;
 
 	a->res = 0;
 	if (!p)
 		return 0;
-	c = tc_pend_take(key, p, TC_PS_SETTLE);
+	c = tc_pend_take(&key, p, TC_PS_SETTLE);
 	if (!c)
 		return 0;
 	tc_charge_closed(&c->rec, &c->x, c->now, &row, true);

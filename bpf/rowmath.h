@@ -202,10 +202,18 @@ struct tc_pend {
 	__u8 pad[7];
 };
 
+/* A pending close: its socket's address and the time of its CLOSE. The
+ * address alone would not do: the next socket there may close (and wait
+ * for its reset) before the first is settled. */
+struct tc_pend_key {
+	__u64 addr;
+	__u64 now;
+};
+
 /* The settle program's argument (BPF_PROG_TEST_RUN): charge the close
  * pending at key as it was classified; res 1 if this call charged it. */
 struct tc_pend_arg {
-	__u64 key;
+	struct tc_pend_key key;
 	__u32 res;
 	__u32 pad;
 };

@@ -83,7 +83,7 @@ static __always_inline void tc_finish(const struct sock *sk, const struct tcp_so
  * the pending table, classified and measured as it is now: the reset's
  * program charges it with the cause it tells, user space as it is when
  * none came (pending.bpf.c). False: charge it now (not such a close, or
- * the table full, or an earlier socket at this address still pending).
+ * the table full).
  */
 static __always_inline bool tc_pend_put(const struct sock *sk, const struct tcp_sock *tp,
 					const struct tc_sock *s, __u64 addr, __u64 now,
@@ -91,6 +91,7 @@ static __always_inline bool tc_pend_put(const struct sock *sk, const struct tcp_
 {
 	int need = tc_rst_may_follow(oldstate, s->err, dead, s->flags & TC_SF_TIMEWAIT);
 	__u32 idx = TC_PS_STATE;
+	struct tc_pend_key key;
 	struct tc_pend *p;
 
 	if (need == TC_RF_NO)
@@ -112,10 +113,13 @@ static __always_inline bool tc_pend_put(const struct sock *sk, const struct tcp_
 	p->now = now;
 	p->rec = *s;
 	p->linger2_neg = !s->err && oldstate == TC_FIN_WAIT2 && TC_R(direct, tp, linger2) < 0;
-	if (bpf_map_update_elem(&pending, &addr, p, BPF_NOEXIST)) {
+	key.addr = addr;
+	key.now = now;
+	if (bpf_map_update_elem(&pending, &key, p, BPF_NOEXIST)) {
 		tc_stat_inc(TC_STAT_PEND_FULL);
 		return false;
 	}
+	bpf_map_update_elem(&pend_last, &addr, &now, BPF_ANY);
 	return true;
 }
 

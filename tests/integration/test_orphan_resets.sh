@@ -28,6 +28,16 @@ l2c=$(in_ns "$ns" "$SCEN/closer" linger2-close 4 7304 "$N")
 # a reset really received after close(), in FIN_WAIT2: no reset of ours
 # follows, so it keeps its cause (charged when user space looks)
 ftr=$(in_ns "$ns" "$SCEN/closer" fin-then-reset 4 7305 "$N")
+# those wait for a reset of theirs that never comes: charged while tracing
+# (tcpclose's settling thread, every 100 ms), not only when it stops
+ftr_seen=0
+for _ in $(seq 30); do
+	ftr_seen=$(jq -s --argjson p "$(jq .client_pid <<<"$ftr")" '[.[] | select(.pid == $p)] | length' "$tr")
+	[ "$ftr_seen" -ge "$N" ] && break
+	sleep 0.1
+done
+check "fin-then-reset: trace shows the client's closes while it runs (no reset followed them)" \
+	"$N" "$ftr_seen"
 # memory: close() finds more orphans than tcp_max_orphans allows. The limit
 # is the kernel's, not the namespace's: only in the test VM, nothing else
 # running. half-close's clients wait as orphans in FIN_WAIT2 (full sockets:
@@ -91,6 +101,8 @@ check "kernel: one abort on memory per memory close (none outside the VM)" \
 within "totals: memory == TcpExtTCPAbortOnMemory; no timewait refused" "$on_memory" \
 	"$(jq -r '.totals.reset_cause.memory' "$out")"
 check "totals: no timewait refused" 0 "$(jq -r '.totals.time_wait.overflow' "$out")"
+check "tracer: every close that waited for a reset had room to (pending_full)" 0 \
+	"$(jq -r '.tracer.pending_full' "$out")"
 if [ -n "$mem" ]; then
 	check "memory: the client's closes, each memory's, reset after its FIN (+ unseen)" "$N $N" \
 		"$(jq -r --argjson p "$(jq .client_pid <<<"$mem")" '.processes[] | select(.pid==$p) |

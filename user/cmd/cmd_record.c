@@ -160,7 +160,6 @@ int tc_cmd_record(const struct tc_opts *o)
 			break;
 		if (ring_buffer__consume(rb) < 0)
 			break;
-		tc_tracer_settle(&t);
 	}
 	/* The closes the kernel skipped are found while attached (sweep.h);
 	 * once detached, every socket closing would look like one. */

@@ -79,7 +79,6 @@ int tc_cmd_trace(const struct tc_opts *o)
 			break;
 		if (ring_buffer__consume(rb) < 0)
 			break;
-		tc_tracer_settle(&t);
 		fflush(stdout);
 	}
 	tc_tracer_detach(&t);	/* and the closes still waiting for a reset charged */

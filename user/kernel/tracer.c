@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -599,6 +601,58 @@ static void unmap_socktab(struct tc_tracer *t)
 	memset(&t->socktab, 0, sizeof(t->socktab));
 }
 
+static int settle_older(const struct tc_tracer *t, __u64 min_age_ns);
+
+/* A reset follows its close in microseconds: a close pending this long
+ * got none (pending.bpf.c). */
+#define SETTLE_AGE_NS (10ULL * 1000 * 1000)
+
+/*
+ * The closes no reset followed are charged every 100 ms by a thread of
+ * their own, whatever the command does meanwhile (a report that samples
+ * only at its end, an exporter nobody scrapes): a pending close must not
+ * wait long (it holds its address: the next socket there would not wait)
+ * nor fill the table. Signals stay with the main thread.
+ */
+static void *settler_main(void *arg)
+{
+	struct tc_tracer *t = arg;
+	const struct timespec tick = { 0, 100 * 1000 * 1000 };
+
+	while (!__atomic_load_n(&t->settler_stop, __ATOMIC_ACQUIRE)) {
+		nanosleep(&tick, NULL);
+		settle_older(t, SETTLE_AGE_NS);
+	}
+	return NULL;
+}
+
+static int start_settler(struct tc_tracer *t)
+{
+	sigset_t all, old;
+	int err;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	t->settler_stop = 0;
+	err = pthread_create(&t->settler, NULL, settler_main, t);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	t->settler_on = true;
+	return 0;
+}
+
+static void stop_settler(struct tc_tracer *t)
+{
+	if (!t->settler_on)
+		return;
+	__atomic_store_n(&t->settler_stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t->settler, NULL);
+	t->settler_on = false;
+}
+
 int tc_tracer_start(struct tc_tracer *t, const struct tc_opts *o, bool events,
 		    char *err, size_t errlen)
 {
@@ -667,6 +721,11 @@ int tc_tracer_start(struct tc_tracer *t, const struct tc_opts *o, bool events,
 		     t->port_hook ? t->port_hook : "unavailable",
 		     t->reset_hook ? t->reset_hook : "unavailable",
 		     t->pend_hook ? t->pend_hook : "unavailable");
+		if (t->pend_hook && start_settler(t)) {
+			snprintf(err, errlen, "cannot start the settling thread: %s", strerror(errno));
+			tc_tracer_stop(t);
+			return -1;
+		}
 		return 0;
 	}
 	if (last == -EPERM || last == -EACCES)
@@ -688,6 +747,7 @@ struct ring_buffer *tc_tracer_events(const struct tc_tracer *t, ring_buffer_samp
 
 void tc_tracer_detach(struct tc_tracer *t)
 {
+	stop_settler(t);
 	tcpclose_bpf__detach(t->skel);
 	t->detached = true;
 	tc_tracer_settle(t);	/* no reset can come now */
@@ -707,7 +767,8 @@ static int settle_older(const struct tc_tracer *t, __u64 min_age_ns)
 	int fd = bpf_map__fd(t->skel->maps.pending);
 	int prog = bpf_program__fd(t->skel->progs.tc_pend_settle);
 	__u32 max = bpf_map__max_entries(t->skel->maps.pending), n = 0;
-	__u64 *keys = calloc(max, sizeof(*keys)), key, now = mono_ns();
+	struct tc_pend_key *keys = calloc(max, sizeof(*keys)), key;
+	__u64 now = mono_ns();
 	int young = 0;
 
 	if (!keys)
@@ -716,17 +777,14 @@ static int settle_older(const struct tc_tracer *t, __u64 min_age_ns)
 	for (void *prev = NULL; n < max && !bpf_map_get_next_key(fd, prev, &key); prev = &keys[n - 1])
 		keys[n++] = key;
 	for (__u32 i = 0; i < n; i++) {
-		struct tc_pend v;
 		struct tc_pend_arg a = { .key = keys[i] };
 		LIBBPF_OPTS(bpf_test_run_opts, ro, .ctx_in = &a, .ctx_size_in = sizeof(a));
 
-		if (bpf_map_lookup_elem(fd, &keys[i], &v))
-			continue;	/* its reset came meanwhile */
-		if (now - v.now < min_age_ns) {
+		/* (a close after our clock read is younger than any age) */
+		if (min_age_ns && (keys[i].now > now || now - keys[i].now < min_age_ns))
 			young++;
-			continue;
-		}
-		bpf_prog_test_run_opts(prog, &ro);
+		else
+			bpf_prog_test_run_opts(prog, &ro);	/* gone meanwhile: res 0 */
 	}
 	free(keys);
 	return young;
@@ -734,19 +792,16 @@ static int settle_older(const struct tc_tracer *t, __u64 min_age_ns)
 
 void tc_tracer_settle(const struct tc_tracer *t)
 {
-	/* A reset follows its close in microseconds: what waited this long
-	 * got none. Attached, a close younger than that may still get one. */
-	const __u64 wait_ns = 10 * 1000 * 1000;
-
 	if (!t->pend_hook)
 		return;
+	/* Attached, a close younger than that may still get its reset. */
 	if (t->detached) {
 		settle_older(t, 0);
-	} else if (settle_older(t, wait_ns)) {
-		struct timespec ts = { 0, (long)wait_ns };
+	} else if (settle_older(t, SETTLE_AGE_NS)) {
+		struct timespec ts = { 0, (long)SETTLE_AGE_NS };
 
 		nanosleep(&ts, NULL);
-		settle_older(t, wait_ns);
+		settle_older(t, SETTLE_AGE_NS);
 	}
 }
 
@@ -757,6 +812,7 @@ int tc_tracer_probe_fd(const struct tc_tracer *t)
 
 void tc_tracer_stop(struct tc_tracer *t)
 {
+	stop_settler(t);
 	tc_surveyor_stop(t);
 	if (t->stats_fd >= 0)
 		close(t->stats_fd);

@@ -3,6 +3,7 @@
 #ifndef TCPCLOSE_TRACER_H
 #define TCPCLOSE_TRACER_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <bpf/libbpf.h>
@@ -22,6 +23,9 @@ struct tc_tracer {
 	const char *pend_hook;		/* NULL: our sockets' resets not hooked: the causes
 					 * they tell (pending.bpf.c) not counted */
 	bool detached;			/* tc_tracer_detach() ran */
+	pthread_t settler;		/* charges the closes no reset followed (tracer.c) */
+	bool settler_on;
+	int settler_stop;
 	bool survey;			/* the port survey iterator loaded */
 	bool sweep_rows;		/* the sweep charges rows (sweep.bpf.c loaded) */
 	int tw_attach;			/* family of the timewait hooks (enum tc_attach) */
@@ -55,9 +59,8 @@ struct ring_buffer *tc_tracer_events(const struct tc_tracer *t, ring_buffer_samp
 void tc_tracer_detach(struct tc_tracer *t);
 int tc_tracer_probe_fd(const struct tc_tracer *t);
 /* The closes a reset of ours may follow wait for it (pending.bpf.c): those
- * it did not follow are charged here, as classified at their CLOSE. Every
- * read of the maps comes after this (collect.c); trace and record call it
- * as they poll, so that such closes' events come in their time. */
+ * it did not follow are charged here, as classified at their CLOSE, before
+ * every read of the maps (collect.c); a thread does it every 100 ms too. */
 void tc_tracer_settle(const struct tc_tracer *t);
 
 #endif
