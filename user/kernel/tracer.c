@@ -797,11 +797,13 @@ void tc_tracer_settle(const struct tc_tracer *t)
 	/* Attached, a close younger than that may still get its reset. */
 	if (t->detached) {
 		settle_older(t, 0);
-	} else if (settle_older(t, SETTLE_AGE_NS)) {
+		return;
+	}
+	/* a few rounds: what closed just before a last sample counts in it */
+	for (int round = 0; settle_older(t, SETTLE_AGE_NS) && round < 3; round++) {
 		struct timespec ts = { 0, (long)SETTLE_AGE_NS };
 
-		nanosleep(&ts, NULL);
-		settle_older(t, SETTLE_AGE_NS);
+		nanosleep(&ts, NULL);	/* then settle again */
 	}
 }
 
