@@ -144,8 +144,8 @@ static __always_inline void tc_idle_of(struct tc_counts *c, const struct tc_sock
  * A closed socket to totals, its process row and its peer row (rk, for
  * the caller's timewait record), and its event. At its CLOSE (state.bpf.c)
  * or, for one a reset of ours may follow, when the reset came or user
- * space found none did (pending.bpf.c). Totals are per-CPU: a caller that
- * can interrupt the state handler on its CPU adds atomically.
+ * space found none did (pending.bpf.c). A caller that can interrupt the
+ * state handler on its CPU, or be preempted, adds atomically, to totals[1].
  */
 static __always_inline void tc_charge_closed(const struct tc_sock *s, const struct tc_closed *x,
 					     __u64 now, struct tc_peer_key *rk, bool atomic_totals)
@@ -153,10 +153,10 @@ static __always_inline void tc_charge_closed(const struct tc_sock *s, const stru
 	struct tc_delta d = {};
 	struct tc_proc_key pk;
 	struct tc_counts *c;
-	__u32 zero = 0;
+	__u32 tk = atomic_totals;	/* totals[1]: see maps.bpf.h */
 
 	tc_close_delta(&d, x);
-	c = bpf_map_lookup_elem(&totals, &zero);
+	c = bpf_map_lookup_elem(&totals, &tk);
 	if (c) {
 		tc_close_apply(c, &d, x, port_hooks, atomic_totals);
 		tc_idle_of(c, s, atomic_totals);
@@ -181,22 +181,22 @@ static __always_inline void tc_charge_closed(const struct tc_sock *s, const stru
  * run): its record goes to totals and rows as kind TC_CK_UNSEEN, so that
  * per row closes seen + unseen == sockets followed. Its timewait socket,
  * when the caller found one (TC_SF_TIMEWAIT in s), is followed from here,
- * its length unknown. Totals are per-CPU: a caller that a state program
- * can interrupt on its CPU (sweep.bpf.c, sleepable) adds atomically.
+ * its length unknown. A caller that a state program can interrupt on its
+ * CPU (sweep.bpf.c, sleepable) adds atomically, to totals[1].
  */
 static __always_inline int tc_charge_unseen(struct tc_sock *s, __u64 now, bool atomic_totals)
 {
 	struct tc_proc_key pk;
 	struct tc_peer_key rk;
 	struct tc_counts *c;
-	__u32 zero = 0;
+	__u32 tk = atomic_totals;	/* totals[1]: see maps.bpf.h */
 
 	if (!tc_owner_matches(&s->owner)) {
 		tc_stat_inc(TC_STAT_FILTERED);
 		return TC_SWR_FILTERED;
 	}
 	s->kind = TC_CK_UNSEEN;
-	c = bpf_map_lookup_elem(&totals, &zero);
+	c = bpf_map_lookup_elem(&totals, &tk);
 	if (c)
 		tc_unseen_apply(c, s, port_hooks, atomic_totals);
 	tc_row_keys(&pk, &rk, &s->owner, &s->tuple, s->netns, s->role);

@@ -68,10 +68,15 @@ TC_MAP struct {
 	__type(value, struct tc_counts);
 } peers SEC(".maps");
 
-/* Totals never lose anything to eviction: per-CPU, no atomics. */
+/* Totals never lose anything to eviction: per-CPU, no atomics, in [0] (the
+ * state handler's). What another program adds to the same counters, one
+ * that can interrupt the state handler on its CPU or be preempted (a reset
+ * in softirq, the sweep, the settling), goes to [1] with atomics: a plain
+ * add interrupted between its load and its store would lose it. User space
+ * adds both. */
 TC_MAP struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, struct tc_counts);
 } totals SEC(".maps");

@@ -22,10 +22,6 @@
 #include "agg.bpf.h"
 #include "socktab.bpf.h"
 
-/* The reset follows its close within microseconds; one this late, or
- * toward another port, is another socket's now at the same address. */
-#define TC_PEND_RST_NS (100ULL * 1000 * 1000)
-
 /* Take the entry at key out of the table into this program's scratch:
  * NULL when another program or user space took it first. */
 static __always_inline struct tc_pend *tc_pend_take(const struct tc_pend_key *key,
@@ -46,6 +42,7 @@ static __always_inline struct tc_pend *tc_pend_take(const struct tc_pend_key *ke
 static __always_inline int tc_pend_reset(const struct sock *sk, int rk)
 {
 	struct tc_pend_key key = { .addr = tc_sk_addr(sk, TC_SCRATCH_RESET) };
+	const struct tcp_sock *tp;
 	struct tc_peer_key row;
 	struct tc_pend *p, *c;
 	__u64 *last;
@@ -65,6 +62,12 @@ static __always_inline int tc_pend_reset(const struct sock *sk, int rk)
 	    sk->__sk_common.skc_state != TC_CLOSE ||
 	    bpf_ntohs(sk->__sk_common.skc_dport) != p->rec.tuple.rport)	/* (CLOSE cleared
 									 * the local one) */
+		return 0;
+	/* The same socket, not the next one at its address whose close did
+	 * not wait (filtered, another netns, ...): its send sequence, which
+	 * neither a reset nor the CLOSE moves. */
+	tp = bpf_skc_to_tcp_sock((void *)sk);
+	if (!tp || tp->write_seq != p->write_seq)
 		return 0;
 	c = tc_pend_take(&key, p, TC_PS_RESET);
 	if (!c)

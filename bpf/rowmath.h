@@ -199,8 +199,15 @@ struct tc_pend {
 	struct tc_closed x;
 	struct tc_sock rec;
 	__u8 linger2_neg;	/* TCP_LINGER2 < 0 (an orphan leaving FIN_WAIT2) */
-	__u8 pad[7];
+	__u8 pad[3];
+	__u32 write_seq;	/* its send sequence: which socket at the address it was */
 };
+
+/* The reset follows its close in the same call chain: microseconds, or
+ * more where that chain is process context and preempted (data processed
+ * from the socket's backlog). A reset later than this is not its own; user
+ * space settles what waited this long (tracer.c). */
+#define TC_PEND_RST_NS (100ULL * 1000 * 1000)
 
 /* A pending close: its socket's address and the time of its CLOSE. The
  * address alone would not do: the next socket there may close (and wait

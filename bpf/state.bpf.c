@@ -113,6 +113,7 @@ static __always_inline bool tc_pend_put(const struct sock *sk, const struct tcp_
 	p->now = now;
 	p->rec = *s;
 	p->linger2_neg = !s->err && oldstate == TC_FIN_WAIT2 && TC_R(direct, tp, linger2) < 0;
+	p->write_seq = TC_R(direct, tp, write_seq);
 	key.addr = addr;
 	key.now = now;
 	if (bpf_map_update_elem(&pending, &key, p, BPF_NOEXIST)) {

@@ -136,8 +136,8 @@ enum tc_stat {
 	 * rows as TC_CK_UNSEEN, a filtered owner's excepted. */
 	TC_STAT_SWEPT,
 	/* A close a reset of ours may follow (pending.bpf.c) that found the
-	 * pending table full, or its address still pending: charged at once,
-	 * as a reset received or a FIN, without waiting for the reset. */
+	 * pending table full: charged at once, as a reset received or a FIN,
+	 * without waiting for the reset. */
 	TC_STAT_PEND_FULL,
 	TC_STAT_MAX,
 };

@@ -62,7 +62,9 @@ static const char *const mode_names[] = { "client-first", "server-first", "clien
 					  "fin-then-reset", "memory" };
 
 /* half-close: how long the server keeps its ends open after the last EOF,
- * so that the client's orphans outlive tcp_fin_timeout in FIN_WAIT2. */
+ * so that the client's orphans outlive tcp_fin_timeout in FIN_WAIT2
+ * (CLOSER_HOLD_S in the environment: longer, for orphans parked on
+ * purpose). */
 #define HALF_CLOSE_HOLD_S 4
 
 static enum mode mode;
@@ -413,8 +415,12 @@ static int server_main(int lfd, int ctl)
 		if (serve_one(c, ctl))	/* half-close: c stays open until exit */
 			errors++;
 	}
-	if (mode == HALF_CLOSE)
-		sleep(HALF_CLOSE_HOLD_S);	/* exit closes them all */
+	if (mode == HALF_CLOSE) {
+		const char *h = getenv("CLOSER_HOLD_S");
+		int s = h ? atoi(h) : HALF_CLOSE_HOLD_S;
+
+		sleep(s > 0 && s <= 100 ? (unsigned)s : HALF_CLOSE_HOLD_S);	/* exit closes them */
+	}
 	return errors ? 1 : 0;
 }
 

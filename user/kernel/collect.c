@@ -320,9 +320,11 @@ int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 	vals = calloc((size_t)ncpu, PCPU_STRIDE(sizeof(struct tc_counts)));
 	if (!vals)
 		return -ENOMEM;
-	err = read_percpu_sum(bpf_map__fd(s->maps.totals), 0, vals,
-			      PCPU_STRIDE(sizeof(struct tc_counts)), ncpu, add_counts,
-			      &m->totals);
+	/* [0] the state handler's, [1] the atomic adds of the others */
+	for (__u32 k = 0; !err && k < 2; k++)
+		err = read_percpu_sum(bpf_map__fd(s->maps.totals), k, vals,
+				      PCPU_STRIDE(sizeof(struct tc_counts)), ncpu, add_counts,
+				      &m->totals);
 	for (__u32 i = 0; !err && i < TC_STAT_MAX; i++)
 		err = read_percpu_sum(bpf_map__fd(s->maps.stats), i, vals, sizeof(__u64),
 				      ncpu, add_u64, &m->health.stat[i]);

@@ -1,8 +1,19 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include "privs.h"
 #include "start.h"
 #include "surveyor.h"
+
+/* The settling thread (tracer.c), last: it inherits what was dropped. */
+static int settler(struct tc_tracer *t, char *err, size_t errlen)
+{
+	if (!tc_tracer_run_settler(t))
+		return 0;
+	snprintf(err, errlen, "cannot start the settling thread: %s", strerror(errno));
+	return -1;
+}
 
 int tc_drop_attached(struct tc_tracer *t, const struct tc_opts *o, unsigned need,
 		     char *err, size_t errlen)
@@ -10,14 +21,16 @@ int tc_drop_attached(struct tc_tracer *t, const struct tc_opts *o, unsigned need
 	struct tc_privs_plan p;
 
 	if (o->keep_caps)
-		return 0;
+		return settler(t, err, errlen);
 	/* The user is looked up and the probe child run before the helper
 	 * forks, so that a wrong --user fails with no helper to reap. */
 	if (tc_privs_plan(o, tc_tracer_probe_fd(t), &p, err, errlen))
 		return -1;
 	if ((need & TC_NEED_SURVEY) && tc_surveyor_start(t, o->netns_path, err, errlen))
 		return -1;
-	return tc_privs_apply(&p, err, errlen);
+	if (tc_privs_apply(&p, err, errlen))
+		return -1;
+	return settler(t, err, errlen);
 }
 
 int tc_start_attached(struct tc_tracer *t, const struct tc_opts *o, unsigned need)

@@ -603,16 +603,17 @@ static void unmap_socktab(struct tc_tracer *t)
 
 static int settle_older(const struct tc_tracer *t, __u64 min_age_ns);
 
-/* A reset follows its close in microseconds: a close pending this long
- * got none (pending.bpf.c). */
-#define SETTLE_AGE_NS (10ULL * 1000 * 1000)
+/* A close pending this long got no reset of its own (pending.bpf.c). */
+#define SETTLE_AGE_NS TC_PEND_RST_NS
 
 /*
  * The closes no reset followed are charged every 100 ms by a thread of
  * their own, whatever the command does meanwhile (a report that samples
  * only at its end, an exporter nobody scrapes): a pending close must not
  * wait long (it holds its address: the next socket there would not wait)
- * nor fill the table. Signals stay with the main thread.
+ * nor fill the table. Signals stay with the main thread. Started once the
+ * process has dropped what it need not keep (start.c): a thread has its
+ * own credentials and seccomp filter, and inherits them.
  */
 static void *settler_main(void *arg)
 {
@@ -626,11 +627,13 @@ static void *settler_main(void *arg)
 	return NULL;
 }
 
-static int start_settler(struct tc_tracer *t)
+int tc_tracer_run_settler(struct tc_tracer *t)
 {
 	sigset_t all, old;
 	int err;
 
+	if (!t->pend_hook || t->settler_on)
+		return 0;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	t->settler_stop = 0;
@@ -721,11 +724,6 @@ int tc_tracer_start(struct tc_tracer *t, const struct tc_opts *o, bool events,
 		     t->port_hook ? t->port_hook : "unavailable",
 		     t->reset_hook ? t->reset_hook : "unavailable",
 		     t->pend_hook ? t->pend_hook : "unavailable");
-		if (t->pend_hook && start_settler(t)) {
-			snprintf(err, errlen, "cannot start the settling thread: %s", strerror(errno));
-			tc_tracer_stop(t);
-			return -1;
-		}
 		return 0;
 	}
 	if (last == -EPERM || last == -EACCES)
@@ -761,8 +759,25 @@ static __u64 mono_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
 }
 
-/* Charge the pending closes at least min_age_ns old; how many are younger. */
+/* Charge the pending closes at least min_age_ns old; how many are younger.
+ * One caller at a time (the settling thread, a sample: the exporter's is
+ * another thread): a test run of the sleepable settle program can be
+ * preempted, and another's on its CPU would reuse its per-CPU copy. */
+static pthread_mutex_t settle_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int settle_older_locked(const struct tc_tracer *t, __u64 min_age_ns);
+
 static int settle_older(const struct tc_tracer *t, __u64 min_age_ns)
+{
+	int young;
+
+	pthread_mutex_lock(&settle_lock);
+	young = settle_older_locked(t, min_age_ns);
+	pthread_mutex_unlock(&settle_lock);
+	return young;
+}
+
+static int settle_older_locked(const struct tc_tracer *t, __u64 min_age_ns)
 {
 	int fd = bpf_map__fd(t->skel->maps.pending);
 	int prog = bpf_program__fd(t->skel->progs.tc_pend_settle);

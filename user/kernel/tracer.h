@@ -62,5 +62,8 @@ int tc_tracer_probe_fd(const struct tc_tracer *t);
  * it did not follow are charged here, as classified at their CLOSE, before
  * every read of the maps (collect.c); a thread does it every 100 ms too. */
 void tc_tracer_settle(const struct tc_tracer *t);
+/* Its thread: started after the privileges are dropped (start.c), so that
+ * it runs with what the process kept. 0, or -1 with errno. */
+int tc_tracer_run_settler(struct tc_tracer *t);
 
 #endif

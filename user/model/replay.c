@@ -133,7 +133,7 @@ int tc_replay_close(struct tc_replay *r, const struct tc_event *e)
 		.segs_in = e->segs_in, .segs_out = e->segs_out, .retries = e->retries,
 		.reuse_refused = e->reuse_refused, .kind = e->kind, .role = e->role,
 		.oldstate = e->oldstate, .flags = e->flags, .connfail = e->connfail, .err = e->err,
-		.cause = (__u8)cause, .idle_s = e->idle_s,
+		.cause = (__u8)(cause > 0xff ? 0xff : cause), .idle_s = e->idle_s,	/* none past MAX */
 	};
 	struct tc_counts *rows[3];
 	struct tc_delta d = { 0 };

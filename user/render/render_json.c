@@ -253,7 +253,7 @@ static json_object *tracer_obj(const struct tc_model *m)
 	ADD(o, "insert_failed", U64(h->stat[TC_STAT_AGG_FAIL] + h->stat[TC_STAT_TW_INSERT_FAIL]));
 	ADD(o, "timewait_unknown", U64(h->stat[TC_STAT_TW_UNKNOWN]));
 	/* closes a reset may follow, charged at once as they looked
-	 * (pending.bpf.c): the table was full, or their address pending */
+	 * (pending.bpf.c): the table was full */
 	ADD(o, "pending_full", U64(h->stat[TC_STAT_PEND_FULL]));
 	ADD(ev, "sockets", U64(h->socks_evicted));
 	ADD(ev, "processes", U64(h->procs_evicted));
