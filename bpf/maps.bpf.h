@@ -164,6 +164,23 @@ TC_MAP struct {
 	__type(value, __u64);
 } pend_last SEC(".maps");
 
+/* An orphan the kernel reset for memory from its own timer, before it
+ * ended (tcp_out_of_resources): its send sequence, and when. Its CLOSE,
+ * a moment later, looks like any orphan's end; this tells it. LRU: one
+ * unclaimed (the CLOSE not ours to count) must not stay. */
+struct tc_rst_mark {
+	__u64 ts_ns;
+	__u32 write_seq;
+	__u32 pad;
+};
+
+TC_MAP struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, struct tc_rst_mark);
+} rst_before SEC(".maps");
+
 /* A pending close being built or charged: too large for the stack. One
  * per CPU and program (enum tc_pend_scratch): they interrupt each other. */
 enum tc_pend_scratch { TC_PS_STATE = 0, TC_PS_RESET, TC_PS_SETTLE, TC_PS_MAX };

@@ -37,6 +37,37 @@ static __always_inline struct tc_pend *tc_pend_take(const struct tc_pend_key *ke
 	return c;
 }
 
+/*
+ * A reset before the socket's end: an orphan's own timer found memory short
+ * or too many orphans (tcp_out_of_resources: the reset, then tcp_done()).
+ * Marked here for its CLOSE (state.bpf.c), which follows in the same call.
+ * Without the kernel's reason, an active reset of an orphan still in
+ * FIN_WAIT1, CLOSING or LAST_ACK is that one (the keepalive timer's kill of
+ * an orphan is in FIN_WAIT2; ss -K leaves its own error).
+ */
+static __always_inline int tc_rst_before(const struct sock *sk, __u64 addr, int rk)
+{
+	int st = sk->__sk_common.skc_state;
+	struct tc_rst_mark m = {};
+	const struct tcp_sock *tp;
+
+	if (rk == TC_RK_ACTIVE) {
+		if (!(tc_sk_flags(sk, true) &
+		      (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DEAD))) ||
+		    (st != TC_FIN_WAIT1 && st != TC_CLOSING && st != TC_LAST_ACK))
+			return 0;
+	} else if (rk != TC_RK_MEMORY) {
+		return 0;
+	}
+	tp = bpf_skc_to_tcp_sock((void *)sk);
+	if (!tp)
+		return 0;
+	m.ts_ns = bpf_ktime_get_ns();
+	m.write_seq = tp->write_seq;
+	bpf_map_update_elem(&rst_before, &addr, &m, BPF_ANY);
+	return 0;
+}
+
 /* A reset of sk: if its close is pending and the reset names a cause for
  * it, charge the close with that cause. */
 static __always_inline int tc_pend_reset(const struct sock *sk, int rk)
@@ -50,6 +81,8 @@ static __always_inline int tc_pend_reset(const struct sock *sk, int rk)
 
 	if (!sk || !key.addr)	/* 6.18 types sk as maybe NULL (NO_SOCKET's) */
 		return 0;
+	if (sk->__sk_common.skc_state != TC_CLOSE)
+		return tc_rst_before(sk, key.addr, rk);
 	last = bpf_map_lookup_elem(&pend_last, &key.addr);
 	if (!last)
 		return 0;
@@ -59,7 +92,6 @@ static __always_inline int tc_pend_reset(const struct sock *sk, int rk)
 		return 0;
 	cause = tc_rst_cause(rk, p->x.err, p->linger2_neg);
 	if (cause == TC_CAUSE_NONE || bpf_ktime_get_ns() - p->now > TC_PEND_RST_NS ||
-	    sk->__sk_common.skc_state != TC_CLOSE ||
 	    bpf_ntohs(sk->__sk_common.skc_dport) != p->rec.tuple.rport)	/* (CLOSE cleared
 									 * the local one) */
 		return 0;

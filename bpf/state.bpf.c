@@ -82,11 +82,12 @@ static __always_inline void tc_finish(const struct sock *sk, const struct tcp_so
  * A close a reset of ours may follow (tc_rst_may_follow) waits for it in
  * the pending table, classified and measured as it is now: the reset's
  * program charges it with the cause it tells, user space as it is when
- * none came (pending.bpf.c). False: charge it now (not such a close, or
- * the table full).
+ * none came (pending.bpf.c). False: charge it now (not such a close; its
+ * reset came before it, memory's from an orphan's timer: the cause set
+ * here; or the table full).
  */
 static __always_inline bool tc_pend_put(const struct sock *sk, const struct tcp_sock *tp,
-					const struct tc_sock *s, __u64 addr, __u64 now,
+					struct tc_sock *s, __u64 addr, __u64 now,
 					int oldstate, int dead, bool direct)
 {
 	int need = tc_rst_may_follow(oldstate, s->err, dead, s->flags & TC_SF_TIMEWAIT);
@@ -105,6 +106,17 @@ static __always_inline bool tc_pend_put(const struct sock *sk, const struct tcp_
 	} else if (need == TC_RF_IF_UNACKED &&
 		   TC_R(direct, tp, snd_una) == TC_R(direct, tp, write_seq)) {
 		return false;
+	}
+	if (!s->err) {	/* an orphan: did its own timer reset it for memory just now? */
+		struct tc_rst_mark *m = bpf_map_lookup_elem(&rst_before, &addr);
+
+		if (m && now - m->ts_ns <= TC_PEND_RST_NS &&
+		    m->write_seq == TC_R(direct, tp, write_seq)) {
+			bpf_map_delete_elem(&rst_before, &addr);
+			s->cause = TC_CAUSE_MEMORY;
+			s->flags &= ~TC_SF_OVERFLOW;	/* reset, not refused a timewait socket */
+			return false;	/* charged now, told */
+		}
 	}
 	p = bpf_map_lookup_elem(&pend_scratch, &idx);
 	if (!p)

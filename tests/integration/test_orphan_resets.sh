@@ -6,7 +6,8 @@
 # the FIN comes to an orphan), per process, in report, trace and a
 # recording's replay alike; a reset really received after our FIN keeps
 # its cause. In the test VM (the orphan limit is global to the kernel) a
-# close() that finds too many orphans == TcpExtTCPAbortOnMemory. Where our
+# close() that finds too many orphans, and an orphan's timer that does, ==
+# TcpExtTCPAbortOnMemory. Where our
 # sockets' resets cannot be hooked: null, never 0.
 . "$(dirname "$0")/lib.sh"
 N=20
@@ -61,8 +62,24 @@ if [ "${TCPCLOSE_VM:-0}" = 1 ]; then
 	sysctl -qw net.ipv4.tcp_max_orphans="$max_orphans"
 	pkill -f "closer half-close 4 7306" 2>/dev/null
 	wait "$hc" 2>/dev/null
+	# ... and found by an orphan's own retransmission timer: its reset comes
+	# before its end (tcp_out_of_resources). orphan-stuck's clients wait in
+	# FIN_WAIT1, their FINs unheard, until the limit drops under them.
+	NS=5
+	in_ns "$ns" env CLOSER_HOLD_S=30 CLOSER_RELEASE="$WORK/os.release" \
+		"$SCEN/closer" orphan-stuck 4 7308 "$NS" >"$WORK/os.json" &
+	osp=$!
+	fw1() { in_ns "$ns" ss -Htn state fin-wait-1 dport = :7308 | wc -l; }
+	for _ in $(seq 50); do [ "$(fw1)" -ge "$NS" ] && break; sleep 0.1; done
+	sleep 0.3
+	sysctl -qw net.ipv4.tcp_max_orphans=0
+	for _ in $(seq 100); do [ "$(fw1)" = 0 ] && break; sleep 0.1; done
+	sysctl -qw net.ipv4.tcp_max_orphans="$max_orphans"
+	touch "$WORK/os.release"
+	wait "$osp"
+	ostuck=$(cat "$WORK/os.json")
 fi
-for l in "$das" "$dac" "$l2" "$l2c" "$ftr" ${mem:+"$mem"}; do
+for l in "$das" "$dac" "$l2" "$l2c" "$ftr" ${mem:+"$mem" "$ostuck"}; do
 	check "scenario $(jq -r .mode <<<"$l") ran cleanly" true "$(jq -r .ok <<<"$l")"
 done
 ns_settle "$ns"
@@ -104,17 +121,20 @@ within "totals: data_after_close + linger2 + linger_zero == TcpExtTCPAbortOnData
 	$((on_data + on_linger)) \
 	"$(jq '.totals.reset_cause | .data_after_close + .linger2 + .linger_zero' "$out")"
 on_memory=$(nstat_get "$ns" TcpExtTCPAbortOnMemory)
-check "kernel: one abort on memory per memory close (none outside the VM)" \
-	"$([ -n "$mem" ] && echo "$N" || echo 0)" "$on_memory"
+check "kernel: one abort on memory per memory close and per orphan stuck (none outside the VM)" \
+	"$([ -n "$mem" ] && echo $((N + NS)) || echo 0)" "$on_memory"
 within "totals: memory == TcpExtTCPAbortOnMemory; no timewait refused" "$on_memory" \
 	"$(jq -r '.totals.reset_cause.memory' "$out")"
 check "totals: no timewait refused" 0 "$(jq -r '.totals.time_wait.overflow' "$out")"
 check "tracer: every close that waited for a reset had room to (pending_full)" 0 \
 	"$(jq -r '.tracer.pending_full' "$out")"
 if [ -n "$mem" ]; then
-	check "memory: the client's closes, each memory's, reset after its FIN (+ unseen)" "$N $N" \
-		"$(jq -r --argjson p "$(jq .client_pid <<<"$mem")" '.processes[] | select(.pid==$p) |
+	for l in "$mem" "$ostuck"; do
+		n=$([ "$l" = "$mem" ] && echo "$N" || echo "$NS")
+		check "$(jq -r .mode <<<"$l"): the client's closes, each memory's, reset after its FIN (+ unseen)" \
+			"$n $n" "$(jq -r --argjson p "$(jq .client_pid <<<"$l")" '.processes[] | select(.pid==$p) |
 			"\(.reset_cause.memory + .close.unseen) \(.fin_then_reset + .close.unseen)"' "$out")"
+	done
 fi
 # per process: each server its cause alone; the FIN came first from it and
 # the close ended in a reset it sent, never one received

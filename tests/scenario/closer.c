@@ -7,7 +7,7 @@
  *     MODE    client-first | server-first | client-reset | server-reset |
  *             simultaneous | half-close | unread-reset | refused |
  *             data-after-shutdown | data-after-close | linger2 | linger2-close |
- *             fin-then-reset | memory
+ *             fin-then-reset | memory | orphan-stuck
  *             (client-reset, server-reset: close() with SO_LINGER 0;
  *             unread-reset: the server's close() finds a request byte
  *             it never read, and resets)
@@ -25,7 +25,12 @@
  *             orphan gets a reset in FIN_WAIT2 (a full socket there only
  *             with tcp_fin_timeout over 60 s); memory: client-first, whose
  *             server takes a reset as the end too (the client's close() may
- *             find too many orphans: the kernel resets))
+ *             find too many orphans: the kernel resets); orphan-stuck: the
+ *             server drops everything once the reply is out (a socket
+ *             filter), so the client's close() leaves an orphan in
+ *             FIN_WAIT1 retransmitting its FIN; the server holds on
+ *             CLOSER_HOLD_S (4) seconds, or until the file named by
+ *             CLOSER_RELEASE exists, then lets traffic in and closes)
  *             (the FIN by shutdown(): simultaneous's two sides and
  *             server-first's client, from CLOSE_WAIT; every other FIN by
  *             close())
@@ -47,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -54,12 +60,12 @@
 
 enum mode { CLIENT_FIRST, SERVER_FIRST, CLIENT_RESET, SERVER_RESET, SIMULTANEOUS, HALF_CLOSE,
 	    UNREAD_RESET, REFUSED, DATA_AFTER_SHUTDOWN, DATA_AFTER_CLOSE, LINGER2, LINGER2_CLOSE,
-	    FIN_THEN_RESET, MEMORY };
+	    FIN_THEN_RESET, MEMORY, ORPHAN_STUCK };
 static const char *const mode_names[] = { "client-first", "server-first", "client-reset",
 					  "server-reset", "simultaneous", "half-close",
 					  "unread-reset", "refused", "data-after-shutdown",
 					  "data-after-close", "linger2", "linger2-close",
-					  "fin-then-reset", "memory" };
+					  "fin-then-reset", "memory", "orphan-stuck" };
 
 /* half-close: how long the server keeps its ends open after the last EOF,
  * so that the client's orphans outlive tcp_fin_timeout in FIN_WAIT2
@@ -184,6 +190,19 @@ static int linger2_off(int fd)
 	return setsockopt(fd, IPPROTO_TCP, TCP_LINGER2, &v, sizeof(v));
 }
 
+/* The socket's TCP takes nothing in: a classic filter returning 0 drops
+ * every segment before TCP sees it (SO_DETACH_FILTER undoes it). */
+static int drop_all(int fd)
+{
+	struct sock_filter ret0[] = { { BPF_RET | BPF_K, 0, 0, 0 } };
+	struct sock_fprog prog = { .len = 1, .filter = ret0 };
+
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
+}
+
+/* orphan-stuck's server ends, held until the end */
+static int held[1024], nheld;
+
 static int drain(int fd)
 {
 	static char buf[65536];
@@ -255,6 +274,12 @@ static int serve_one(int c, int ctl)
 		if (read1(c) || write1(c, 'r') || !wait_end(c))
 			return -1;
 		close(c);
+		return 0;
+	case ORPHAN_STUCK:	/* reply, then hear nothing: the client's FIN is lost */
+		if (read1(c) || write1(c, 'r') || drop_all(c) || write1(ctl, 'f') ||
+		    nheld >= (int)(sizeof(held) / sizeof(held[0])))
+			return -1;
+		held[nheld++] = c;
 		return 0;
 	case SIMULTANEOUS:
 		/* The client's data + FIN are stuck behind our full window; our
@@ -346,6 +371,11 @@ static int client_one(int ctl)
 			break;
 		close(fd);
 		return 0;
+	case ORPHAN_STUCK:	/* close() once the server hears nothing */
+		if (write1(fd, 'q') || read1(fd) || read1(ctl))
+			break;
+		close(fd);
+		return 0;
 	case LINGER2:	/* the server's reset ends it in CLOSE_WAIT */
 	case LINGER2_CLOSE:
 		if (write1(fd, 'q') || read1(fd) || wait_end(fd) != 1 || wait_state(fd, 7))
@@ -415,11 +445,20 @@ static int server_main(int lfd, int ctl)
 		if (serve_one(c, ctl))	/* half-close: c stays open until exit */
 			errors++;
 	}
-	if (mode == HALF_CLOSE) {
-		const char *h = getenv("CLOSER_HOLD_S");
+	if (mode == HALF_CLOSE || mode == ORPHAN_STUCK) {	/* exit closes them */
+		const char *h = getenv("CLOSER_HOLD_S"), *rel = getenv("CLOSER_RELEASE");
 		int s = h ? atoi(h) : HALF_CLOSE_HOLD_S;
 
-		sleep(s > 0 && s <= 100 ? (unsigned)s : HALF_CLOSE_HOLD_S);	/* exit closes them */
+		if (s <= 0 || s > 100)
+			s = HALF_CLOSE_HOLD_S;
+		for (int i = 0; i < s * 10 && !(rel && !access(rel, F_OK)); i++)
+			usleep(100000);	/* held; earlier once that file exists */
+	}
+	for (int i = 0; i < nheld; i++) {	/* hear again, then close */
+		int zero = 0;
+
+		setsockopt(held[i], SOL_SOCKET, SO_DETACH_FILTER, &zero, sizeof(zero));
+		close(held[i]);
 	}
 	return errors ? 1 : 0;
 }
@@ -447,7 +486,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	mode = (enum mode)-1;
-	for (int i = 0; i <= MEMORY; i++)
+	for (int i = 0; i <= ORPHAN_STUCK; i++)
 		if (!strcmp(argv[1], mode_names[i]))
 			mode = (enum mode)i;
 	if ((int)mode < 0) {
