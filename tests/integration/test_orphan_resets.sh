@@ -126,6 +126,13 @@ check "kernel: one abort on memory per memory close and per orphan stuck (none o
 within "totals: memory == TcpExtTCPAbortOnMemory; no timewait refused" "$on_memory" \
 	"$(jq -r '.totals.reset_cause.memory' "$out")"
 check "totals: no timewait refused" 0 "$(jq -r '.totals.time_wait.overflow' "$out")"
+# every reset here is one of ours with a cause, or one for no socket (the
+# orphan-stuck servers' FINs, once heard, find their clients gone)
+if [ "$(jq -c .resets_no_socket "$out")" != null ]; then
+	check "totals: resets by cause + resets for no socket == TcpOutRsts (kernel)" \
+		"$(nstat_get "$ns" TcpOutRsts)" \
+		"$(jq '([.totals.reset_cause[]] | add) + .resets_no_socket.no_socket + .resets_no_socket.time_wait' "$out")"
+fi
 check "tracer: every close that waited for a reset had room to (pending_full)" 0 \
 	"$(jq -r '.tracer.pending_full' "$out")"
 if [ -n "$mem" ]; then
