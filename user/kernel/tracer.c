@@ -709,7 +709,14 @@ int tc_tracer_start(struct tc_tracer *t, const struct tc_opts *o, bool events,
 		/* Pre-existing stays have no process: no -p/-c can match them. */
 		if (o->pid || o->comm[0] || o->cgroup_path) {
 			t->tw_snapshot = false;
-		} else if (t->tw_hook && snapshot_timewait(t, o->netns_path)) {
+		} else if (t->tw_hook && (snapshot_timewait(t, o->netns_path) ||
+					  /* A tcp iterator resumes a hash bucket by
+					   * position: a socket going away elsewhere in the
+					   * bucket between two of its batches (another
+					   * netns's, torn down) makes it skip one. A
+					   * second pass finds it; one followed already is
+					   * not counted again (tw_snapshot.bpf.c). */
+					  snapshot_timewait(t, o->netns_path))) {
 			vlog("timewait snapshot at start failed: %s; preexisting unavailable",
 			     strerror(errno));
 			t->tw_snapshot = false;
