@@ -416,6 +416,15 @@ TC_INLINE int tc_rst_cause(int rk, int err, int linger2_neg)
 	return TC_CAUSE_NONE;
 }
 
+/* A reset of its own told why a socket ended (tc_rst_cause, or memory's
+ * reset before an orphan's end): that is its cause, and no timewait socket
+ * was refused it, as its end alone looked (TC_SF_OVERFLOW): it was reset. */
+TC_INLINE void tc_reset_told(__u8 *cause, __u8 *flags, int told)
+{
+	*cause = (__u8)told;
+	*flags &= (__u8)~TC_SF_OVERFLOW;
+}
+
 /* One request and one reply: at most one data segment each way. */
 TC_INLINE int tc_is_one_exchange(__u32 segs_in, __u32 segs_out)
 {

@@ -23,6 +23,9 @@
  * only its own kind of read. Both relocate with CO-RE.
  */
 #define TC_R(direct, ptr, field) ((direct) ? (ptr)->field : BPF_CORE_READ(ptr, field))
+/* The same for a field that is, or once was, a bitfield. */
+#define TC_RB(direct, ptr, field) \
+	((direct) ? BPF_CORE_READ_BITFIELD(ptr, field) : BPF_CORE_READ_BITFIELD_PROBED(ptr, field))
 
 /* The tcp_sock around a full socket. For a BTF pointer the verifier must
  * be told (bpf_skc_to_tcp_sock, NULL if not one) before it allows direct
@@ -63,9 +66,7 @@ static __always_inline __u32 tc_sk_netns(const struct sock *sk, bool direct)
 static __always_inline int tc_sk_is_tcp(const struct sock *sk, bool direct)
 {
 	/* A bitfield before 5.6, a plain u16 since: both readers fit both. */
-	if (direct)
-		return BPF_CORE_READ_BITFIELD(sk, sk_protocol) == TC_IPPROTO_TCP;
-	return BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) == TC_IPPROTO_TCP;
+	return TC_RB(direct, sk, sk_protocol) == TC_IPPROTO_TCP;
 }
 
 /* The cgroup the socket was charged to, right in any context; in process
@@ -220,9 +221,7 @@ static __always_inline __u32 tc_sk_segs_out(const struct tcp_sock *tp, bool dire
 #define TC_SOCK_BINDPORT_LOCK 8
 static __always_inline int tc_sk_port_bound(const struct sock *sk, bool direct)
 {
-	if (direct)
-		return BPF_CORE_READ_BITFIELD(sk, sk_userlocks) & TC_SOCK_BINDPORT_LOCK;
-	return BPF_CORE_READ_BITFIELD_PROBED(sk, sk_userlocks) & TC_SOCK_BINDPORT_LOCK;
+	return TC_RB(direct, sk, sk_userlocks) & TC_SOCK_BINDPORT_LOCK;
 }
 
 static __always_inline int tc_sk_err(const struct sock *sk, bool direct)

@@ -104,11 +104,8 @@ static __always_inline int tc_pend_reset(const struct sock *sk, int rk)
 	c = tc_pend_take(&key, p, TC_PS_RESET);
 	if (!c)
 		return 0;
-	c->rec.cause = cause;
-	c->x.cause = cause;
-	/* no timewait socket was refused: the kernel reset instead */
-	c->rec.flags &= ~TC_SF_OVERFLOW;
-	c->x.flags &= ~TC_SF_OVERFLOW;
+	tc_reset_told(&c->rec.cause, &c->rec.flags, cause);	/* (the record, its event) */
+	tc_reset_told(&c->x.cause, &c->x.flags, cause);		/* (what the rows add) */
 	tc_charge_closed(&c->rec, &c->x, c->now, &row, true);
 	return 0;
 }

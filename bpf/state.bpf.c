@@ -91,30 +91,25 @@ static __always_inline bool tc_pend_put(const struct sock *sk, const struct tcp_
 					int oldstate, int dead, bool direct)
 {
 	int need = tc_rst_may_follow(oldstate, s->err, dead, s->flags & TC_SF_TIMEWAIT);
-	__u32 idx = TC_PS_STATE;
+	__u32 idx = TC_PS_STATE, seq;
 	struct tc_pend_key key;
 	struct tc_pend *p;
 
 	if (need == TC_RF_NO)
 		return false;
+	seq = TC_R(direct, tp, write_seq);	/* which socket it is, to its reset */
 	if (need == TC_RF_IF_RCV_SHUT) {
-		__u8 sd = direct ? BPF_CORE_READ_BITFIELD(sk, sk_shutdown) :
-				   BPF_CORE_READ_BITFIELD_PROBED(sk, sk_shutdown);
-
-		if (!(sd & 1))	/* RCV_SHUTDOWN */
+		if (!(TC_RB(direct, sk, sk_shutdown) & 1))	/* RCV_SHUTDOWN */
 			return false;
-	} else if (need == TC_RF_IF_UNACKED &&
-		   TC_R(direct, tp, snd_una) == TC_R(direct, tp, write_seq)) {
+	} else if (need == TC_RF_IF_UNACKED && TC_R(direct, tp, snd_una) == seq) {
 		return false;
 	}
 	if (!s->err) {	/* an orphan: did its own timer reset it for memory just now? */
 		struct tc_rst_mark *m = bpf_map_lookup_elem(&rst_before, &addr);
 
-		if (m && now - m->ts_ns <= TC_PEND_RST_NS &&
-		    m->write_seq == TC_R(direct, tp, write_seq)) {
+		if (m && now - m->ts_ns <= TC_PEND_RST_NS && m->write_seq == seq) {
 			bpf_map_delete_elem(&rst_before, &addr);
-			s->cause = TC_CAUSE_MEMORY;
-			s->flags &= ~TC_SF_OVERFLOW;	/* reset, not refused a timewait socket */
+			tc_reset_told(&s->cause, &s->flags, TC_CAUSE_MEMORY);
 			return false;	/* charged now, told */
 		}
 	}
@@ -125,7 +120,7 @@ static __always_inline bool tc_pend_put(const struct sock *sk, const struct tcp_
 	p->now = now;
 	p->rec = *s;
 	p->linger2_neg = !s->err && oldstate == TC_FIN_WAIT2 && TC_R(direct, tp, linger2) < 0;
-	p->write_seq = TC_R(direct, tp, write_seq);
+	p->write_seq = seq;
 	key.addr = addr;
 	key.now = now;
 	if (bpf_map_update_elem(&pending, &key, p, BPF_NOEXIST)) {
@@ -154,14 +149,12 @@ static __always_inline __u8 tc_read_cause(const struct sock *sk, const struct tc
 	};
 
 	if (!err) {
-		c.shutdown = direct ? BPF_CORE_READ_BITFIELD(sk, sk_shutdown) :
-				      BPF_CORE_READ_BITFIELD_PROBED(sk, sk_shutdown);
+		c.shutdown = TC_RB(direct, sk, sk_shutdown);
 		c.unread = TC_R(direct, tp, rcv_nxt) - TC_R(direct, tp, copied_seq);
 		c.linger_zero = (skf & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_LINGER))) &&
 				!TC_R(direct, sk, sk_lingertime);
 		c.unacked = TC_R(direct, tp, snd_una) != TC_R(direct, tp, write_seq);
-		c.repair = direct ? BPF_CORE_READ_BITFIELD(tp, repair) :
-				    BPF_CORE_READ_BITFIELD_PROBED(tp, repair);
+		c.repair = TC_RB(direct, tp, repair);
 	} else if (oldstate == TC_SYN_SENT) {
 		struct net *net = TC_R(direct, sk, __sk_common.skc_net.net);
 
