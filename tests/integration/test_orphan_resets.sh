@@ -39,8 +39,6 @@ for _ in $(seq 30); do
 	[ "$ftr_seen" -ge "$N" ] && break
 	sleep 0.1
 done
-check "fin-then-reset: trace shows the client's closes while it runs (no reset followed them)" \
-	"$N" "$ftr_seen"
 # memory: close() finds more orphans than tcp_max_orphans allows. The limit
 # is the kernel's, not the namespace's: only in the test VM, nothing else
 # running. half-close's clients wait as orphans in FIN_WAIT2 (full sockets:
@@ -95,9 +93,9 @@ check "kernel: one abort on data per data-after-*, linger2-close and SO_LINGER 0
 check "kernel: one abort on linger per linger2 close" "$N" "$on_linger"
 unseen=$(jq '.totals.close.unseen' "$out")
 pid_of() { jq -r .server_pid <<<"$1"; }
-causes() {	# causes PID: data_after_close linger2 memory fin_sent fin_then_reset closed+unseen
+causes() {	# causes PID: data_after_close linger2 memory fin_sent fin_then_reset+unseen closed unseen
 	jq -r --argjson p "$1" '[.processes[] | select(.pid==$p)][0] |
-		"\(.reset_cause.data_after_close) \(.reset_cause.linger2) \(.reset_cause.memory) \(.reset_received_in.fin_sent) \(.fin_then_reset + .close.unseen) \(.closed)"' "$out"
+		"\(.reset_cause.data_after_close) \(.reset_cause.linger2) \(.reset_cause.memory) \(.reset_received_in.fin_sent) \(.fin_then_reset + .close.unseen) \(.closed) \(.close.unseen)"' "$out"
 }
 # every kernel of the test VM (6.1+) has the tracepoint and syscall programs
 [ "${TCPCLOSE_VM:-0}" = 1 ] &&
@@ -129,7 +127,7 @@ check "totals: no timewait refused" 0 "$(jq -r '.totals.time_wait.overflow' "$ou
 # every reset here is one of ours with a cause, or one for no socket (the
 # orphan-stuck servers' FINs, once heard, find their clients gone)
 if [ "$(jq -c .resets_no_socket "$out")" != null ]; then
-	check "totals: resets by cause + resets for no socket == TcpOutRsts (kernel)" \
+	within "totals: resets by cause + resets for no socket == TcpOutRsts (kernel)" \
 		"$(nstat_get "$ns" TcpOutRsts)" \
 		"$(jq '([.totals.reset_cause[]] | add) + .resets_no_socket.no_socket + .resets_no_socket.time_wait' "$out")"
 fi
@@ -147,9 +145,11 @@ fi
 # the close ended in a reset it sent, never one received
 for s in "das data" "dac data" "l2 linger2" "l2c linger2"; do
 	set -- $s
-	read -r d l m f r c <<<"$(causes "$(pid_of "${!1}")")"
+	read -r d l m f r c un <<<"$(causes "$(pid_of "${!1}")")"
 	if [ "$2" = data ]; then got="$d $l"; else got="$l $d"; fi
-	u=$((N - c))	# this server's closes never seen
+	# this server's closes never seen, or whose CLOSE run the kernel
+	# skipped (found by the sweep: no cause)
+	u=$((N - c + un))
 	check "$(jq -r .mode <<<"${!1}"): the server's cause ($2), none other, reset after its FIN" \
 		"$N 0 0 0 $N" "$(( ${got%% *} + u )) ${got#* } $m $f $r"
 done
@@ -157,6 +157,9 @@ done
 check "clients: each a reset received in close_wait" $((4 * N)) \
 	"$(jq --argjson p "$(jq -s '[.[].client_pid]' <<<"$das$dac$l2$l2c")" \
 		'[.processes[] | select(.pid as $x | $p | index($x)) | .reset_received_in.close_wait + .close.unseen] | add' "$out")"
+# (checked here: a close whose run the kernel skipped is in no trace)
+within "fin-then-reset: trace shows the client's closes while it runs (no reset followed them)" \
+	"$N" "$ftr_seen"
 within "fin-then-reset: the client's reset received after its FIN (fin_sent)" "$N" \
 	"$(jq --argjson p "$(jq .client_pid <<<"$ftr")" '.processes[] | select(.pid==$p) | .reset_received_in.fin_sent' "$out")"
 check "fin-then-reset: the server's SO_LINGER 0 (from CLOSE_WAIT)" "$N" \
