@@ -106,6 +106,43 @@ static void test_judge_gone_alive_and_timewait(void **state)
 	tc_sweep_free(&sw);
 }
 
+/* A second listing keeps gone only what it lacks too: a tcp iterator can
+ * skip a live socket (sweep.h); what the first found alive stays alive. */
+static void test_confirm_on_second_listing(void **state)
+{
+	struct tc_sweep sw = { .before_ns = 100 * SEC };
+	struct tc_portrec first[] = { live(3002, TC_ESTABLISHED) };
+	struct tc_portrec second[] = {
+		live(3000, TC_ESTABLISHED),	/* skipped by the first: alive */
+		live(3001, TC_TIME_WAIT),	/* gone, its stay begun meanwhile */
+	};
+	struct tc_sock skipped = rec(3000, NS_A, SEC, TC_SF_TUPLE);
+	struct tc_sock closed = rec(3001, NS_A, SEC, TC_SF_TUPLE);
+	struct tc_sock alive = rec(3002, NS_A, SEC, TC_SF_TUPLE);
+	struct tc_sock other = rec(3000, NS_B, SEC, TC_SF_TUPLE);
+
+	(void)state;
+	second[1].substate = TC_TIME_WAIT;
+	assert_int_equal(tc_sweep_take(&sw, 1, 1, &skipped), 0);
+	assert_int_equal(tc_sweep_take(&sw, 2, 2, &closed), 0);
+	assert_int_equal(tc_sweep_take(&sw, 3, 3, &alive), 0);
+	assert_int_equal(tc_sweep_take(&sw, 4, 4, &other), 0);
+	assert_int_equal(tc_sweep_judge(&sw, NS_A, first, 1), 2);
+	assert_int_equal(tc_sweep_judge(&sw, NS_B, NULL, 0), 1);
+	assert_int_equal(sw.c[1].tw, 0);
+	/* NS_A listed again: the socket 3002 is missing from it now, but the
+	 * first listing had it, so it is not judged again */
+	assert_int_equal(tc_sweep_confirm(&sw, NS_A, second, 2), 1);
+	assert_false(sw.c[0].gone);
+	assert_true(sw.c[1].gone);
+	assert_int_equal(sw.c[1].tw, TC_TIME_WAIT);
+	assert_false(sw.c[2].gone);
+	assert_true(sw.c[3].gone);	/* another netns: untouched */
+	/* a second listing that lacks everything confirms every one gone */
+	assert_int_equal(tc_sweep_confirm(&sw, NS_B, NULL, 0), 1);
+	tc_sweep_free(&sw);
+}
+
 /* A timewait socket in the TIME_WAIT substate is told as such. */
 static void test_judge_timewait_substate(void **state)
 {
@@ -198,6 +235,7 @@ int main(void)
 		cmocka_unit_test(test_take_skips_young_and_portless),
 		cmocka_unit_test(test_judge_gone_alive_and_timewait),
 		cmocka_unit_test(test_judge_timewait_substate),
+		cmocka_unit_test(test_confirm_on_second_listing),
 		cmocka_unit_test(test_unseen_rows_and_replay),
 		cmocka_unit_test(test_next_netns_once_and_not_listed),
 	};

@@ -56,8 +56,10 @@ static int tuple_cmp(const void *a, const void *b)
 	return memcmp(a, b, sizeof(struct tc_tuple));
 }
 
-long tc_sweep_judge(struct tc_sweep *sw, __u32 netns, const struct tc_portrec *recs,
-		    size_t nrecs)
+/* judge: marks gone the candidates not yet gone that recs lacks; confirm:
+ * keeps gone only those recs lacks too. */
+static long judge(struct tc_sweep *sw, __u32 netns, const struct tc_portrec *recs, size_t nrecs,
+		  bool confirm)
 {
 	struct tc_tuple *live = malloc((nrecs ? nrecs : 1) * sizeof(*live));
 	struct tc_portrec *tw = malloc((nrecs ? nrecs : 1) * sizeof(*tw));
@@ -81,18 +83,32 @@ long tc_sweep_judge(struct tc_sweep *sw, __u32 netns, const struct tc_portrec *r
 		struct tc_sweep_cand *c = &sw->c[i];
 		const struct tc_portrec *t;
 
-		if (c->netns != netns || c->gone)
+		if (c->netns != netns || c->gone != confirm)
 			continue;
-		if (!bsearch(&c->tuple, live, nlive, sizeof(*live), tuple_cmp)) {
-			c->gone = 1;
-			t = bsearch(&c->tuple, tw, ntw, sizeof(*tw), tuple_cmp);
-			c->tw = t ? (t->substate == TC_FIN_WAIT2 ? TC_FIN_WAIT2 : TC_TIME_WAIT) : 0;
-			gone++;
+		if (bsearch(&c->tuple, live, nlive, sizeof(*live), tuple_cmp)) {
+			c->gone = 0;
+			continue;
 		}
+		c->gone = 1;
+		t = bsearch(&c->tuple, tw, ntw, sizeof(*tw), tuple_cmp);
+		c->tw = t ? (t->substate == TC_FIN_WAIT2 ? TC_FIN_WAIT2 : TC_TIME_WAIT) : 0;
+		gone++;
 	}
 	free(live);
 	free(tw);
 	return gone;
+}
+
+long tc_sweep_judge(struct tc_sweep *sw, __u32 netns, const struct tc_portrec *recs,
+		    size_t nrecs)
+{
+	return judge(sw, netns, recs, nrecs, false);
+}
+
+long tc_sweep_confirm(struct tc_sweep *sw, __u32 netns, const struct tc_portrec *recs,
+		      size_t nrecs)
+{
+	return judge(sw, netns, recs, nrecs, true);
 }
 
 void tc_sweep_free(struct tc_sweep *sw)

@@ -47,6 +47,15 @@ __u32 tc_sweep_next_netns(struct tc_sweep *sw, const struct tc_model *m);
  * or -ENOMEM. */
 long tc_sweep_judge(struct tc_sweep *sw, __u32 netns, const struct tc_portrec *recs,
 		    size_t nrecs);
+/* A second listing of netns, taken after the one judged: keeps gone only
+ * the candidates it lacks too (their timewait socket as it finds it). A
+ * tcp iterator resumes a hash bucket by position, so a socket going away
+ * in the bucket between two of its batches (in any netns: the hash is the
+ * host's) makes it skip a live one; a record judged on one listing would
+ * be charged a close its socket has not made, and counted again at its
+ * real CLOSE. Returns the number still gone, or -ENOMEM. */
+long tc_sweep_confirm(struct tc_sweep *sw, __u32 netns, const struct tc_portrec *recs,
+		      size_t nrecs);
 void tc_sweep_free(struct tc_sweep *sw);
 
 #endif
