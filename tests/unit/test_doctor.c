@@ -705,7 +705,7 @@ static void test_causes(void **state)
 	n = tc_diagnose(&m, f, 32);
 	assert_null(find(n, "data_after_close"));	/* not told: a recording from before */
 	assert_null(find(n, "linger2_resets"));
-	m.rst_after = 1;
+	m.pend_hook = "tp_btf/tcp_send_reset";
 	n = tc_diagnose(&m, f, 32);
 	r = find(n, "data_after_close");
 	assert_non_null(r);
@@ -722,7 +722,7 @@ static void test_causes(void **state)
 	assert_null(find(n, "data_after_close"));
 	assert_null(find(n, "linger2_resets"));
 	m.procs[0].c.cause[TC_CAUSE_DATA_AFTER_CLOSE] = 0;
-	m.rst_after = 0;
+	m.pend_hook = NULL;
 	/* FIN_WAIT2 timeouts are the peer's FIN never coming: no abort, no
 	 * "timeouts" finding of their own */
 	{

@@ -231,7 +231,7 @@ static void test_causes(void **state)
 	assert_null(strstr(out, "tcpclose_resets_no_socket_total"));	/* not counted */
 	assert_null(strstr(out, "tcpclose_closes_fin_by_shutdown_total"));	/* not told */
 	free(out);
-	m.rst_after = 1;
+	m.pend_hook = "tp_btf/tcp_send_reset";
 	m.fin_timeouts = 1;
 	m.procs[0].c.cause[TC_CAUSE_LINGER2] = 1;
 	m.totals.cause[TC_CAUSE_LINGER2] = 1;

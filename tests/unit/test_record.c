@@ -742,7 +742,7 @@ static void test_tw_length_out_of_range(void **state)
 /*
  * The causes a reset after the close tells came in between the reset causes
  * and the timeouts: a recording made before them numbers every later cause
- * TC_CAUSE_N_AFTER lower, and has no rst_after in its header. Its causes
+ * TC_CAUSE_N_AFTER lower, and has no pend_hook in its header. Its causes
  * read as they were; those three are null there (not told), as live where
  * our sockets' resets cannot be hooked; told, numbers.
  */
@@ -754,8 +754,9 @@ static void test_causes_numbered_before(void **state)
 		{ "\"causes\":true", 12, TC_CAUSE_RX_ESTABLISHED, 0 },	/* FIN_WAIT2 came before */
 		{ "\"causes\":true", 15, TC_CAUSE_RX_HANDSHAKE, 0 },
 		{ "\"causes\":true", 1, TC_CAUSE_UNREAD_DATA, 0 },
-		{ "\"causes\":true,\"rst_after\":false", TC_CAUSE_SYN, TC_CAUSE_SYN, 0 },
-		{ "\"causes\":true,\"rst_after\":true", TC_CAUSE_LINGER2, TC_CAUSE_LINGER2, 1 },
+		{ "\"causes\":true,\"pend_hook\":null", TC_CAUSE_SYN, TC_CAUSE_SYN, 0 },
+		{ "\"causes\":true,\"pend_hook\":\"tp_btf/tcp_send_reset\"", TC_CAUSE_LINGER2,
+		  TC_CAUSE_LINGER2, 1 },
 	};
 	char p[64], hdr[512], frames[8 + sizeof(struct tc_event)];
 	__u32 fh[2] = { TC_REC_CLOSE, sizeof(struct tc_event) };
@@ -779,7 +780,7 @@ static void test_causes_numbered_before(void **state)
 		if (m.totals.cause[cases[i].counted] != 1)
 			fail_msg("case %zu: cause %d not counted as %d", i, cases[i].recorded,
 				 cases[i].counted);
-		assert_int_equal(m.rst_after, cases[i].told);
+		assert_int_equal(m.pend_hook != NULL, cases[i].told);
 		tc_model_free(&m);
 		tc_rec_free(&r);
 		unlink(p);

@@ -249,7 +249,7 @@ static void test_nosock(void **state)
 	assert_int_equal(json_object_get_int64(get(root, "totals.timeout_cause.keepalive")), 2);
 	json_object_put(root);
 	free(out);
-	m.rst_after = 1;
+	m.pend_hook = "tp_btf/tcp_send_reset";
 	m.fin_timeouts = 1;
 	m.totals.cause[TC_CAUSE_FIN_WAIT2] = 6;
 	m.pend_hook = "tp_btf/tcp_send_reset+syscall";

@@ -107,7 +107,6 @@ static json_object *header(const struct tc_tracer *t, const struct tc_opts *o)
 	json_object_object_add(h, "fin_shutdown", json_object_new_boolean(true));	/* TC_SF_FIN_SHUTDOWN */
 	json_object_object_add(h, "timeout_idle", json_object_new_boolean(t->hz != 0));
 	/* present: the causes numbered with these three (tcpclose.h); true: told */
-	json_object_object_add(h, "rst_after", json_object_new_boolean(t->pend_hook != NULL));
 	json_object_object_add(f, "pid", o->pid ? json_object_new_int64(o->pid) : NULL);
 	json_object_object_add(f, "comm", o->comm[0] ? json_object_new_string(o->comm) : NULL);
 	json_object_object_add(f, "cgroup", o->cgroup_path ? json_object_new_string(o->cgroup_path) : NULL);

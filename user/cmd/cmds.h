@@ -3,6 +3,7 @@
 #define TCPCLOSE_CMDS_H
 
 #include <signal.h>
+#include <linux/types.h>
 #include "args.h"
 
 #define TCPCLOSE_VERSION "0.2.0"
@@ -10,7 +11,9 @@
 /* Set by SIGINT/SIGTERM: commands finish and print what they gathered. */
 extern volatile sig_atomic_t tc_stop;
 
-double tc_now_s(void);		/* CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns */
+/* CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns() */
+__u64 tc_now_ns(void);
+double tc_now_s(void);
 /* Sleep up to max_s seconds; returns early on a signal. */
 void tc_nap(double max_s);
 void tc_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -26,12 +26,17 @@ void tc_err(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-double tc_now_s(void)
+__u64 tc_now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+double tc_now_s(void)
+{
+	return (double)tc_now_ns() / 1e9;
 }
 
 void tc_nap(double max_s)

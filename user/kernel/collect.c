@@ -4,13 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "cgroups.h"
+#include "cmds.h"
 #include "collect.h"
 #include "names.h"
 #include "rowmath.h"
+#include "settle.h"
 #include "tcpclose.skel.h"
 
 static int read_percpu_sum(int fd, __u32 idx, void *vals, size_t elem, int ncpu,
@@ -314,7 +315,6 @@ int tc_collect(const struct tc_tracer *t, struct tc_model *m)
 	m->fin_by = 1;	/* ... and at our FIN */
 	m->idle = t->hz != 0;	/* the kernel's config said its HZ */
 	m->pend_hook = t->pend_hook;
-	m->rst_after = t->pend_hook != NULL;
 	m->fin_timeouts = t->tw_hook != NULL;
 
 	vals = calloc((size_t)ncpu, PCPU_STRIDE(sizeof(struct tc_counts)));
@@ -384,10 +384,7 @@ static int sweep_take(void *ctx, __u32 slot, __u64 addr, const struct tc_sock *r
  * where the kernel keeps them (the mapped socket table). */
 int tc_sweep_read(const struct tc_tracer *t, struct tc_sweep *sw)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);	/* bpf_ktime_get_ns()'s clock */
-	sw->before_ns = (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+	sw->before_ns = tc_now_ns();
 	return tc_socktab_walk(&t->socktab, read_socks, (void *)t, sweep_take, sw);
 }
 

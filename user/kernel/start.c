@@ -3,13 +3,14 @@
 #include <stdio.h>
 #include <string.h>
 #include "privs.h"
+#include "settle.h"
 #include "start.h"
 #include "surveyor.h"
 
-/* The settling thread (tracer.c), last: it inherits what was dropped. */
+/* The settling thread (settle.c), last: it inherits what was dropped. */
 static int settler(struct tc_tracer *t, char *err, size_t errlen)
 {
-	if (!tc_tracer_run_settler(t))
+	if (!tc_settler_run(t))
 		return 0;
 	snprintf(err, errlen, "cannot start the settling thread: %s", strerror(errno));
 	return -1;

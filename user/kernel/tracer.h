@@ -23,7 +23,7 @@ struct tc_tracer {
 	const char *pend_hook;		/* NULL: our sockets' resets not hooked: the causes
 					 * they tell (pending.bpf.c) not counted */
 	bool detached;			/* tc_tracer_detach() ran */
-	pthread_t settler;		/* charges the closes no reset followed (tracer.c) */
+	pthread_t settler;		/* charges the closes no reset followed (settle.c) */
 	bool settler_on;
 	int settler_stop;
 	bool survey;			/* the port survey iterator loaded */
@@ -58,12 +58,4 @@ struct ring_buffer *tc_tracer_events(const struct tc_tracer *t, ring_buffer_samp
 				     void *ctx);
 void tc_tracer_detach(struct tc_tracer *t);
 int tc_tracer_probe_fd(const struct tc_tracer *t);
-/* The closes a reset of ours may follow wait for it (pending.bpf.c): those
- * it did not follow are charged here, as classified at their CLOSE, before
- * every read of the maps (collect.c); a thread does it every 100 ms too. */
-void tc_tracer_settle(const struct tc_tracer *t);
-/* Its thread: started after the privileges are dropped (start.c), so that
- * it runs with what the process kept. 0, or -1 with errno. */
-int tc_tracer_run_settler(struct tc_tracer *t);
-
 #endif

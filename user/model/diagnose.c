@@ -714,7 +714,7 @@ static void rule_resets(const struct tc_model *m, struct out *o)
 			    "default); a server that answers before reading the whole request (a "
 			    "body, a pipelined request) resets the client that is still sending");
 		}
-		for (size_t k = 0; m->rst_after && k < sizeof(after) / sizeof(after[0]); k++) {
+		for (size_t k = 0; m->pend_hook && k < sizeof(after) / sizeof(after[0]); k++) {
 			__u64 n = r->c.cause[after[k].cause];
 
 			if (!(f = reset_share(o, r, n, after[k].id, p, sizeof(p))))

@@ -81,9 +81,9 @@ struct tc_model {
 	int causes;			/* closes carry their cause (a recording may not) */
 	int fin_by;			/* ... and whether shutdown() sent our FIN (same) */
 	int idle;			/* timeouts carry their idle time (the kernel's HZ known) */
-	const char *pend_hook;		/* NULL: our sockets' resets not hooked (pending.bpf.c) */
-	int rst_after;			/* the causes a reset after the close tells (data after
-					 * close, TCP_LINGER2, memory) are counted: pend_hook */
+	const char *pend_hook;		/* NULL: our sockets' resets not hooked (pending.bpf.c),
+					 * so the causes they tell (data after close, TCP_LINGER2,
+					 * memory) are not counted */
 	int fin_timeouts;		/* FIN_WAIT2 timeouts are counted (the timewait hooks,
 					 * and a recording made since) */
 	double duration_s;

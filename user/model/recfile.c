@@ -295,7 +295,7 @@ static const char *header_bad(json_object *h)
 	static const char *const hooks[] = { "attach", "state_hook", "owner_hook", "tw_hook",
 					     "port_hook", "reset_hook", "pend_hook" };
 	static const char *const flags[] = { "port_hooks", "tw_snapshot", "survey", "causes",
-					     "fin_shutdown", "timeout_idle", "rst_after" };
+					     "fin_shutdown", "timeout_idle" };
 	json_object *v;
 
 	if (!is_object(h))
@@ -307,7 +307,7 @@ static const char *header_bad(json_object *h)
 	if (!ALL(h, hooks, is_name))
 		return "hook names";
 	if (!ALL(h, flags, is_bool))
-		return "port_hooks, tw_snapshot, survey, causes, fin_shutdown, timeout_idle, rst_after";
+		return "port_hooks, tw_snapshot, survey, causes, fin_shutdown, timeout_idle";
 	return NULL;
 }
 
@@ -572,9 +572,10 @@ int tc_rec_read(const char *path, struct tc_recording *r, char *err, size_t errl
 	r->rp.nosock_ok = json_object_object_get_ex(r->header, "reset_hook", &v) && is_string(v);
 	r->rp.idle = json_object_object_get_ex(r->header, "timeout_idle", &v) &&
 		     json_object_get_boolean(v);
-	/* Before the causes a reset after the close tells, the later ones were
-	 * numbered TC_CAUSE_N_AFTER lower (tcpclose.h). */
-	r->rp.old_causes = !json_object_object_get_ex(r->header, "rst_after", NULL);
+	/* Before the causes a reset after the close tells (and pend_hook in the
+	 * header, null where not hooked), the later ones were numbered
+	 * TC_CAUSE_N_AFTER lower (tcpclose.h). */
+	r->rp.old_causes = !json_object_object_get_ex(r->header, "pend_hook", NULL);
 	while (!r->trailer && left >= (off_t)sizeof(fh) && fread(fh, sizeof(fh), 1, f) == 1) {
 		left -= sizeof(fh);
 		if (!frame_len_ok(fh[0], fh[1])) {
@@ -786,9 +787,8 @@ int tc_rec_model(struct tc_recording *r, struct tc_model *m)
 	m->causes = hbool(r->header, "causes");	/* absent before causes were told */
 	m->fin_by = hbool(r->header, "fin_shutdown");	/* ... before TC_SF_FIN_SHUTDOWN */
 	m->idle = hbool(r->header, "timeout_idle");	/* ... before idle times */
-	m->rst_after = hbool(r->header, "rst_after");	/* ... before pending.bpf.c */
 	/* FIN_WAIT2 timeouts came with the same numbering (old_causes) */
-	m->fin_timeouts = m->tw_hook && json_object_object_get_ex(r->header, "rst_after", NULL);
+	m->fin_timeouts = m->tw_hook && !r->rp.old_causes;
 	known = hbool(r->header, "survey");
 	if (tc_replay_model(&r->rp, m))
 		return -ENOMEM;

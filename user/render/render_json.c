@@ -86,7 +86,7 @@ static json_object *cause_obj(const struct tc_counts *c, const struct tc_model *
 	for (int i = from; i < to; i++) {
 		bool after = i >= TC_CAUSE_FIRST_AFTER && i < TC_CAUSE_FIRST_AFTER + TC_CAUSE_N_AFTER;
 
-		ADD(o, tc_cause_name(i), OPT(after ? m->rst_after : i == TC_CAUSE_FIN_WAIT2 ?
+		ADD(o, tc_cause_name(i), OPT(after ? m->pend_hook != NULL : i == TC_CAUSE_FIN_WAIT2 ?
 					     m->fin_timeouts : 1, U64(c->cause[i])));
 	}
 	return o;

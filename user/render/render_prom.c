@@ -436,7 +436,7 @@ static void row_counters(FILE *f, const char *prefix, labels_fn fn, const struct
 		/* the causes a reset after the close tells last: absent untold */
 		family(f, prefix, "resets_sent_total", "Resets our sockets sent, by cause.",
 		       fn, s, n, "cause", cause + TC_CAUSE_UNREAD_DATA,
-		       (m->rst_after ? TC_CAUSE_FIRST_TIMEOUT : TC_CAUSE_FIRST_AFTER) -
+		       (m->pend_hook ? TC_CAUSE_FIRST_TIMEOUT : TC_CAUSE_FIRST_AFTER) -
 		       TC_CAUSE_UNREAD_DATA, get_reset_cause);
 		/* FIN_WAIT2 last: absent without the timewait hooks */
 		family(f, prefix, "timeouts_total", "Sockets ended by a timeout, by cause.", fn, s, n,
