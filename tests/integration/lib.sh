@@ -39,6 +39,30 @@ check_match() {	# check_match NAME REGEX TEXT
 	fi
 }
 
+# within NAME ORACLE COUNTED UNSEEN: exact but for the closes whose CLOSE
+# run the kernel skipped (found by the sweep: kind unseen), which carry no
+# cause, kind or flag: COUNTED <= ORACLE <= COUNTED + UNSEEN.
+within() {
+	if [ "$3" -le "$2" ] 2>/dev/null && [ "$2" -le $(($3 + $4)) ]; then
+		PASS=$((PASS + 1)); printf '  ok   %s (%s)\n' "$1" "$2"
+	else
+		FAIL=$((FAIL + 1))
+		printf '  FAIL %s: expected %s (unseen closes at most %s), got %s\n' "$1" "$2" "$4" "$3"
+	fi
+}
+
+# near NAME A B SLACK: two counts that agree but for up to SLACK closes
+# one side saw and the other found unseen: |A - B| <= SLACK.
+near() {
+	local d=$(($2 - $3))
+	if [ "${d#-}" -le "$4" ] 2>/dev/null; then
+		PASS=$((PASS + 1)); printf '  ok   %s (%s ~ %s)\n' "$1" "$2" "$3"
+	else
+		FAIL=$((FAIL + 1))
+		printf '  FAIL %s: %s and %s differ by more than %s (unseen closes)\n' "$1" "$2" "$3" "$4"
+	fi
+}
+
 netns_new() {	# netns_new NAME: a namespace with loopback up
 	local ns="tcpc-$1-$$"
 	ip netns add "$ns" || return 1

@@ -155,13 +155,18 @@ check_ge "php-fpm started the close (FIN first or simultaneous) on >= 90% of the
 	$(( (fpm_closed - open_ngx) * 90 / 100 )) $((f_l + f_s))
 # Per connection: php-fpm's socket and nginx's tell the same close.
 check "php-fpm/nginx: same number of closes (seen + unseen)" "$fpm_closed" "$ngx_closed"
-check "php-fpm/nginx: resets mirrored (sent/received)" "$f_rs $f_rr" "$n_rr $n_rs"
-check "php-fpm/nginx: each remote_first has a local_first peer" "1 1" "$(( f_r <= n_l )) $(( n_r <= f_l ))"
-check "php-fpm/nginx: simultaneous pairs balance" $((f_s + f_l - n_r)) $((n_s + n_l - f_r))
+# (a close whose run the kernel skipped has no kind: each side's unseen
+# loosen the rest)
+unseen=$((f_u + n_u))
+near "php-fpm/nginx: resets sent mirrored by resets received" "$f_rs" "$n_rr" "$unseen"
+near "nginx/php-fpm: resets sent mirrored by resets received" "$n_rs" "$f_rr" "$unseen"
+check "php-fpm/nginx: each remote_first has a local_first peer" "1 1" \
+	"$(( f_r <= n_l + unseen )) $(( n_r <= f_l + unseen ))"
+near "php-fpm/nginx: simultaneous pairs balance" $((f_s + f_l - n_r)) $((n_s + n_l - f_r)) "$unseen"
 check "the php-fpm process rows hold exactly their :9000 rows (closes, timewait)" \
 	"$(fsum .closed) $(fsum .timewait)" \
 	"$(jq --arg c "$fpm_comm" '[.processes[] | select(.comm==$c)] | "\(map(.closed) | add // 0) \(map(.timewait) | add // 0)"' -r "$out")"
-check "one request per FastCGI connection" "$fpm_closed" "$(fsum .one_exchange)"
+within "one request per FastCGI connection" "$fpm_closed" "$(fsum .one_exchange)" "$f_u"
 # TIME_WAIT: every FIN-first socket leaves one (nstat counts their creation),
 # and the ones alive now are ss's, side by side. Exact in every mode: a
 # close the kernel skipped is charged (unseen) with the stay its timewait
@@ -172,18 +177,18 @@ check "nstat timewait creations (TW+TWKilled) == tcpclose timewait (closes seen 
 check "no timewait overflow here" 0 "$(nstat_get "$ns" TcpExtTCPTimeWaitOverflow)"
 check "trace and report agree on every close" "$(jq .totals.closed "$out")" \
 	"$(( $(wc -l <"$events") + $(jq .totals.close.unseen "$out") ))"
-check "php-fpm timewait (report) == php-fpm FIN-first closes that left one (trace)" "$(fsum .timewait)" \
-	"$(jq --arg c "$fpm_comm" 'select(.comm==$c and .local_port==9000 and .timewait)' "$events" | jq -s length)"
+near "php-fpm timewait (report) == php-fpm FIN-first closes that left one (trace)" "$(fsum .timewait)" \
+	"$(jq --arg c "$fpm_comm" 'select(.comm==$c and .local_port==9000 and .timewait)' "$events" | jq -s length)" "$f_u"
 # A reused 4-tuple recycles the TIME_WAIT on php-fpm's side, so ss sees one
 # per 4-tuple whose *last* close left it on that side.
 last_close() {	# last_close JQ-SELECT PORT-FIELD: 4-tuples last closed with a TIME_WAIT here
 	jq -r --arg c "$fpm_comm" --argjson p "$ngx" "select($1) | \"\(.$2) \(.ts_s) \(.timewait)\"" "$events" |
 		sort -k1,1n -k2,2n | awk '{last[$1]=$3} END {for (k in last) print last[k]}' | grep -c '^true$'
 }
-check "ss TIME_WAIT php-fpm side == 4-tuples last closed php-fpm-first (trace)" "$tw_fpm" \
-	"$(last_close '.comm==$c and .local_port==9000' remote_port)"
-check "ss TIME_WAIT nginx side == 4-tuples last closed nginx-first (trace)" "$tw_ngx" \
-	"$(last_close '.pid==$p and .remote_port==9000' local_port)"
+near "ss TIME_WAIT php-fpm side == 4-tuples last closed php-fpm-first (trace)" "$tw_fpm" \
+	"$(last_close '.comm==$c and .local_port==9000' remote_port)" "$unseen"
+near "ss TIME_WAIT nginx side == 4-tuples last closed nginx-first (trace)" "$tw_ngx" \
+	"$(last_close '.pid==$p and .remote_port==9000' local_port)" "$unseen"
 # time_wait.active (entered - ended): null only where the kernel's
 # TIME_WAIT ends are not seen (--light); then the trace checks above stand.
 act() { jq -r "$1 | if any(.[]; .time_wait.active == null) then \"null\" else map(.time_wait.active) | add // 0 end" "$out"; }
