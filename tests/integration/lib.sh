@@ -43,7 +43,9 @@ check_match() {	# check_match NAME REGEX TEXT
 # run the kernel skipped (found by the sweep: kind unseen), which carry no
 # cause, kind or flag: COUNTED <= ORACLE <= COUNTED + UNSEEN.
 within() {
-	if [ "$3" -le "$2" ] 2>/dev/null && [ "$2" -le $(($3 + $4)) ]; then
+	local n='^[0-9]+$'
+	if [[ "$2" =~ $n && "$3" =~ $n && "$4" =~ $n ]] && [ "$3" -le "$2" ] &&
+		[ "$2" -le $(($3 + $4)) ]; then
 		PASS=$((PASS + 1)); printf '  ok   %s (%s)\n' "$1" "$2"
 	else
 		FAIL=$((FAIL + 1))
@@ -54,7 +56,8 @@ within() {
 # near NAME A B SLACK: two counts that agree but for up to SLACK closes
 # one side saw and the other found unseen: |A - B| <= SLACK.
 near() {
-	local d=$(($2 - $3))
+	local d=x n='^-?[0-9]+$'
+	[[ "$2" =~ $n && "$3" =~ $n && "$4" =~ $n ]] && d=$(($2 - $3))
 	if [ "${d#-}" -le "$4" ] 2>/dev/null; then
 		PASS=$((PASS + 1)); printf '  ok   %s (%s ~ %s)\n' "$1" "$2" "$3"
 	else

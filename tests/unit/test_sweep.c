@@ -138,6 +138,9 @@ static void test_confirm_on_second_listing(void **state)
 	assert_int_equal(sw.c[1].tw, TC_TIME_WAIT);
 	assert_false(sw.c[2].gone);
 	assert_true(sw.c[3].gone);	/* another netns: untouched */
+	/* a stay the first listing saw, over by the second: still known */
+	assert_int_equal(tc_sweep_confirm(&sw, NS_A, first, 1), 1);
+	assert_int_equal(sw.c[1].tw, TC_TIME_WAIT);
 	/* a second listing that lacks everything confirms every one gone */
 	assert_int_equal(tc_sweep_confirm(&sw, NS_B, NULL, 0), 1);
 	tc_sweep_free(&sw);

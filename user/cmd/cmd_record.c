@@ -99,6 +99,8 @@ static json_object *header(const struct tc_tracer *t, const struct tc_opts *o)
 	json_object_object_add(h, "tw_hook", t->tw_hook ? json_object_new_string(t->tw_hook) : NULL);
 	json_object_object_add(h, "port_hook", t->port_hook ? json_object_new_string(t->port_hook) : NULL);
 	json_object_object_add(h, "reset_hook", t->reset_hook ? json_object_new_string(t->reset_hook) : NULL);
+	/* present (null where not hooked): the causes numbered with the three a
+	 * reset after the close tells (tcpclose.h); a name: told */
 	json_object_object_add(h, "pend_hook", t->pend_hook ? json_object_new_string(t->pend_hook) : NULL);
 	json_object_object_add(h, "port_hooks", json_object_new_boolean(t->port_hook != NULL));
 	json_object_object_add(h, "tw_snapshot", json_object_new_boolean(t->tw_snapshot));
@@ -106,7 +108,6 @@ static json_object *header(const struct tc_tracer *t, const struct tc_opts *o)
 	json_object_object_add(h, "causes", json_object_new_boolean(true));	/* tc_event.cause */
 	json_object_object_add(h, "fin_shutdown", json_object_new_boolean(true));	/* TC_SF_FIN_SHUTDOWN */
 	json_object_object_add(h, "timeout_idle", json_object_new_boolean(t->hz != 0));
-	/* present: the causes numbered with these three (tcpclose.h); true: told */
 	json_object_object_add(f, "pid", o->pid ? json_object_new_int64(o->pid) : NULL);
 	json_object_object_add(f, "comm", o->comm[0] ? json_object_new_string(o->comm) : NULL);
 	json_object_object_add(f, "cgroup", o->cgroup_path ? json_object_new_string(o->cgroup_path) : NULL);

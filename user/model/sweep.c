@@ -91,7 +91,11 @@ static long judge(struct tc_sweep *sw, __u32 netns, const struct tc_portrec *rec
 		}
 		c->gone = 1;
 		t = bsearch(&c->tuple, tw, ntw, sizeof(*tw), tuple_cmp);
-		c->tw = t ? (t->substate == TC_FIN_WAIT2 ? TC_FIN_WAIT2 : TC_TIME_WAIT) : 0;
+		/* (a stay the first listing saw may have ended before the second) */
+		if (t)
+			c->tw = t->substate == TC_FIN_WAIT2 ? TC_FIN_WAIT2 : TC_TIME_WAIT;
+		else if (!confirm)
+			c->tw = 0;
 		gone++;
 	}
 	free(live);
