@@ -112,8 +112,18 @@ within "totals: data_after_close + linger2 + linger_zero == TcpExtTCPAbortOnData
 	$((on_data + on_linger)) \
 	"$(jq '.totals.reset_cause | .data_after_close + .linger2 + .linger_zero' "$out")" "$unseen"
 on_memory=$(nstat_get "$ns" TcpExtTCPAbortOnMemory)
-check "kernel: one abort on memory per memory close and per orphan stuck (none outside the VM)" \
-	"$([ -n "$mem" ] && echo $((N + NS)) || echo 0)" "$on_memory"
+if [ -n "$mem" ]; then
+	# The limit is the kernel's and the orphan count it is held to a sample
+	# (every 100 ms): another of the test's sockets closing or timing out
+	# meanwhile can meet it too (seen once in 6.1's VM: 27). The tracer's
+	# count is held to the kernel's exactly below.
+	check_ge "kernel: an abort on memory per memory close and per orphan stuck" \
+		$((N + NS)) "$on_memory"
+	[ "$on_memory" -gt $((N + NS)) ] && note "aborts on memory beyond the scenario's, by process:" \
+		"$(jq -c '[.processes[] | select(.reset_cause.memory > 0) | {pid, comm, m: .reset_cause.memory}]' "$out")"
+else
+	check "kernel: no abort on memory outside the VM" 0 "$on_memory"
+fi
 within "totals: memory == TcpExtTCPAbortOnMemory; no timewait refused" "$on_memory" \
 	"$(jq -r '.totals.reset_cause.memory' "$out")" "$unseen"
 check "totals: no timewait refused" 0 "$(jq -r '.totals.time_wait.overflow' "$out")"
