@@ -143,6 +143,10 @@ static void test_confirm_on_second_listing(void **state)
 	assert_int_equal(sw.c[1].tw, TC_TIME_WAIT);
 	/* a second listing that lacks everything confirms every one gone */
 	assert_int_equal(tc_sweep_confirm(&sw, NS_B, NULL, 0), 1);
+	/* none of a netns whose second listing failed: only that netns's */
+	tc_sweep_unjudge(&sw, NS_A);
+	assert_false(sw.c[1].gone);
+	assert_true(sw.c[3].gone);
 	tc_sweep_free(&sw);
 }
 

@@ -24,9 +24,7 @@ static int sweep_judge(const struct tc_tracer *t, const char *netns_path, struct
 		    again.listed)
 			gone = tc_sweep_confirm(sw, ino, recs2, nrecs2);
 		else
-			for (size_t i = 0; i < sw->n; i++)
-				if (sw->c[i].netns == ino)
-					sw->c[i].gone = 0;
+			tc_sweep_unjudge(sw, ino);
 		free(recs2);
 	}
 	return gone < 0 ? -ENOMEM : 0;

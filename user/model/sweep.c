@@ -115,6 +115,13 @@ long tc_sweep_confirm(struct tc_sweep *sw, __u32 netns, const struct tc_portrec 
 	return judge(sw, netns, recs, nrecs, true);
 }
 
+void tc_sweep_unjudge(struct tc_sweep *sw, __u32 netns)
+{
+	for (size_t i = 0; i < sw->n; i++)
+		if (sw->c[i].netns == netns)
+			sw->c[i].gone = 0;
+}
+
 void tc_sweep_free(struct tc_sweep *sw)
 {
 	free(sw->c);

@@ -56,6 +56,9 @@ long tc_sweep_judge(struct tc_sweep *sw, __u32 netns, const struct tc_portrec *r
  * real CLOSE. Returns the number still gone, or -ENOMEM. */
 long tc_sweep_confirm(struct tc_sweep *sw, __u32 netns, const struct tc_portrec *recs,
 		      size_t nrecs);
+/* No candidate of netns gone (its second listing failed: the next sweep
+ * judges them again). */
+void tc_sweep_unjudge(struct tc_sweep *sw, __u32 netns);
 void tc_sweep_free(struct tc_sweep *sw);
 
 #endif
