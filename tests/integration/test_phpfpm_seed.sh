@@ -123,9 +123,11 @@ in_ns "$ns" wrk -t1 -c8 -d2s --timeout 2s http://127.0.0.1:8080/ >"$WORK/wrk.out
 # flight when wrk stopped were aborted by nginx: nginx first, by design.
 open_ngx=$(in_ns "$ns" ss -Htan state established '( dport = :9000 )' | wc -l)
 nginx_stop "$ns" web
+ns_settle "$ns"	# every close's last step done (test_nginx_seed.sh) before ss counts
 tw_fpm=$(in_ns "$ns" ss -Htan state time-wait '( sport = :9000 )' | wc -l)
 tw_ngx=$(in_ns "$ns" ss -Htan state time-wait '( dport = :9000 )' | wc -l)
 fpm_stop
+ns_settle "$ns"	# ... and before the tracers stop (nstat is read after)
 doctor_stop
 tracer_stop
 tracer_stop "$rep"
@@ -238,9 +240,11 @@ pool_now() { in_ns "$ns" ss -Htan state connected exclude time-wait '( dport = :
 pool=$(pool_now)
 for _ in $(seq 10); do sleep 0.2; p2=$(pool_now); [ "$p2" = "$pool" ] && break; pool=$p2; done
 nginx_stop "$ns" ok	# closes its idle pool: nginx first
+ns_settle "$ns"
 tw_ngx=$(in_ns "$ns" ss -Htan state time-wait '( dport = :9000 )' | wc -l)
 tw_fpm=$(in_ns "$ns" ss -Htan state time-wait '( sport = :9000 )' | wc -l)
 fpm_stop
+ns_settle "$ns"
 doctor_stop
 tracer_stop "$TRACER_PID"
 reqs=$(awk '/requests in/ {print $1}' "$WORK/wrk-ok.out")
