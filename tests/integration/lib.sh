@@ -73,6 +73,29 @@ near() {
 # (docs/counting.md, skipped runs): UNSEEN there; elsewhere 0, exact.
 tw_slack() { [ "${TCPCLOSE_ATTACH:-}" = kprobe ] && echo "${1:-0}" || echo 0; }
 
+# kinds ROW: a peer row's close kinds "L R S RS RR U" (local_first,
+# remote_first, simultaneous, reset_sent, reset_received, unseen), for mirror.
+kinds() { jq -r '"\(.close.local_first) \(.close.remote_first) \(.close.simultaneous) \(.close.reset_sent) \(.close.reset_received) \(.close.unseen)"' <<<"$1"; }
+# The two sockets of one connection: (local,remote), (remote,local),
+# (simul,simul), and — when a side's FIN reaches the wire after the peer's
+# although it called close() first — (simul,local) or (local,simul). Hence,
+# exactly: remote_first on one side <= local_first on the other, and
+# A.simul + (A.local - B.remote) == B.simul + (B.local - A.remote). A
+# close whose run the kernel skipped (U: unseen, no kind) loosens each by
+# the unseen closes of both sides.
+mirror() {	# mirror NAME_A "L R S RS RR U" NAME_B "L R S RS RR U"
+	local al ar as ars arr au bl br bs brs brr bu u
+	read -r al ar as ars arr au <<<"$2"; read -r bl br bs brs brr bu <<<"$4"
+	u=$((au + bu))
+	check "$1/$3: same number of closes (seen and unseen)" $((al + ar + as + ars + arr + au)) \
+		$((bl + br + bs + brs + brr + bu))
+	near "$1/$3: resets sent mirrored by resets received" "$ars" "$brr" "$u"
+	near "$3/$1: resets sent mirrored by resets received" "$brs" "$arr" "$u"
+	check "$1/$3: each remote_first has a local_first peer" "1 1" \
+		"$(( ar <= bl + u )) $(( br <= al + u ))"
+	near "$1/$3: simultaneous pairs balance" $((as + al - br)) $((bs + bl - ar)) "$u"
+}
+
 netns_new() {	# netns_new NAME: a namespace with loopback up
 	local ns="tcpc-$1-$$"
 	ip netns add "$ns" || return 1

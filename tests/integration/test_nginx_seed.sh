@@ -62,26 +62,6 @@ note "wrk: $reqs requests; ss: TIME_WAIT $tw_up upstream side, $tw_px proxy side
 
 row() { jq -c --argjson p "$1" --arg role "$2" --argjson lp "$3" --argjson rp "$4" \
 	'[.peers[] | select(.pid==$p and .role==$role and .local_port==$lp and .remote_port==$rp)] | .[0]' "$out"; }
-kinds() { jq -r '"\(.close.local_first) \(.close.remote_first) \(.close.simultaneous) \(.close.reset_sent) \(.close.reset_received) \(.close.unseen)"' <<<"$1"; }
-# The two sockets of one connection: (local,remote), (remote,local),
-# (simul,simul), and — when a side's FIN reaches the wire after the peer's
-# although it called close() first — (simul,local) or (local,simul). Hence,
-# exactly: remote_first on one side <= local_first on the other, and
-# A.simul + (A.local - B.remote) == B.simul + (B.local - A.remote). A
-# close whose run the kernel skipped (U: unseen, no kind) loosens each by
-# the unseen closes of both sides.
-mirror() {	# mirror NAME_A "L R S RS RR U" NAME_B "L R S RS RR U"
-	local al ar as ars arr au bl br bs brs brr bu u
-	read -r al ar as ars arr au <<<"$2"; read -r bl br bs brs brr bu <<<"$4"
-	u=$((au + bu))
-	check "$1/$3: same number of closes (seen and unseen)" $((al + ar + as + ars + arr + au)) \
-		$((bl + br + bs + brs + brr + bu))
-	near "$1/$3: resets sent mirrored by resets received" "$ars" "$brr" "$u"
-	near "$3/$1: resets sent mirrored by resets received" "$brs" "$arr" "$u"
-	check "$1/$3: each remote_first has a local_first peer" "1 1" \
-		"$(( ar <= bl + u )) $(( br <= al + u ))"
-	near "$1/$3: simultaneous pairs balance" $((as + al - br)) $((bs + bl - ar)) "$u"
-}
 up=$(row "$up_worker" server 8081 0)
 px=$(row "$px_worker" client 0 8081)
 read -r u_l u_r u_s u_rs u_rr u_u <<<"$(kinds "$up")"

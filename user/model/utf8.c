@@ -35,30 +35,6 @@ static size_t seq_len(const unsigned char *s, size_t avail)
 	return n;
 }
 
-void tc_utf8_sanitize(char *dst, const char *src, size_t srclen)
-{
-	const unsigned char *s = (const unsigned char *)src;
-	size_t len = 0, o = 0;
-
-	while (len < srclen && s[len])
-		len++;
-	for (size_t i = 0; i < len;) {
-		size_t n = seq_len(s + i, len - i);
-
-		if (!n) {
-			dst[o++] = (char)0xef;
-			dst[o++] = (char)0xbf;
-			dst[o++] = (char)0xbd;
-			i++;
-			continue;
-		}
-		for (size_t k = 0; k < n; k++)
-			dst[o++] = (char)s[i + k];
-		i += n;
-	}
-	dst[o] = '\0';
-}
-
 /* A control character at c (n bytes, well-formed): C0, DEL, or C1
  * (U+0080..U+009F: C2 80..C2 9F; U+009B is CSI to many terminals). */
 static bool is_control(const unsigned char *c, size_t n)
@@ -66,7 +42,10 @@ static bool is_control(const unsigned char *c, size_t n)
 	return (n == 1 && (*c < 0x20 || *c == 0x7f)) || (n == 2 && c[0] == 0xc2 && c[1] <= 0x9f);
 }
 
-void tc_printable(char *dst, const char *src, size_t srclen)
+/* What JSON needs (controls: false; its writer escapes them) and what a
+ * terminal needs (controls: true), one pass: a byte that starts no
+ * well-formed sequence becomes U+FFFD, a control character '?'. */
+static void copy_valid(char *dst, const char *src, size_t srclen, bool controls)
 {
 	const unsigned char *s = (const unsigned char *)src;
 	size_t len = 0, o = 0;
@@ -80,7 +59,7 @@ void tc_printable(char *dst, const char *src, size_t srclen)
 			memcpy(dst + o, "\xef\xbf\xbd", 3);
 			o += 3;
 			i++;
-		} else if (is_control(s + i, n)) {
+		} else if (controls && is_control(s + i, n)) {
 			dst[o++] = '?';
 			i += n;
 		} else {
@@ -90,6 +69,16 @@ void tc_printable(char *dst, const char *src, size_t srclen)
 		}
 	}
 	dst[o] = '\0';
+}
+
+void tc_utf8_sanitize(char *dst, const char *src, size_t srclen)
+{
+	copy_valid(dst, src, srclen, false);
+}
+
+void tc_printable(char *dst, const char *src, size_t srclen)
+{
+	copy_valid(dst, src, srclen, true);
 }
 
 bool tc_utf8_printable(const char *s, size_t len)
