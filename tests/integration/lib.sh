@@ -73,27 +73,35 @@ near() {
 # (docs/counting.md, skipped runs): UNSEEN there; elsewhere 0, exact.
 tw_slack() { [ "${TCPCLOSE_ATTACH:-}" = kprobe ] && echo "${1:-0}" || echo 0; }
 
-# kinds ROW: a peer row's close kinds "L R S RS RR U" (local_first,
-# remote_first, simultaneous, reset_sent, reset_received, unseen), for mirror.
-kinds() { jq -r '"\(.close.local_first) \(.close.remote_first) \(.close.simultaneous) \(.close.reset_sent) \(.close.reset_received) \(.close.unseen)"' <<<"$1"; }
+# kinds ROW: a peer row's close kinds "L R S RS RR U FR" (local_first,
+# remote_first, simultaneous, reset_sent, reset_received, unseen) and its
+# fin_then_reset, for mirror.
+kinds() { jq -r '"\(.close.local_first) \(.close.remote_first) \(.close.simultaneous) \(.close.reset_sent) \(.close.reset_received) \(.close.unseen) \(.fin_then_reset)"' <<<"$1"; }
 # The two sockets of one connection: (local,remote), (remote,local),
 # (simul,simul), and — when a side's FIN reaches the wire after the peer's
-# although it called close() first — (simul,local) or (local,simul). Hence,
-# exactly: remote_first on one side <= local_first on the other, and
-# A.simul + (A.local - B.remote) == B.simul + (B.local - A.remote). A
-# close whose run the kernel skipped (U: unseen, no kind) loosens each by
-# the unseen closes of both sides.
-mirror() {	# mirror NAME_A "L R S RS RR U" NAME_B "L R S RS RR U"
-	local al ar as ars arr au bl br bs brs brr bu u
-	read -r al ar as ars arr au <<<"$2"; read -r bl br bs brs brr bu <<<"$4"
+# although it called close() first — (simul,local) or (local,simul); a
+# reset sent from ESTABLISHED meets the peer in ESTABLISHED (reset_sent,
+# reset_received) or, crossing its FIN, after it (reset_sent, local_first
+# counted in fin_then_reset: HAProxy's SO_LINGER 0 aborts). Hence, exactly:
+# RR on one side <= RS on the other <= RR + FR there; R on one side <= L on
+# the other; and, each crossing (RS - peer's RR) taken from the L it added,
+# S + L - peer's R - (peer's RS - RR) is the same on both sides. A close
+# whose run the kernel skipped (U: unseen, no kind) loosens each by the
+# unseen closes of both sides.
+mirror() {	# mirror NAME_A "L R S RS RR U FR" NAME_B "L R S RS RR U FR"
+	local al ar as ars arr au af bl br bs brs brr bu bf u
+	read -r al ar as ars arr au af <<<"$2"; read -r bl br bs brs brr bu bf <<<"$4"
 	u=$((au + bu))
 	check "$1/$3: same number of closes (seen and unseen)" $((al + ar + as + ars + arr + au)) \
 		$((bl + br + bs + brs + brr + bu))
-	near "$1/$3: resets sent mirrored by resets received" "$ars" "$brr" "$u"
-	near "$3/$1: resets sent mirrored by resets received" "$brs" "$arr" "$u"
+	check "$1/$3: resets sent ($ars) reach the peer as resets ($brr), or after its FIN ($bf) ($u unseen)" \
+		1 $(( brr <= ars + u && ars <= brr + bf + u ))
+	check "$3/$1: resets sent ($brs) reach the peer as resets ($arr), or after its FIN ($af) ($u unseen)" \
+		1 $(( arr <= brs + u && brs <= arr + af + u ))
 	check "$1/$3: each remote_first has a local_first peer" "1 1" \
 		"$(( ar <= bl + u )) $(( br <= al + u ))"
-	near "$1/$3: simultaneous pairs balance" $((as + al - br)) $((bs + bl - ar)) "$u"
+	near "$1/$3: simultaneous pairs balance" $((as + al - br - (brs - arr))) \
+		$((bs + bl - ar - (ars - brr))) "$u"
 }
 
 netns_new() {	# netns_new NAME: a namespace with loopback up
@@ -135,7 +143,8 @@ need_cgroup2() {
 }
 
 # tracer_start OUTFILE ARGS...: run tcpclose in the background (host netns),
-# return once it says it is tracing (or fail after 20 s).
+# return once it says it is tracing, or doctor that it is watching (or fail
+# after 20 s).
 tracer_start() {
 	local out=$1; shift
 	# TCPCLOSE_ATTACH (the VM matrix) runs every test in one attach mode,
@@ -150,7 +159,7 @@ tracer_start() {
 	TRACERS+=("$TRACER_PID")
 	TRACER_OUT[$TRACER_PID]=$out
 	for _ in $(seq 200); do
-		grep -q "tracing TCP closes" "$out.err" 2>/dev/null && return 0
+		grep -q -e "tracing TCP closes" -e "doctor watching" "$out.err" 2>/dev/null && return 0
 		kill -0 "$TRACER_PID" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -177,6 +186,23 @@ tracer_stop() {
 	note_skips "${TRACER_OUT[$pid]:-}"
 	return $rc
 }
+
+# doctor_start NS OUT [SECONDS]: doctor in the background, in the run's
+# attach mode, watching for SECONDS (120: a verdict on SIGINT once the
+# traffic is over, when it has seen the same closes as the report). DOC_PID;
+# TRACER_PID stays the last tracer's. doctor_stop: its verdict now;
+# doctor_wait: at the end of its watch; either sets its exit status, DOC_RC.
+doctor_start() {
+	local prev=$TRACER_PID
+	tracer_start "$2" doctor --json -d "${3:-120}" --netns "/var/run/netns/$1" || return 1
+	DOC_PID=$TRACER_PID TRACER_PID=$prev
+}
+doctor_stop() { tracer_stop "$DOC_PID"; DOC_RC=$?; }
+doctor_wait() { wait "$DOC_PID"; DOC_RC=$?; }
+# has FILE ID: how many findings ID doctor's JSON holds; field FILE ID KEY:
+# the first one's KEY.
+has() { jq -r --arg id "$2" '[.findings[] | select(.id==$id)] | length' "$1"; }
+field() { jq -r --arg id "$2" "[.findings[] | select(.id==\$id)][0].$3" "$1"; }
 
 # note_skips FILE: a JSON report whose kernel skipped program runs says so
 # (the checks then hold on closes seen + unseen: docs/counting.md, limits).

@@ -6,27 +6,12 @@
 . "$(dirname "$0")/nginx.sh"
 DOC_S=${DOC_S:-4}
 
-# doctor_run NS OUT: doctor in the background for DOC_S seconds.
-doctor_run() {
-	"$TCPCLOSE" doctor --json -d "$DOC_S" --netns "/var/run/netns/$1" >"$2" 2>"$2.err" &
-	DOC_PID=$!
-	for _ in $(seq 200); do
-		grep -q "doctor watching" "$2.err" 2>/dev/null && return 0
-		kill -0 $DOC_PID 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$2.err"; return 1
-}
-doctor_wait() { wait "$DOC_PID"; DOC_RC=$?; }
-has() { jq -r --arg id "$2" '[.findings[] | select(.id==$id)] | length' "$1"; }
-field() { jq -r --arg id "$2" "[.findings[] | select(.id==\$id)][0].$3" "$1"; }
-
 # --- a client churning toward port exhaustion: 50 ports, no tcp_tw_reuse
 ns=$(netns_new docchurn) || exit 1
 in_ns "$ns" sysctl -qw net.ipv4.ip_local_port_range="40000 40049"
 in_ns "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=0
 out=$WORK/churn.json
-doctor_run "$ns" "$out" || { FAIL=1; finish; exit; }
+doctor_start "$ns" "$out" "$DOC_S" || { FAIL=1; finish; exit; }
 r=$(in_ns "$ns" "$SCEN/closer" client-first 4 9970 30)
 doctor_wait
 cpid=$(jq .client_pid <<<"$r")
@@ -48,7 +33,7 @@ ns=$(netns_new docsrv) || exit 1
 in_ns "$ns" sysctl -qw net.ipv4.ip_local_port_range="40000 40999"
 in_ns "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=1
 out=$WORK/srvfirst.json
-doctor_run "$ns" "$out" || { FAIL=1; finish; exit; }
+doctor_start "$ns" "$out" "$DOC_S" || { FAIL=1; finish; exit; }
 r=$(in_ns "$ns" "$SCEN/closer" server-first 4 9973 6000)
 doctor_wait
 check "server closes first, tcp_tw_reuse=1: all 6000 connections ran" true "$(jq .ok <<<"$r")"
@@ -61,7 +46,7 @@ ns=$(netns_new docsrv0) || exit 1
 in_ns "$ns" sysctl -qw net.ipv4.ip_local_port_range="40000 40999"
 in_ns "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=0
 out=$WORK/srvfirst0.json
-doctor_run "$ns" "$out" || { FAIL=1; finish; exit; }
+doctor_start "$ns" "$out" "$DOC_S" || { FAIL=1; finish; exit; }
 in_ns "$ns" "$SCEN/closer" server-first 4 9974 400 >/dev/null
 doctor_wait
 check "server closes first, tcp_tw_reuse=0, 100/s vs. 16.7/s: no port exhaustion" "0 0" \
@@ -72,7 +57,7 @@ ns=$(netns_new doccli) || exit 1
 in_ns "$ns" sysctl -qw net.ipv4.ip_local_port_range="40000 40999"
 in_ns "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=0
 out=$WORK/clifirst.json
-doctor_run "$ns" "$out" || { FAIL=1; finish; exit; }
+doctor_start "$ns" "$out" "$DOC_S" || { FAIL=1; finish; exit; }
 in_ns "$ns" "$SCEN/closer" client-first 4 9975 400 >/dev/null
 doctor_wait
 check "client closes first, same range and rate: port exhaustion, critical" "1 critical" \
@@ -85,7 +70,7 @@ ns=$(netns_new docfail) || exit 1
 in_ns "$ns" sysctl -qw net.ipv4.ip_local_port_range="40000 40007"
 in_ns "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=0
 out=$WORK/fail.json
-doctor_run "$ns" "$out" || { FAIL=1; finish; exit; }
+doctor_start "$ns" "$out" "$DOC_S" || { FAIL=1; finish; exit; }
 r=$(in_ns "$ns" "$SCEN/porthog" range 9971 8 4)
 doctor_wait
 check "eaddrnotavail: critical, first, exit 3" "eaddrnotavail critical 3" \
@@ -97,7 +82,7 @@ check_match "eaddrnotavail: counts what tc-late saw (4), names it" \
 # --- resets instead of FIN (SO_LINGER 0)
 ns=$(netns_new docrst) || exit 1
 out=$WORK/rst.json
-doctor_run "$ns" "$out" || { FAIL=1; finish; exit; }
+doctor_start "$ns" "$out" "$DOC_S" || { FAIL=1; finish; exit; }
 r=$(in_ns "$ns" "$SCEN/closer" client-reset 4 9972 25)
 doctor_wait
 check_match "resets: the lingering client is named" ".*tc-client \\(pid $(jq .client_pid <<<"$r")\\).*" \
@@ -119,7 +104,7 @@ nginx_conf px1 'listen 127.0.0.1:8180;
 up=$(nginx_start "$ns" up1) || { check "upstream nginx starts" 0 1; finish; exit; }
 px=$(nginx_start "$ns" px1) || { check "proxy nginx starts" 0 1; finish; exit; }
 out=$WORK/ngx.json
-doctor_run "$ns" "$out" || { FAIL=1; finish; exit; }
+doctor_start "$ns" "$out" "$DOC_S" || { FAIL=1; finish; exit; }
 in_ns "$ns" wrk -t1 -c8 -d1s --timeout 2s http://127.0.0.1:8180/ >/dev/null
 doctor_wait
 nginx_stop "$ns" px1; nginx_stop "$ns" up1
@@ -138,7 +123,7 @@ in_ns "$ns" sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
 nginx_conf web1 'listen 127.0.0.1:8380; keepalive_timeout 0; location / { return 404; }'
 web=$(nginx_start "$ns" web1) || { check "web nginx starts" 0 1; finish; exit; }
 out=$WORK/wrk.json
-doctor_run "$ns" "$out" || { FAIL=1; finish; exit; }
+doctor_start "$ns" "$out" "$DOC_S" || { FAIL=1; finish; exit; }
 # 3 s: a pattern needs 20 closes, and under TCG (PREEMPT_RT, or a busy host) 1 s of wrk
 # once made fewer (the finding was missing in a VM run)
 in_ns "$ns" wrk -t1 -c4 -d3s --timeout 2s http://127.0.0.1:8380/missing >/dev/null
@@ -159,7 +144,7 @@ nginx_conf px3 'listen 127.0.0.1:8480; location / { proxy_pass http://127.0.0.1:
 nginx_start "$ns" up3 >/dev/null || { check "upstream nginx starts" 0 1; finish; exit; }
 nginx_start "$ns" px3 >/dev/null || { check "proxy nginx starts" 0 1; finish; exit; }
 out=$WORK/h10.json
-doctor_run "$ns" "$out" || { FAIL=1; finish; exit; }
+doctor_start "$ns" "$out" "$DOC_S" || { FAIL=1; finish; exit; }
 in_ns "$ns" wrk -t1 -c4 -d1s --timeout 2s http://127.0.0.1:8480/ >/dev/null
 doctor_wait
 nginx_stop "$ns" px3; nginx_stop "$ns" up3
@@ -178,7 +163,7 @@ nginx_conf px2 'listen 127.0.0.1:8280; keepalive_requests 100000;
 nginx_start "$ns" up2 >/dev/null || { check "upstream nginx starts" 0 1; finish; exit; }
 nginx_start "$ns" px2 >/dev/null || { check "proxy nginx starts" 0 1; finish; exit; }
 out=$WORK/ok.json
-doctor_run "$ns" "$out" || { FAIL=1; finish; exit; }
+doctor_start "$ns" "$out" "$DOC_S" || { FAIL=1; finish; exit; }
 in_ns "$ns" wrk -t1 -c8 -d1s --timeout 2s http://127.0.0.1:8280/ >/dev/null
 doctor_wait
 nginx_stop "$ns" px2; nginx_stop "$ns" up2

@@ -64,8 +64,7 @@ row() { jq -c --argjson p "$1" --arg role "$2" --argjson lp "$3" --argjson rp "$
 	'[.peers[] | select(.pid==$p and .role==$role and .local_port==$lp and .remote_port==$rp)] | .[0]' "$out"; }
 up=$(row "$up_worker" server 8081 0)
 px=$(row "$px_worker" client 0 8081)
-read -r u_l u_r u_s u_rs u_rr u_u <<<"$(kinds "$up")"
-read -r p_l p_r p_s p_rs p_rr p_u <<<"$(kinds "$px")"
+read -r u_l _ u_s _ _ u_u _ <<<"$(kinds "$up")"
 unseen=$(jq .totals.close.unseen "$out")
 up_closed=$(jq .closed <<<"$up")
 check_ge "upstream did real work" 100 "$u_l"
@@ -77,7 +76,7 @@ check_ge "upstream did real work" 100 "$u_l"
 note "upstream connections: $up_closed, open in the proxy at its stop: $open_px"
 check_ge "upstream started the close (FIN first or simultaneous) on >= 90% of the rest" \
 	$(( (up_closed - open_px) * 90 / 100 )) $((u_l + u_s))
-mirror "upstream" "$u_l $u_r $u_s $u_rs $u_rr $u_u" "proxy" "$p_l $p_r $p_s $p_rs $p_rr $p_u"
+mirror "upstream" "$(kinds "$up")" "proxy" "$(kinds "$px")"
 # The kernel creates one timewait socket for every socket that sent FIN
 # first or simultaneously (TcpExtTW/TWKilled count creations on current
 # kernels; overflow counts the ones it could not create).
@@ -113,7 +112,5 @@ check "process row names nginx" nginx "$(jq -r --argjson p "$up_worker" '.proces
 # exit. Who wins varies, but both sides must tell the same story.
 wk=$(jq -c '[.peers[] | select(.comm=="wrk" and .role=="client" and .remote_port==8080)] | .[0]' "$out")
 fe=$(row "$px_worker" server 8080 0)
-read -r w_l w_r w_s w_rs w_rr w_u <<<"$(kinds "$wk")"
-read -r f_l f_r f_s f_rs f_rr f_u <<<"$(kinds "$fe")"
-mirror "wrk" "$w_l $w_r $w_s $w_rs $w_rr $w_u" "proxy front" "$f_l $f_r $f_s $f_rs $f_rr $f_u"
+mirror "wrk" "$(kinds "$wk")" "proxy front" "$(kinds "$fe")"
 finish

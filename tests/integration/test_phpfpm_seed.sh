@@ -57,30 +57,6 @@ fpm_stop() {	# SIGQUIT: graceful; bounded wait, then SIGKILL
 	wait "$FPM_PID" 2>/dev/null
 	FPM_PID=
 }
-# doctor in the background with a long watch, for a verdict on SIGINT once
-# the traffic is over (it then saw the same closes as the report); in the
-# attach mode of the run, as the tracers (lib.sh).
-doctor_start() {	# doctor_start NS OUT
-	"$TCPCLOSE" doctor --json -d 120 --netns "/var/run/netns/$1" \
-		${TCPCLOSE_ATTACH:+--attach "$TCPCLOSE_ATTACH"} >"$2" 2>"$2.err" &
-	DOC_PID=$!
-	TRACERS+=("$DOC_PID")
-	for _ in $(seq 200); do
-		grep -q "doctor watching" "$2.err" 2>/dev/null && return 0
-		kill -0 "$DOC_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "doctor did not start:"; cat "$2.err"; return 1
-}
-doctor_stop() {
-	kill -INT "$DOC_PID" 2>/dev/null
-	for _ in $(seq 100); do kill -0 "$DOC_PID" 2>/dev/null || break; sleep 0.1; done
-	kill -9 "$DOC_PID" 2>/dev/null
-	wait "$DOC_PID"; DOC_RC=$?
-}
-has() { jq -r --arg id "$2" '[.findings[] | select(.id==$id)] | length' "$1"; }
-field() { jq -r --arg id "$2" "[.findings[] | select(.id==\$id)][0].$3" "$1"; }
-
 # fastcgi_conf NAME PASS [LOCATION-EXTRA] [HTTP-EXTRA]: nginx on 127.0.0.1:8080
 # passing every request to the script. Its own params: no /etc/nginx in the VM.
 mkdir -p "$WORK/www"
@@ -140,9 +116,10 @@ check "wrk: every response 2xx" 0 "$(grep -c 'Non-2xx' "$WORK/wrk.out")"
 fpm_rows='[.peers[] | select(.comm==$c and .role=="server" and .local_port==9000)]'
 fsum() { jq --arg c "$fpm_comm" "$fpm_rows | map($1) | add // 0" "$out"; }
 ngx_row=$(jq -c --argjson p "$ngx" '[.peers[] | select(.pid==$p and .role=="client" and .remote_port==9000)] | .[0]' "$out")
-read -r f_l f_r f_s f_rs f_rr f_u <<<"$(fsum .close.local_first) $(fsum .close.remote_first) \
-	$(fsum .close.simultaneous) $(fsum .close.reset_sent) $(fsum .close.reset_received) $(fsum .close.unseen)"
-read -r n_l n_r n_s n_rs n_rr n_u <<<"$(kinds "$ngx_row")"
+fpm_kinds="$(fsum .close.local_first) $(fsum .close.remote_first) $(fsum .close.simultaneous) \
+	$(fsum .close.reset_sent) $(fsum .close.reset_received) $(fsum .close.unseen) $(fsum .fin_then_reset)"
+read -r f_l f_r f_s _ _ f_u _ <<<"$fpm_kinds"
+read -r _ _ _ _ _ n_u _ <<<"$(kinds "$ngx_row")"
 fpm_closed=$(fsum .closed) ngx_closed=$(jq .closed <<<"$ngx_row")
 note "php-fpm: $fpm_closed closes (local_first $f_l, remote_first $f_r, simultaneous $f_s, unseen $f_u); nginx: $ngx_closed (unseen $n_u, open at its stop: $open_ngx)"
 check_ge "php-fpm did real work (doctor judges from 20 closes)" 20 "$f_l"
@@ -158,7 +135,7 @@ check_ge "php-fpm started the close (FIN first or simultaneous) on >= 90% of the
 # Per connection: php-fpm's socket and nginx's tell the same close.
 check "php-fpm/nginx: same number of closes, every kind (.closed)" "$fpm_closed" "$ngx_closed"
 unseen=$((f_u + n_u))
-mirror "php-fpm" "$f_l $f_r $f_s $f_rs $f_rr $f_u" "nginx" "$n_l $n_r $n_s $n_rs $n_rr $n_u"
+mirror "php-fpm" "$fpm_kinds" "nginx" "$(kinds "$ngx_row")"
 check "the php-fpm process rows hold exactly their :9000 rows (closes, timewait)" \
 	"$(fsum .closed) $(fsum .timewait)" \
 	"$(jq --arg c "$fpm_comm" '[.processes[] | select(.comm==$c)] | "\(map(.closed) | add // 0) \(map(.timewait) | add // 0)"' -r "$out")"
