@@ -204,6 +204,23 @@ doctor_wait() { wait "$DOC_PID"; DOC_RC=$?; }
 has() { jq -r --arg id "$2" '[.findings[] | select(.id==$id)] | length' "$1"; }
 field() { jq -r --arg id "$2" "[.findings[] | select(.id==\$id)][0].$3" "$1"; }
 
+# keepalive_verdict DOC CLOSER CLIENT CLOSES PORT FIX (regexes but CLOSES
+# and PORT): doctor's JSON DOC holds one keepalive_defeated, a warning (exit
+# 2), naming CLOSER as the upstream that closes first toward
+# 127.0.0.1:PORT, CLIENT as the client over all CLOSES connections, and the
+# fix beginning with FIX (the client's own).
+keepalive_verdict() {
+	note "doctor's findings: $(jq -c '[.findings[] | "\(.severity) \(.id): \(.title)"]' "$1")"
+	check "doctor: keepalive_defeated found, a warning (exit 2)" "1 warning 2 2" \
+		"$(has "$1" keepalive_defeated) $(field "$1" keepalive_defeated severity) $DOC_RC $(jq .exit_status "$1")"
+	check_match "doctor: the upstream named as the closer, toward 127.0.0.1:$5" \
+		"^$2 closes first after one request: keepalive to 127\\.0\\.0\\.1 -> 127\\.0\\.0\\.1:$5 is defeated$" \
+		"$(field "$1" keepalive_defeated title)"
+	check_match "doctor: the client named, over every one of its $4 connections" \
+		"of $4 connections from $3 were closed first by the upstream" "$(field "$1" keepalive_defeated evidence)"
+	check_match "doctor: the fix is the client's own" "^$6" "$(field "$1" keepalive_defeated fix)"
+}
+
 # note_skips FILE: a JSON report whose kernel skipped program runs says so
 # (the checks then hold on closes seen + unseen: docs/counting.md, limits).
 note_skips() {

@@ -179,18 +179,8 @@ fpm_served=$(jq -r --arg c "$fpm_comm" "$fpm_rows | map(select(.closed > 0) | .p
 esc() { sed 's/[][\\.*^$()+?{}|]/\\&/g' <<<"$1"; }
 if [ "$(wc -w <<<"$fpm_served")" -gt 1 ]; then fpm_re="$(esc "$fpm_comm") \\($(wc -w <<<"$fpm_served") processes\\)"
 else fpm_re="$(esc "$fpm_comm") \\(pid $fpm_served\\)"; fi
-note "doctor's findings: $(jq -c '[.findings[] | "\(.severity) \(.id): \(.title)"]' "$doc")"
-check "doctor: keepalive_defeated found, a warning (exit 2)" "1 warning 2 2" \
-	"$(has "$doc" keepalive_defeated) $(field "$doc" keepalive_defeated severity) $DOC_RC $(jq .exit_status "$doc")"
-check_match "doctor: php-fpm named by process name as the closer, from 127.0.0.1 toward 127.0.0.1:9000" \
-	"^$fpm_re closes first after one request: keepalive to 127\\.0\\.0\\.1 -> 127\\.0\\.0\\.1:9000 is defeated$" \
-	"$(field "$doc" keepalive_defeated title)"
-check_match "doctor: nginx named as the client, over every FastCGI connection" \
-	"of $ngx_closed connections from nginx \\(pid $ngx\\) were closed first by the upstream" \
-	"$(field "$doc" keepalive_defeated evidence)"
-check_match "doctor: the fix is nginx's FastCGI one (fastcgi_keep_conn on + upstream keepalive)" \
-	"^nginx -> php-fpm \\(FastCGI\\): 'fastcgi_keep_conn on;' next to fastcgi_pass, and fastcgi_pass to an upstream block with 'keepalive N;'" \
-	"$(field "$doc" keepalive_defeated fix)"
+keepalive_verdict "$doc" "$fpm_re" "nginx \\(pid $ngx\\)" "$ngx_closed" 9000 \
+	"nginx -> php-fpm \\(FastCGI\\): 'fastcgi_keep_conn on;' next to fastcgi_pass, and fastcgi_pass to an upstream block with 'keepalive N;'"
 
 # ---------------------------------------------------------------- (b)
 # The fix: nginx asks php-fpm to keep the connection (FCGI_KEEP_CONN) and

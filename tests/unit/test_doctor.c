@@ -611,6 +611,56 @@ static void test_overflow_resets_myths(void **state)
 	tc_model_free(&m);
 }
 
+/* HAProxy's SO_LINGER 0 closes of its server connections (client rows) are
+ * by design: no linger_resets for them, with or without causes; the same
+ * share on its frontends ('option nolinger') is still one. */
+static void test_haproxy_resets(void **state)
+{
+	struct tc_model m;
+	struct tc_counts all = { 0 }, be = { 0 }, fe = { 0 };
+	struct tc_proc_key pk = { .tgid = 700 };
+	struct tc_peer_key bk = peer(TC_ROLE_CLIENT, 700, "haproxy", 0, 8081);
+	struct tc_peer_key fk = peer(TC_ROLE_SERVER, 700, "haproxy", 8080, 0);
+
+	(void)state;
+	tc_model_init(&m);
+	m.causes = 1;
+	strcpy(pk.comm, "haproxy");
+	all.closed = 100;
+	all.kind[TC_CK_RESET_SENT] = all.cause[TC_CAUSE_LINGER_ZERO] = 60;
+	tc_model_add_proc(&m, &pk, &all);
+	be.closed = 70;
+	be.kind[TC_CK_RESET_SENT] = be.cause[TC_CAUSE_LINGER_ZERO] = 60;
+	tc_model_add_peer(&m, &bk, &be);
+	fe.closed = 30;
+	tc_model_add_peer(&m, &fk, &fe);
+	int n = tc_diagnose(&m, f, 32);
+	assert_null(find(n, "linger_resets"));
+	m.causes = 0;	/* a recording without causes: its resets sent, the same */
+	n = tc_diagnose(&m, f, 32);
+	assert_null(find(n, "linger_resets"));
+	/* another process with the same rows is warned */
+	strcpy(m.procs[0].key.comm, "lingerer");
+	strcpy(m.peers[0].key.proc.comm, "lingerer");
+	strcpy(m.peers[1].key.proc.comm, "lingerer");
+	m.causes = 1;
+	n = tc_diagnose(&m, f, 32);
+	assert_non_null(find(n, "linger_resets"));
+	/* HAProxy resetting on its frontends: warned */
+	strcpy(m.procs[0].key.comm, "haproxy");
+	strcpy(m.peers[0].key.proc.comm, "haproxy");
+	strcpy(m.peers[1].key.proc.comm, "haproxy");
+	m.peers[0].c.cause[TC_CAUSE_LINGER_ZERO] = m.peers[0].c.kind[TC_CK_RESET_SENT] = 0;
+	m.peers[1].c.cause[TC_CAUSE_LINGER_ZERO] = m.peers[1].c.kind[TC_CK_RESET_SENT] = 60;
+	m.peers[1].c.closed = 70;
+	m.peers[0].c.closed = 30;
+	n = tc_diagnose(&m, f, 32);
+	const struct tc_finding *r = find(n, "linger_resets");
+	assert_non_null(r);
+	assert_true(has(r->title, "haproxy (pid 700)"));
+	tc_model_free(&m);
+}
+
 /* Resets for no socket in bulk, per port: named with its senders; below the
  * threshold, for time_wait, or where not counted, nothing. */
 static void test_no_socket_resets(void **state)
@@ -873,6 +923,7 @@ int main(void)
 		cmocka_unit_test(test_keepalive_fix_by_proxy),
 		cmocka_unit_test(test_no_noise),
 		cmocka_unit_test(test_overflow_resets_myths),
+		cmocka_unit_test(test_haproxy_resets),
 		cmocka_unit_test(test_causes),
 		cmocka_unit_test(test_netstat_value),
 		cmocka_unit_test(test_overflow_kernel_check),

@@ -692,6 +692,30 @@ static const struct {
 	  "FIN_WAIT2, lower net.ipv4.tcp_fin_timeout instead" },
 };
 
+/*
+ * HAProxy closes the server connections it no longer needs with SO_LINGER 0
+ * on purpose: idle pooled ones (a purge, a reload, its stop) and, under
+ * 'option http-server-close', one whose server had not closed after a
+ * complete response. Nothing is in flight on them and neither side keeps a
+ * TIME_WAIT: no loss to warn about. Those are the resets of its client
+ * rows; its frontends' ('option nolinger') still count.
+ */
+static void by_design_resets(const struct tc_model *m, const struct tc_proc_row *r,
+			     __u64 *l0, __u64 *rst)
+{
+	if (!comm_is(r->key.comm, "haproxy"))
+		return;
+	for (size_t i = 0; i < m->npeers; i++) {
+		const struct tc_peer_row *x = &m->peers[i];
+		__u64 a = x->c.cause[TC_CAUSE_LINGER_ZERO], b = x->c.kind[TC_CK_RESET_SENT];
+
+		if (x->key.role != TC_ROLE_CLIENT || memcmp(&x->key.proc, &r->key, sizeof(r->key)))
+			continue;
+		*l0 -= a < *l0 ? a : *l0;
+		*rst -= b < *rst ? b : *rst;
+	}
+}
+
 static void rule_resets(const struct tc_model *m, struct out *o)
 {
 	for (size_t i = 0; i < m->nprocs; i++) {
@@ -724,6 +748,7 @@ static void rule_resets(const struct tc_model *m, struct out *o)
 			    (unsigned long long)r->c.closed, pct(n, r->c.closed), after[k].evidence);
 			put(f->fix, "%s", after[k].fix);
 		}
+		by_design_resets(m, r, &l0, &rst);
 		if (m->causes) {
 			if (!(f = reset_share(o, r, l0, "linger_resets", p, sizeof(p))))
 				continue;
