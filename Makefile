@@ -23,7 +23,7 @@ endif
 # no manual step.
 BUILD_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjson-c-dev \
 	      libmicrohttpd-dev libcap-ng-dev libseccomp-dev libcmocka-dev pkg-config
-TEST_PKGS  := iproute2 jq nginx-light php-fpm haproxy wrk qemu-system-x86 busybox-static prometheus curl patchelf
+TEST_PKGS  := iproute2 jq nginx-light php-fpm haproxy postgresql wrk qemu-system-x86 busybox-static prometheus curl patchelf
 BENCH_PKGS := bpftrace libbpf-tools
 # clang's sanitizer and libFuzzer runtimes (-fsanitize=fuzzer,address,undefined):
 # only Recommended by clang, so not there after a --no-install-recommends install.

@@ -128,6 +128,20 @@ ns_settle() {
 	return 1
 }
 
+# server_stop SIG PID [PID...]: a server's own graceful stop (SIG to its
+# main process PID), waited for (bounded: 10 s), then SIGKILL to it and the
+# other PIDs (its workers).
+server_stop() {
+	local sig=$1 pid=$2
+	shift 2
+	[ -n "$pid" ] || return 0
+	kill -"$sig" "$pid" 2>/dev/null
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$pid" 2>/dev/null && kill -9 "$pid" "$@" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
 # need_cgroup2: CGROUP2, where the cgroup v2 hierarchy is mounted (mounted
 # here in the test VM); without one the test ends here, skipped.
 need_cgroup2() {

@@ -26,10 +26,8 @@ nginx_start() {	# nginx_start NS NAME: start it; prints the worker pid
 	return 1
 }
 
-nginx_stop() {	# nginx_stop NS NAME: graceful quit, bounded wait
-	local ns=$1 d=$WORK/$2 pid
-	pid=$(cat "$d/nginx.pid" 2>/dev/null) || return 0
-	in_ns "$ns" nginx -c "$d/nginx.conf" -e "$d/error.log" -s quit 2>/dev/null
-	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-	kill -9 "$pid" 2>/dev/null
+nginx_stop() {	# nginx_stop NS NAME: graceful quit (nginx -s quit), bounded wait
+	local pid
+	pid=$(cat "$WORK/$2/nginx.pid" 2>/dev/null) || return 0
+	server_stop QUIT "$pid"
 }

@@ -50,13 +50,7 @@ CONF
 	echo "haproxy did not start:"; cat "$d/out.log"
 	return 1
 }
-haproxy_stop() {	# SIGUSR1: soft stop; bounded wait, then SIGKILL
-	kill -USR1 "$HAP_PID" 2>/dev/null
-	for _ in $(seq 50); do kill -0 "$HAP_PID" 2>/dev/null || break; sleep 0.1; done
-	kill -9 "$HAP_PID" 2>/dev/null
-	wait "$HAP_PID" 2>/dev/null
-	HAP_PID=
-}
+haproxy_stop() { server_stop USR1 "$HAP_PID"; HAP_PID=; }	# a soft stop
 row() { jq -c --argjson p "$1" --arg role "$2" --argjson lp "$3" --argjson rp "$4" \
 	'[.peers[] | select(.pid==$p and .role==$role and .local_port==$lp and .remote_port==$rp)] | .[0]' "$out"; }
 nginx_conf upstream 'listen 127.0.0.1:8081; keepalive_timeout 60s; keepalive_requests 100000;

@@ -49,14 +49,7 @@ CONF
 	echo "php-fpm did not start:"; cat "$d/out.log" "$d/error.log" 2>/dev/null
 	return 1
 }
-fpm_stop() {	# SIGQUIT: graceful; bounded wait, then SIGKILL
-	kill -QUIT "$FPM_PID" 2>/dev/null
-	for _ in $(seq 50); do kill -0 "$FPM_PID" 2>/dev/null || break; sleep 0.1; done
-	# shellcheck disable=SC2086
-	kill -0 "$FPM_PID" 2>/dev/null && kill -9 "$FPM_PID" $FPM_WORKERS 2>/dev/null
-	wait "$FPM_PID" 2>/dev/null
-	FPM_PID=
-}
+fpm_stop() { server_stop QUIT "$FPM_PID" $FPM_WORKERS; FPM_PID=; }	# a graceful stop
 # fastcgi_conf NAME PASS [LOCATION-EXTRA] [HTTP-EXTRA]: nginx on 127.0.0.1:8080
 # passing every request to the script. Its own params: no /etc/nginx in the VM.
 mkdir -p "$WORK/www"

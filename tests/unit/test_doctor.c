@@ -225,6 +225,54 @@ static void test_exhaustion_and_eaddrnotavail(void **state)
 	tc_model_free(&m);
 }
 
+/* Churn toward a database: the pooling advice names the server where it
+ * runs here, guesses it by the well-known port otherwise, and is generic for
+ * anything else; the short_connections fix begins the same way. */
+static void test_pool_advice(void **state)
+{
+	struct tc_model m;
+	struct tc_counts c = { 0 }, s = { 0 };
+	struct tc_peer_key k = peer(TC_ROLE_CLIENT, 300, "pgbench", 0, 5432);
+	struct tc_peer_key sk = peer(TC_ROLE_SERVER, 301, "postgres", 5432, 0);
+	const struct tc_finding *x;
+	int n;
+
+	(void)state;
+	tc_model_init(&m);
+	c.closed = c.conn.attempts = 100;
+	c.kind[TC_CK_LOCAL_FIRST] = 100;
+	c.conn.port_exhausted = 3;
+	tc_model_add_peer(&m, &k, &c);
+	n = tc_diagnose(&m, f, 32);	/* the server not here: by its port */
+	x = find(n, "eaddrnotavail");
+	assert_non_null(x);
+	assert_true(has(x->fix, "if port 5432 is PostgreSQL's: pool connections (PgBouncer"));
+	s.closed = 100;
+	s.kind[TC_CK_REMOTE_FIRST] = 100;
+	tc_model_add_peer(&m, &sk, &s);
+	n = tc_diagnose(&m, f, 32);	/* here: by its name */
+	x = find(n, "eaddrnotavail");
+	assert_non_null(x);
+	assert_true(has(x->fix, "PostgreSQL: pool connections (PgBouncer in transaction mode"));
+	assert_false(has(x->fix, "if port"));
+	/* redis by name, on another port; one exchange each: short_connections */
+	m.peers[0].c.conn.port_exhausted = 0;
+	m.peers[0].c.one_exchange = 100;
+	m.peers[0].key.tuple.rport = m.peers[1].key.tuple.lport = 7000;
+	strcpy(m.peers[1].key.proc.comm, "redis-server");
+	n = tc_diagnose(&m, f, 32);
+	x = find(n, "short_connections");
+	assert_non_null(x);
+	assert_true(has(x->fix, "Redis: keep connections open"));
+	/* a server of no known kind: the generic advice */
+	strcpy(m.peers[1].key.proc.comm, "myserver");
+	n = tc_diagnose(&m, f, 32);
+	x = find(n, "short_connections");
+	assert_non_null(x);
+	assert_true(has(x->fix, "reuse connections (keepalive / a connection pool)"));
+	tc_model_free(&m);
+}
+
 /* One client row toward 127.0.0.1:8080 in a netns of 1000 ports, its port
  * budget computed as live (budget.c, no sockets left at the survey): n
  * connections in 4 s, `tw` of them leaving a TIME_WAIT on this side. */
@@ -917,6 +965,7 @@ int main(void)
 		cmocka_unit_test(test_healthy),
 		cmocka_unit_test(test_keepalive_defeated),
 		cmocka_unit_test(test_exhaustion_and_eaddrnotavail),
+		cmocka_unit_test(test_pool_advice),
 		cmocka_unit_test(test_exhaustion_follows_time_wait),
 		cmocka_unit_test(test_exhaustion_stable_near_threshold),
 		cmocka_unit_test(test_evidence_names_only_culprits),

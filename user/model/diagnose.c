@@ -476,17 +476,71 @@ static void budget_str(const struct tc_ports *p, char *buf, size_t len)
 
 /* The fixes for a destination running out of ports, most effective first;
  * tcp_tw_reuse only where the TIME_WAIT sockets are on this (connecting) side. */
-static void exhaustion_fix(char *fix, const struct dest *d, const struct tc_netns_info *ni)
+/* comm begins with prefix (comm need not be NUL-terminated). */
+static bool comm_is(const char *comm, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return n <= TC_COMM_LEN && !strncmp(comm, prefix, n);
+}
+
+/*
+ * The servers whose clients pool connections rather than keep one alive,
+ * known by the server's process name when it runs here, else by its
+ * well-known port (then said as a guess): how their clients stop opening
+ * one connection per transaction or command.
+ */
+static const struct {
+	const char *comm, *name;
+	__u16 port;
+	const char *pool;
+} pooled[] = {
+	{ "postgres", "PostgreSQL", 5432, "pool connections (PgBouncer in transaction mode, or the "
+	  "application's own pool) instead of one per transaction: each new one also forks a "
+	  "PostgreSQL backend" },
+	{ "redis-server", "Redis", 6379, "keep connections open (one per worker: phpredis "
+	  "pconnect(), the client library's pool) instead of one per command" },
+	{ "mysqld", "MySQL", 3306, "pool connections (the driver's pool, ProxySQL, PDO "
+	  "persistent connections) instead of one per query" },
+	{ "mariadbd", "MariaDB", 3306, "pool connections (the driver's pool, ProxySQL, PDO "
+	  "persistent connections) instead of one per query" },
+};
+
+/* The first clause of a fix for churn toward d: the server's own pooling
+ * advice where it is one of those, the generic one otherwise. */
+static void reuse_advice(char *buf, size_t len, const struct index *ix, const struct dest *d)
+{
+	const struct tc_peer_row *s = server_of(ix, &d->first->key, NULL, 0);
+	const size_t n = sizeof(pooled) / sizeof(pooled[0]);
+
+	for (size_t i = 0; s && i < n; i++)
+		if (comm_is(s->key.proc.comm, pooled[i].comm)) {
+			snprintf(buf, len, "%s: %s", pooled[i].name, pooled[i].pool);
+			return;
+		}
+	for (size_t i = 0; !s && i < n; i++)
+		if (d->first->key.tuple.rport == pooled[i].port) {
+			snprintf(buf, len, "if port %u is %s's: %s", pooled[i].port, pooled[i].name,
+				 pooled[i].pool);
+			return;
+		}
+	snprintf(buf, len, "reuse connections (keepalive / a connection pool) instead of one per "
+		 "request");
+}
+
+static void exhaustion_fix(char *fix, const struct index *ix, const struct dest *d,
+			   const struct tc_netns_info *ni)
 {
 	bool tw_here = d->first->ports.time_wait > 0 || d->local_first > d->remote_first;
-	char range[64] = "";
+	char range[64] = "", reuse[256];
 
 	if (ni)
 		snprintf(range, sizeof(range), " (now %u-%u)", ni->port_lo, ni->port_hi);
-	put(fix, "reuse connections (keepalive / a connection pool) instead of one per request; "
+	reuse_advice(reuse, sizeof(reuse), ix, d);
+	put(fix, "%s; "
 	    "widen net.ipv4.ip_local_port_range%s%s; spread over more source IPs or destination "
 	    "addresses (the budget is per destination); tcp_tw_recycle is no option (removed in "
-	    "Linux 4.12) and tcp_fin_timeout does not shorten TIME_WAIT", range,
+	    "Linux 4.12) and tcp_fin_timeout does not shorten TIME_WAIT", reuse, range,
 	    tw_here && (!ni || ni->tw_reuse != 1) ?
 		"; this side holds the TIME_WAIT sockets, so net.ipv4.tcp_tw_reuse=1 lets connect() "
 		"take ones older than 1 s" : "");
@@ -500,14 +554,6 @@ static const struct tc_peer_row *first_did(const struct tc_model *m, const struc
 		if (did(&m->peers[d->rows[i]], what))
 			return &m->peers[d->rows[i]];
 	return NULL;
-}
-
-/* comm begins with prefix (comm need not be NUL-terminated). */
-static bool comm_is(const char *comm, const char *prefix)
-{
-	size_t n = strlen(prefix);
-
-	return n <= TC_COMM_LEN && !strncmp(comm, prefix, n);
 }
 
 /*
@@ -586,7 +632,7 @@ static void rule_dest(const struct index *ix, const struct dest *d, struct out *
 		    (unsigned long long)d->exhausted, (unsigned long long)d->bind_conflict,
 		    (unsigned long long)d->attempts, budget);
 		if (d->exhausted)
-			exhaustion_fix(f->fix, d, ni);
+			exhaustion_fix(f->fix, ix, d, ni);
 		else
 			put(f->fix, "do not bind() a fixed source port before connect(): bind the address "
 			    "with IP_BIND_ADDRESS_NO_PORT (or not at all) and let connect() choose the "
@@ -618,7 +664,7 @@ static void rule_dest(const struct index *ix, const struct dest *d, struct out *
 					 "%s are in use", 100 * p->utilisation, dst);
 			procs_str(ix->m, d, DID_CONNECT, procs, sizeof(procs));
 			put(f->evidence, "connecting: %s%s", procs, budget);
-			exhaustion_fix(f->fix, d, ni);
+			exhaustion_fix(f->fix, ix, d, ni);
 		}
 	}
 
@@ -645,14 +691,17 @@ static void rule_dest(const struct index *ix, const struct dest *d, struct out *
 	    pct(d->local_first, d->closed) > 100 * TC_DOC_CLOSER_SHARE &&
 	    pct(d->one_exchange, d->closed) >= 100 * TC_DOC_PATTERN_SHARE &&
 	    (f = add(o, TC_SEV_INFO, "short_connections"))) {
+		char reuse[256];
+
 		procs_str(ix->m, d, DID_LOCAL_FIRST, procs, sizeof(procs));
 		snprintf(f->title, sizeof(f->title), "one connection per request to %s, closed first "
 			 "by this side", dst);
 		put(f->evidence, "%s: %.0f%% of %llu connections closed here first after one request "
 		    "and one reply; each leaves a TIME_WAIT holding a local port for 60 s%s", procs,
 		    pct(d->local_first, d->closed), (unsigned long long)d->closed, budget);
-		put(f->fix, "reuse connections (keepalive, a pool); where that cannot change, "
-		    "net.ipv4.tcp_tw_reuse=1 lets connect() take this side's TIME_WAIT 4-tuples");
+		reuse_advice(reuse, sizeof(reuse), ix, d);
+		put(f->fix, "%s; where that cannot change, net.ipv4.tcp_tw_reuse=1 lets connect() "
+		    "take this side's TIME_WAIT 4-tuples", reuse);
 	}
 }
 
