@@ -26,7 +26,7 @@ nginx_start() {	# nginx_start NS NAME: start it; prints the worker pid
 	return 1
 }
 
-nginx_stop() {	# nginx_stop NS NAME: graceful quit (nginx -s quit), bounded wait
+nginx_stop() {	# nginx_stop NS NAME: graceful quit (SIGQUIT to the master), bounded wait
 	local pid
 	pid=$(cat "$WORK/$2/nginx.pid" 2>/dev/null) || return 0
 	server_stop QUIT "$pid"

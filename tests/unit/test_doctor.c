@@ -706,6 +706,17 @@ static void test_haproxy_resets(void **state)
 	const struct tc_finding *r = find(n, "linger_resets");
 	assert_non_null(r);
 	assert_true(has(r->title, "haproxy (pid 700)"));
+	/* the share over its frontends' closes, said so */
+	assert_true(has(r->evidence, "60 of 70 closes (86%)"));
+	assert_true(has(r->evidence, "its connections to servers aside"));
+	/* by name, not by prefix: an exporter's resets are its own */
+	m.peers[0].c.cause[TC_CAUSE_LINGER_ZERO] = m.peers[0].c.kind[TC_CK_RESET_SENT] = 60;
+	m.peers[1].c.cause[TC_CAUSE_LINGER_ZERO] = m.peers[1].c.kind[TC_CK_RESET_SENT] = 0;
+	strcpy(m.procs[0].key.comm, "haproxy_exporte");
+	strcpy(m.peers[0].key.proc.comm, "haproxy_exporte");
+	strcpy(m.peers[1].key.proc.comm, "haproxy_exporte");
+	n = tc_diagnose(&m, f, 32);
+	assert_non_null(find(n, "linger_resets"));
 	tc_model_free(&m);
 }
 

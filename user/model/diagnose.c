@@ -474,14 +474,18 @@ static void budget_str(const struct tc_ports *p, char *buf, size_t len)
 		snprintf(buf + off, len - off, ")");
 }
 
-/* The fixes for a destination running out of ports, most effective first;
- * tcp_tw_reuse only where the TIME_WAIT sockets are on this (connecting) side. */
 /* comm begins with prefix (comm need not be NUL-terminated). */
 static bool comm_is(const char *comm, const char *prefix)
 {
 	size_t n = strlen(prefix);
 
 	return n <= TC_COMM_LEN && !strncmp(comm, prefix, n);
+}
+
+/* comm is name, not only begins with it (postgres, not postgres_export). */
+static bool comm_eq(const char *comm, const char *name)
+{
+	return comm_is(comm, name) && strnlen(comm, TC_COMM_LEN) == strlen(name);
 }
 
 /*
@@ -514,7 +518,7 @@ static void reuse_advice(char *buf, size_t len, const struct index *ix, const st
 	const size_t n = sizeof(pooled) / sizeof(pooled[0]);
 
 	for (size_t i = 0; s && i < n; i++)
-		if (comm_is(s->key.proc.comm, pooled[i].comm)) {
+		if (comm_eq(s->key.proc.comm, pooled[i].comm)) {
 			snprintf(buf, len, "%s: %s", pooled[i].name, pooled[i].pool);
 			return;
 		}
@@ -528,6 +532,8 @@ static void reuse_advice(char *buf, size_t len, const struct index *ix, const st
 		 "request");
 }
 
+/* The fixes for a destination running out of ports, most effective first;
+ * tcp_tw_reuse only where the TIME_WAIT sockets are on this (connecting) side. */
 static void exhaustion_fix(char *fix, const struct index *ix, const struct dest *d,
 			   const struct tc_netns_info *ni)
 {
@@ -705,15 +711,15 @@ static void rule_dest(const struct index *ix, const struct dest *d, struct out *
 	}
 }
 
-/* A process that ends this share of its closes with one cause of reset. */
+/* A process that ends this share of its closed ones with one cause of reset. */
 static struct tc_finding *reset_share(struct out *o, const struct tc_proc_row *r, __u64 n,
-				      const char *id, char *p, size_t plen)
+				      __u64 closed, const char *id, char *p, size_t plen)
 {
 	struct tc_finding *f;
 
 	/* pid 0 gathers the unseen sockets of any number of processes */
-	if (!r->key.tgid || r->c.closed < TC_DOC_MIN_CLOSES ||
-	    pct(n, r->c.closed) < 100 * TC_DOC_RESET_SHARE || !(f = add(o, TC_SEV_WARNING, id)))
+	if (!r->key.tgid || closed < TC_DOC_MIN_CLOSES ||
+	    pct(n, closed) < 100 * TC_DOC_RESET_SHARE || !(f = add(o, TC_SEV_WARNING, id)))
 		return NULL;
 	proc_str(&r->key, p, plen);
 	return f;
@@ -750,9 +756,9 @@ static const struct {
  * rows; its frontends' ('option nolinger') still count.
  */
 static void by_design_resets(const struct tc_model *m, const struct tc_proc_row *r,
-			     __u64 *l0, __u64 *rst)
+			     __u64 *l0, __u64 *rst, __u64 *closed)
 {
-	if (!comm_is(r->key.comm, "haproxy"))
+	if (!comm_eq(r->key.comm, "haproxy"))
 		return;
 	for (size_t i = 0; i < m->npeers; i++) {
 		const struct tc_peer_row *x = &m->peers[i];
@@ -762,6 +768,7 @@ static void by_design_resets(const struct tc_model *m, const struct tc_proc_row 
 			continue;
 		*l0 -= a < *l0 ? a : *l0;
 		*rst -= b < *rst ? b : *rst;
+		*closed -= x->c.closed < *closed ? x->c.closed : *closed;
 	}
 }
 
@@ -770,11 +777,11 @@ static void rule_resets(const struct tc_model *m, struct out *o)
 	for (size_t i = 0; i < m->nprocs; i++) {
 		const struct tc_proc_row *r = &m->procs[i];
 		__u64 rst = r->c.kind[TC_CK_RESET_SENT], unread = r->c.cause[TC_CAUSE_UNREAD_DATA],
-		      l0 = r->c.cause[TC_CAUSE_LINGER_ZERO];
+		      l0 = r->c.cause[TC_CAUSE_LINGER_ZERO], closed = r->c.closed;
 		struct tc_finding *f;
 		char p[80];
 
-		if (m->causes && (f = reset_share(o, r, unread, "unread_resets", p, sizeof(p)))) {
+		if (m->causes && (f = reset_share(o, r, unread, r->c.closed, "unread_resets", p, sizeof(p)))) {
 			snprintf(f->title, sizeof(f->title), "%s resets connections by closing them "
 				 "with data unread", p);
 			put(f->evidence, "%llu of %llu closes (%.0f%%) found bytes from the peer not "
@@ -790,26 +797,28 @@ static void rule_resets(const struct tc_model *m, struct out *o)
 		for (size_t k = 0; m->pend_hook && k < sizeof(after) / sizeof(after[0]); k++) {
 			__u64 n = r->c.cause[after[k].cause];
 
-			if (!(f = reset_share(o, r, n, after[k].id, p, sizeof(p))))
+			if (!(f = reset_share(o, r, n, r->c.closed, after[k].id, p, sizeof(p))))
 				continue;
 			snprintf(f->title, sizeof(f->title), "%s %s", p, after[k].title);
 			put(f->evidence, "%llu of %llu closes (%.0f%%) %s", (unsigned long long)n,
 			    (unsigned long long)r->c.closed, pct(n, r->c.closed), after[k].evidence);
 			put(f->fix, "%s", after[k].fix);
 		}
-		by_design_resets(m, r, &l0, &rst);
+		by_design_resets(m, r, &l0, &rst, &closed);
 		if (m->causes) {
-			if (!(f = reset_share(o, r, l0, "linger_resets", p, sizeof(p))))
+			if (!(f = reset_share(o, r, l0, closed, "linger_resets", p, sizeof(p))))
 				continue;
 			rst = l0;
-		} else if (!(f = reset_share(o, r, rst, "linger_resets", p, sizeof(p)))) {
+		} else if (!(f = reset_share(o, r, rst, closed, "linger_resets", p, sizeof(p)))) {
 			continue;
 		}
 		snprintf(f->title, sizeof(f->title), "%s ends most connections with a reset", p);
-		put(f->evidence, "%llu of %llu closes (%.0f%%) sent RST instead of FIN: %s",
-		    (unsigned long long)rst, (unsigned long long)r->c.closed, pct(rst, r->c.closed),
+		put(f->evidence, "%llu of %llu closes (%.0f%%) sent RST instead of FIN: %s%s",
+		    (unsigned long long)rst, (unsigned long long)closed, pct(rst, closed),
 		    m->causes ? "SO_LINGER with timeout 0 (counted in TcpExtTCPAbortOnData)" :
-		    "SO_LINGER with timeout 0, or closing with unread data");
+		    "SO_LINGER with timeout 0, or closing with unread data",
+		    closed < r->c.closed ? " (its connections to servers aside: HAProxy resets "
+		    "those it no longer needs by design)" : "");
 		put(f->fix, "close orderly: a reset dodges TIME_WAIT only by throwing away data in "
 		    "flight and handing the peer ECONNRESET; if TIME_WAIT is the worry, reuse "
 		    "connections instead (or tcp_tw_reuse on the connecting side)");
