@@ -57,7 +57,9 @@ pgbench -i -s 1 -q >"$WORK/pginit.log" 2>&1 || { cat "$WORK/pginit.log"; check "
 # as its own. They wait out their TIME_WAIT outside the count (the budget
 # counts them as in use: exactly what the kernel does).
 tw0=$(( $(nstat_get "$ns" TcpExtTW) + $(nstat_get "$ns" TcpExtTWKilled) ))
-out=$WORK/report.json doc=$WORK/doctor.json
+out=$WORK/report.json doc=$WORK/doctor.json txt=$WORK/report.txt
+tracer_start "$txt" report --netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
+txt_pid=$TRACER_PID
 tracer_start "$out" report --json --netns "/var/run/netns/$ns" || { FAIL=1; finish; exit; }
 doctor_start "$ns" "$doc" || { FAIL=1; finish; exit; }
 pgbench -C -S -T 5 -c 2 >"$WORK/pgbench.out" 2>&1
@@ -65,6 +67,7 @@ failed=$(grep -c "Cannot assign requested address" "$WORK/pgbench.out")
 ns_settle "$ns"
 doctor_stop
 tracer_stop
+tracer_stop "$txt_pid"
 pg_stop
 cli=$(jq -c '[.peers[] | select(.comm=="pgbench" and .role=="client" and .remote_port==5432)] | .[0]' "$out")
 srv_rows='[.peers[] | select(.comm=="postgres" and .role=="server" and .local_port==5432)]'
@@ -87,6 +90,11 @@ check "every server socket is a backend's, one connection each (rows, closes, pi
 check "none charged to the postmaster that accepted them" 0 \
 	"$(jq --argjson p "$PG_PID" '[.peers[] | select(.pid==$p)] | length' "$out")"
 mirror "pgbench" "$(kinds "$cli")" "postgres" "$srv_kinds"
+# the text tables: a backend per connection is one line, not one each
+check_match "text report: the backends folded into one process line" "^\($conns\) +postgres +$conns " \
+	"$(sed -n '/^PROCESSES/,/^$/p' "$txt")"
+check_match "text report: ... and one peer line" "^\($conns\) +postgres +server +127\.0\.0\.1:5432 <- 127\.0\.0\.1 +$conns " \
+	"$(sed -n '/^PEERS/,/^$/p' "$txt")"
 check_ge "pgbench closed first on most (Terminate, then close)" $((conns / 2)) "$c_l"
 within "nstat timewait creations (TW+TWKilled) during the run == tcpclose timewait" \
 	$(( $(nstat_get "$ns" TcpExtTW) + $(nstat_get "$ns" TcpExtTWKilled) - tw0 )) "$(jq .totals.timewait "$out")" \

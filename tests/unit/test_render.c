@@ -39,6 +39,11 @@ static void text_of_model(FILE *f, const void *m)
 	tc_render_text(f, m, 20);
 }
 
+static void text_of_model_all(FILE *f, const void *m)
+{
+	tc_render_text(f, m, 100);
+}
+
 static struct tc_counts counts(__u64 local, __u64 remote, __u64 rst_rx)
 {
 	struct tc_counts c = { 0 };
@@ -283,6 +288,49 @@ static void test_text_report(void **state)
 	assert_non_null(strstr(out, "evicted: 4 sockets"));
 	/* busiest process first */
 	assert_true(strstr(out, "200     q") < strstr(out, "100     small"));
+	free(out);
+	tc_model_free(&m);
+}
+
+/* A forking server's per-connection processes: over -n rows, one line per
+ * name (summed, "(N)" for the pid); at or under it, a line per process. */
+static void test_text_fold(void **state)
+{
+	struct tc_model m;
+	struct tc_proc_key pk = { .tgid = 100, .comm = "pgbench" };
+	struct tc_peer_key ck = { .proc = pk, .role = TC_ROLE_CLIENT, .netns = 7 };
+	struct tc_counts one = counts(0, 1, 0), all = counts(30, 0, 0);
+	char *out;
+
+	(void)state;
+	tc_model_init(&m);
+	ck.tuple.family = AF_INET;
+	ck.tuple.rport = 5432;
+	assert_int_equal(tc_model_add_proc(&m, &pk, &all), 0);
+	assert_int_equal(tc_model_add_peer(&m, &ck, &all), 0);
+	for (__u32 i = 0; i < 30; i++) {
+		struct tc_proc_key k = { .tgid = 200 + i, .comm = "postgres" };
+		struct tc_peer_key sk = { .proc = k, .role = TC_ROLE_SERVER, .netns = 7 };
+
+		sk.tuple.family = AF_INET;
+		sk.tuple.lport = 5432;
+		assert_int_equal(tc_model_add_proc(&m, &k, &one), 0);
+		assert_int_equal(tc_model_add_peer(&m, &sk, &one), 0);
+	}
+	tc_model_sort(&m);
+	out = capture(text_of_model, &m);	/* -n 20: 31 rows */
+	assert_non_null(strstr(out, "PROCESSES (31)"));
+	assert_non_null(strstr(out, "(30)    postgres                    30        0        30"));
+	assert_non_null(strstr(out, "(30)    postgres        server"));
+	assert_non_null(strstr(out, "100     pgbench                     30       30"));
+	assert_null(strstr(out, "200     postgres"));
+	assert_null(strstr(out, "more (see --json"));	/* two lines: all shown */
+	assert_non_null(strstr(out, "(N) for a PID"));
+	free(out);
+	out = capture(text_of_model_all, &m);	/* -n 100: every process */
+	assert_non_null(strstr(out, "200     postgres                     1        0         1"));
+	assert_null(strstr(out, "(30)"));
+	assert_null(strstr(out, "(N) for a PID"));
 	free(out);
 	tc_model_free(&m);
 }
@@ -545,6 +593,7 @@ int main(void)
 		cmocka_unit_test(test_sort_and_health),
 		cmocka_unit_test(test_json_contract),
 		cmocka_unit_test(test_text_report),
+		cmocka_unit_test(test_text_fold),
 		cmocka_unit_test(test_event_json),
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_hostile_strings),

@@ -2,6 +2,7 @@
 /* Human tables: the busiest rows first, cut to --top. */
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include "names.h"
@@ -290,12 +291,129 @@ static void render_progs(FILE *f, const struct tc_model *m)
 			(double)runs / (double)m->totals.closed, (double)ns / (double)m->totals.closed);
 }
 
+/*
+ * A table's lines. Where its rows outnumber --top, the rows of one name (one
+ * cgroup; for peers also one role, endpoint and netns) become one line: a
+ * forking server's per-connection processes, PostgreSQL's backends or
+ * Apache's prefork children, would each take a line of one close and push
+ * everything else off. --json keeps every row.
+ */
+struct line {
+	size_t row;	/* the busiest of its rows: its name, endpoint, pid */
+	size_t n;	/* rows folded into it */
+	struct tc_counts c;
+};
+
+/* Two rows of one name (indices into the model's procs or peers). */
+static int proc_name_cmp(const struct tc_model *m, size_t a, size_t b)
+{
+	const struct tc_proc_key *x = &m->procs[a].key, *y = &m->procs[b].key;
+	int c = memcmp(x->comm, y->comm, TC_COMM_LEN);
+
+	if (!c && x->cgroup_id != y->cgroup_id)
+		c = x->cgroup_id < y->cgroup_id ? -1 : 1;
+	return c;
+}
+
+static int peer_name_cmp(const struct tc_model *m, size_t a, size_t b)
+{
+	const struct tc_peer_key *x = &m->peers[a].key, *y = &m->peers[b].key;
+	int c = memcmp(x->proc.comm, y->proc.comm, TC_COMM_LEN);
+
+	if (!c && x->proc.cgroup_id != y->proc.cgroup_id)
+		c = x->proc.cgroup_id < y->proc.cgroup_id ? -1 : 1;
+	if (!c && x->role != y->role)
+		c = x->role < y->role ? -1 : 1;
+	if (!c && x->netns != y->netns)
+		c = x->netns < y->netns ? -1 : 1;
+	return c ? c : memcmp(&x->tuple, &y->tuple, sizeof(x->tuple));
+}
+
+/* qsort's context: by name, then in the model's order (busiest first) */
+static const struct tc_model *fold_m;
+static int (*fold_cmp)(const struct tc_model *, size_t, size_t);
+
+static int cmp_by_name(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = fold_cmp(fold_m, x, y);
+
+	return c ? c : (x > y) - (x < y);
+}
+
+static int cmp_line_busy(const void *a, const void *b)
+{
+	const struct line *x = a, *y = b;
+
+	if (x->c.closed != y->c.closed)
+		return x->c.closed > y->c.closed ? -1 : 1;
+	return (x->row > y->row) - (x->row < y->row);
+}
+
+static const struct tc_counts *proc_counts(const struct tc_model *m, size_t i)
+{
+	return &m->procs[i].c;
+}
+
+static const struct tc_counts *peer_counts(const struct tc_model *m, size_t i)
+{
+	return &m->peers[i].c;
+}
+
+/* The lines of a table of n rows, folded by name where n is over top, the
+ * busiest first; NULL when out of memory. */
+static struct line *fold_lines(const struct tc_model *m, size_t n, unsigned top,
+			       int (*name_cmp)(const struct tc_model *, size_t, size_t),
+			       const struct tc_counts *(*at)(const struct tc_model *, size_t),
+			       size_t *nlines)
+{
+	struct line *l = calloc(n ? n : 1, sizeof(*l));
+	size_t *ix = malloc((n ? n : 1) * sizeof(*ix)), k = 0;
+	bool fold = n > top;
+
+	if (!l || !ix) {
+		free(l);
+		free(ix);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		ix[i] = i;
+	if (fold) {
+		fold_m = m;
+		fold_cmp = name_cmp;
+		qsort(ix, n, sizeof(*ix), cmp_by_name);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!k || !fold || name_cmp(m, l[k - 1].row, ix[i]))
+			l[k++] = (struct line){ .row = ix[i] };
+		l[k - 1].n++;
+		tc_counts_add(&l[k - 1].c, at(m, ix[i]));
+	}
+	free(ix);
+	if (fold)
+		qsort(l, k, sizeof(*l), cmp_line_busy);
+	*nlines = k;
+	return l;
+}
+
+/* The PID column of a line: its pid, or how many processes it folds. */
+static const char *pid_col(char *buf, size_t len, __u32 tgid, size_t n)
+{
+	if (n > 1)
+		snprintf(buf, len, "(%zu)", n);
+	else
+		snprintf(buf, len, "%" PRIu32, tgid);
+	return buf;
+}
+
 void tc_render_text(FILE *f, const struct tc_model *m, unsigned top)
 {
 	const struct tc_health *h = &m->health;
-	char comm[COMM_BUF], ep[200], attach[256], hook[256];
-	size_t i;
+	char comm[COMM_BUF], ep[200], attach[256], hook[256], pid[24];
+	size_t i, nlines = 0;
 	struct tc_counts other;
+	struct line *lines;
+	bool folded = false;
 
 	/* a recording's strings: printable, whatever the file said */
 	fprintf(f, "tcpclose: %.1f s, %s (%s)\n", m->duration_s,
@@ -313,15 +431,19 @@ void tc_render_text(FILE *f, const struct tc_model *m, unsigned top)
 
 	fprintf(f, "\nPROCESSES (%zu)\n%-7s %-22s", m->nprocs, "PID", "COMM");
 	counts_header(f);
-	for (i = 0; i < m->nprocs && i < top; i++) {
-		const struct tc_proc_row *r = &m->procs[i];
+	lines = fold_lines(m, m->nprocs, top, proc_name_cmp, proc_counts, &nlines);
+	for (i = 0; lines && i < nlines && i < top; i++) {
+		const struct tc_proc_row *r = &m->procs[lines[i].row];
 
 		tc_printable(comm, r->key.comm, TC_COMM_LEN);
-		fprintf(f, "%-7u %-22s", r->key.tgid, r->key.tgid ? comm : "[unknown]");
-		counts_cols(f, &r->c);
+		fprintf(f, "%-7s %-22s", pid_col(pid, sizeof(pid), r->key.tgid, lines[i].n),
+			r->key.tgid ? comm : "[unknown]");
+		counts_cols(f, &lines[i].c);
+		folded |= lines[i].n > 1;
 	}
-	if (m->nprocs > top)
-		fprintf(f, "... %zu more (see --json or -n)\n", m->nprocs - top);
+	if (lines && nlines > top)
+		fprintf(f, "... %zu more (see --json or -n)\n", nlines - top);
+	free(lines);
 	if (m->health.procs_evicted) {
 		char lbl[64];
 
@@ -334,17 +456,21 @@ void tc_render_text(FILE *f, const struct tc_model *m, unsigned top)
 	fprintf(f, "\nPEERS (%zu)\n%-7s %-15s %-6s %-46s ", m->npeers, "PID", "COMM",
 		"ROLE", "LOCAL -> REMOTE");
 	counts_header(f);
-	for (i = 0; i < m->npeers && i < top; i++) {
-		const struct tc_peer_row *r = &m->peers[i];
+	lines = fold_lines(m, m->npeers, top, peer_name_cmp, peer_counts, &nlines);
+	for (i = 0; lines && i < nlines && i < top; i++) {
+		const struct tc_peer_row *r = &m->peers[lines[i].row];
 
 		tc_printable(comm, r->key.proc.comm, TC_COMM_LEN);
 		peer_endpoint(&r->key, ep, sizeof(ep));
-		fprintf(f, "%-7u %-15s %-6s %-46s ", r->key.proc.tgid, comm,
+		fprintf(f, "%-7s %-15s %-6s %-46s ",
+			pid_col(pid, sizeof(pid), r->key.proc.tgid, lines[i].n), comm,
 			tc_role_name(r->key.role), ep);
-		counts_cols(f, &r->c);
+		counts_cols(f, &lines[i].c);
+		folded |= lines[i].n > 1;
 	}
-	if (m->npeers > top)
-		fprintf(f, "... %zu more (see --json or -n)\n", m->npeers - top);
+	if (lines && nlines > top)
+		fprintf(f, "... %zu more (see --json or -n)\n", nlines - top);
+	free(lines);
 	if (m->health.peers_evicted) {
 		char lbl[64];
 
@@ -354,6 +480,9 @@ void tc_render_text(FILE *f, const struct tc_model *m, unsigned top)
 		fprintf(f, "%-7s %-15s %-6s %-46s ", "other", "", "", lbl);
 		counts_cols(f, &other);
 	}
+	if (folded)
+		fprintf(f, "(N) for a PID: the rows of N processes of one name, folded into one line "
+			"(more rows than -n; a forking server's, one per connection); --json lists each\n");
 
 	if (m->causes && cause_any(&m->totals))
 		render_causes(f, m, top);
