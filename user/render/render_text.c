@@ -296,12 +296,22 @@ static void render_progs(FILE *f, const struct tc_model *m)
  * cgroup; for peers also one role, endpoint and netns) become one line: a
  * forking server's per-connection processes, PostgreSQL's backends or
  * Apache's prefork children, would each take a line of one close and push
- * everything else off. --json keeps every row.
+ * everything else off. --json keeps every row. A line holds where its rows
+ * are, not their counts: those (800 bytes a row) are summed only for the
+ * lines printed, so a table of a million rows costs 40 bytes a row here.
  */
 struct line {
-	size_t row;	/* the busiest of its rows: its name, endpoint, pid */
-	size_t n;	/* rows folded into it */
-	struct tc_counts c;
+	size_t first;	/* the busiest of its rows: its name, endpoint, pid */
+	size_t at, n;	/* its rows: ix[at] .. ix[at + n - 1] */
+	__u64 closed;	/* theirs, summed: the order of the lines */
+};
+
+struct lines {
+	const struct tc_model *m;
+	const struct tc_counts *(*counts)(const struct tc_model *, size_t);
+	size_t *ix;	/* the rows by name; NULL: not folded, line i is row i */
+	struct line *l;
+	size_t n;
 };
 
 /* Two rows of one name (indices into the model's procs or peers). */
@@ -345,9 +355,9 @@ static int cmp_line_busy(const void *a, const void *b)
 {
 	const struct line *x = a, *y = b;
 
-	if (x->c.closed != y->c.closed)
-		return x->c.closed > y->c.closed ? -1 : 1;
-	return (x->row > y->row) - (x->row < y->row);
+	if (x->closed != y->closed)
+		return x->closed > y->closed ? -1 : 1;
+	return (x->first > y->first) - (x->first < y->first);
 }
 
 static const struct tc_counts *proc_counts(const struct tc_model *m, size_t i)
@@ -360,40 +370,62 @@ static const struct tc_counts *peer_counts(const struct tc_model *m, size_t i)
 	return &m->peers[i].c;
 }
 
-/* The lines of a table of n rows, folded by name where n is over top, the
- * busiest first; NULL when out of memory. */
-static struct line *fold_lines(const struct tc_model *m, size_t n, unsigned top,
-			       int (*name_cmp)(const struct tc_model *, size_t, size_t),
-			       const struct tc_counts *(*at)(const struct tc_model *, size_t),
-			       size_t *nlines)
+/* The lines of a table of n rows: folded by name where n is over top, the
+ * busiest first; else (or out of memory) a line per row. */
+static void fold_lines(struct lines *t, const struct tc_model *m, size_t n, unsigned top,
+		       int (*name_cmp)(const struct tc_model *, size_t, size_t),
+		       const struct tc_counts *(*counts)(const struct tc_model *, size_t))
 {
-	struct line *l = calloc(n ? n : 1, sizeof(*l));
-	size_t *ix = malloc((n ? n : 1) * sizeof(*ix)), k = 0;
-	bool fold = n > top;
+	size_t k = 0;
 
-	if (!l || !ix) {
-		free(l);
-		free(ix);
-		return NULL;
+	*t = (struct lines){ .m = m, .counts = counts, .n = n };
+	if (n <= top)
+		return;
+	t->ix = malloc(n * sizeof(*t->ix));
+	t->l = malloc(n * sizeof(*t->l));
+	if (!t->ix || !t->l) {
+		free(t->ix);
+		free(t->l);
+		t->ix = NULL;
+		t->l = NULL;
+		return;
 	}
 	for (size_t i = 0; i < n; i++)
-		ix[i] = i;
-	if (fold) {
-		fold_m = m;
-		fold_cmp = name_cmp;
-		qsort(ix, n, sizeof(*ix), cmp_by_name);
-	}
+		t->ix[i] = i;
+	fold_m = m;
+	fold_cmp = name_cmp;
+	qsort(t->ix, n, sizeof(*t->ix), cmp_by_name);
 	for (size_t i = 0; i < n; i++) {
-		if (!k || !fold || name_cmp(m, l[k - 1].row, ix[i]))
-			l[k++] = (struct line){ .row = ix[i] };
-		l[k - 1].n++;
-		tc_counts_add(&l[k - 1].c, at(m, ix[i]));
+		if (!k || name_cmp(m, t->l[k - 1].first, t->ix[i]))
+			t->l[k++] = (struct line){ .first = t->ix[i], .at = i };
+		t->l[k - 1].n++;
+		t->l[k - 1].closed += counts(m, t->ix[i])->closed;
 	}
-	free(ix);
-	if (fold)
-		qsort(l, k, sizeof(*l), cmp_line_busy);
-	*nlines = k;
-	return l;
+	qsort(t->l, k, sizeof(*t->l), cmp_line_busy);
+	t->n = k;
+}
+
+/* Line i: returns its busiest row; *n its rows, *c their counts summed. */
+static size_t line_get(const struct lines *t, size_t i, size_t *n, struct tc_counts *c)
+{
+	const struct line *l = t->l ? &t->l[i] : NULL;
+
+	if (!l) {
+		*n = 1;
+		*c = *t->counts(t->m, i);
+		return i;
+	}
+	memset(c, 0, sizeof(*c));
+	for (size_t k = 0; k < l->n; k++)
+		tc_counts_add(c, t->counts(t->m, t->ix[l->at + k]));
+	*n = l->n;
+	return l->first;
+}
+
+static void lines_free(struct lines *t)
+{
+	free(t->ix);
+	free(t->l);
 }
 
 /* The PID column of a line: its pid, or how many processes it folds. */
@@ -410,9 +442,9 @@ void tc_render_text(FILE *f, const struct tc_model *m, unsigned top)
 {
 	const struct tc_health *h = &m->health;
 	char comm[COMM_BUF], ep[200], attach[256], hook[256], pid[24];
-	size_t i, nlines = 0;
-	struct tc_counts other;
-	struct line *lines;
+	size_t i, n;
+	struct tc_counts other, c;
+	struct lines lines;
 	bool folded = false;
 
 	/* a recording's strings: printable, whatever the file said */
@@ -431,19 +463,19 @@ void tc_render_text(FILE *f, const struct tc_model *m, unsigned top)
 
 	fprintf(f, "\nPROCESSES (%zu)\n%-7s %-22s", m->nprocs, "PID", "COMM");
 	counts_header(f);
-	lines = fold_lines(m, m->nprocs, top, proc_name_cmp, proc_counts, &nlines);
-	for (i = 0; lines && i < nlines && i < top; i++) {
-		const struct tc_proc_row *r = &m->procs[lines[i].row];
+	fold_lines(&lines, m, m->nprocs, top, proc_name_cmp, proc_counts);
+	for (i = 0; i < lines.n && i < top; i++) {
+		const struct tc_proc_row *r = &m->procs[line_get(&lines, i, &n, &c)];
 
 		tc_printable(comm, r->key.comm, TC_COMM_LEN);
-		fprintf(f, "%-7s %-22s", pid_col(pid, sizeof(pid), r->key.tgid, lines[i].n),
+		fprintf(f, "%-7s %-22s", pid_col(pid, sizeof(pid), r->key.tgid, n),
 			r->key.tgid ? comm : "[unknown]");
-		counts_cols(f, &lines[i].c);
-		folded |= lines[i].n > 1;
+		counts_cols(f, &c);
+		folded |= n > 1;
 	}
-	if (lines && nlines > top)
-		fprintf(f, "... %zu more (see --json or -n)\n", nlines - top);
-	free(lines);
+	if (lines.n > top)
+		fprintf(f, "... %zu more (see --json or -n)\n", lines.n - top);
+	lines_free(&lines);
 	if (m->health.procs_evicted) {
 		char lbl[64];
 
@@ -456,21 +488,20 @@ void tc_render_text(FILE *f, const struct tc_model *m, unsigned top)
 	fprintf(f, "\nPEERS (%zu)\n%-7s %-15s %-6s %-46s ", m->npeers, "PID", "COMM",
 		"ROLE", "LOCAL -> REMOTE");
 	counts_header(f);
-	lines = fold_lines(m, m->npeers, top, peer_name_cmp, peer_counts, &nlines);
-	for (i = 0; lines && i < nlines && i < top; i++) {
-		const struct tc_peer_row *r = &m->peers[lines[i].row];
+	fold_lines(&lines, m, m->npeers, top, peer_name_cmp, peer_counts);
+	for (i = 0; i < lines.n && i < top; i++) {
+		const struct tc_peer_row *r = &m->peers[line_get(&lines, i, &n, &c)];
 
 		tc_printable(comm, r->key.proc.comm, TC_COMM_LEN);
 		peer_endpoint(&r->key, ep, sizeof(ep));
-		fprintf(f, "%-7s %-15s %-6s %-46s ",
-			pid_col(pid, sizeof(pid), r->key.proc.tgid, lines[i].n), comm,
-			tc_role_name(r->key.role), ep);
-		counts_cols(f, &lines[i].c);
-		folded |= lines[i].n > 1;
+		fprintf(f, "%-7s %-15s %-6s %-46s ", pid_col(pid, sizeof(pid), r->key.proc.tgid, n),
+			comm, tc_role_name(r->key.role), ep);
+		counts_cols(f, &c);
+		folded |= n > 1;
 	}
-	if (lines && nlines > top)
-		fprintf(f, "... %zu more (see --json or -n)\n", nlines - top);
-	free(lines);
+	if (lines.n > top)
+		fprintf(f, "... %zu more (see --json or -n)\n", lines.n - top);
+	lines_free(&lines);
 	if (m->health.peers_evicted) {
 		char lbl[64];
 
