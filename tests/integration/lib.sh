@@ -73,10 +73,26 @@ near() {
 # (docs/counting.md, skipped runs): UNSEEN there; elsewhere 0, exact.
 tw_slack() { [ "${TCPCLOSE_ATTACH:-}" = kprobe ] && echo "${1:-0}" || echo 0; }
 
+# peer_row REPORT PID ROLE LPORT RPORT: that peer row of a JSON report
+# (null when there is none).
+peer_row() {
+	jq -c --argjson p "$2" --arg role "$3" --argjson lp "$4" --argjson rp "$5" \
+		'[.peers[] | select(.pid==$p and .role==$role and .local_port==$lp and .remote_port==$rp)] | .[0]' "$1"
+}
+
 # kinds ROW: a peer row's close kinds "L R S RS RR U FR" (local_first,
 # remote_first, simultaneous, reset_sent, reset_received, unseen) and its
-# fin_then_reset, for mirror.
-kinds() { jq -r '"\(.close.local_first) \(.close.remote_first) \(.close.simultaneous) \(.close.reset_sent) \(.close.reset_received) \(.close.unseen) \(.fin_then_reset)"' <<<"$1"; }
+# fin_then_reset, for mirror. kinds_sum REPORT ROWS [JQ-ARGS...]: the same
+# summed over the rows a jq array expression selects (a server's workers).
+KINDS_JQ='[.close.local_first, .close.remote_first, .close.simultaneous, .close.reset_sent,
+	.close.reset_received, .close.unseen, .fin_then_reset]'
+kinds() { jq -r "$KINDS_JQ | map(tostring) | join(\" \")" <<<"$1"; }
+kinds_sum() {
+	local report=$1 rows=$2
+	shift 2
+	jq -r "$@" "reduce ($rows | .[] | $KINDS_JQ) as \$k ([0, 0, 0, 0, 0, 0, 0];
+		[., \$k] | transpose | map(.[0] + (.[1] // 0))) | join(\" \")" "$report"
+}
 # The two sockets of one connection: (local,remote), (remote,local),
 # (simul,simul), and — when a side's FIN reaches the wire after the peer's
 # although it called close() first — (simul,local) or (local,simul); a

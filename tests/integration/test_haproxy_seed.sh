@@ -51,8 +51,6 @@ CONF
 	return 1
 }
 haproxy_stop() { server_stop USR1 "$HAP_PID"; HAP_PID=; }	# a soft stop
-row() { jq -c --argjson p "$1" --arg role "$2" --argjson lp "$3" --argjson rp "$4" \
-	'[.peers[] | select(.pid==$p and .role==$role and .local_port==$lp and .remote_port==$rp)] | .[0]' "$out"; }
 nginx_conf upstream 'listen 127.0.0.1:8081; keepalive_timeout 60s; keepalive_requests 100000;
 	location / { return 200 "ok\n"; }'
 
@@ -82,8 +80,8 @@ ns_settle "$ns"	# every close's last step done before the tracers stop (nstat is
 doctor_stop
 tracer_stop
 reqs=$(awk '/requests in/ {print $1}' "$WORK/wrk.out")
-hap_row=$(row "$hap" client 0 8081)
-up_row=$(row "$up" server 8081 0)
+hap_row=$(peer_row "$out" "$hap" client 0 8081)
+up_row=$(peer_row "$out" "$up" server 8081 0)
 read -r u_l _ u_s _ _ u_u _ <<<"$(kinds "$up_row")"
 up_closed=$(jq .closed <<<"$up_row") hap_closed=$(jq .closed <<<"$hap_row")
 unseen=$(jq .totals.close.unseen "$out")
@@ -134,7 +132,7 @@ ns_settle "$ns"
 doctor_stop
 tracer_stop
 reqs=$(awk '/requests in/ {print $1}' "$WORK/wrk-ok.out")
-hap_row=$(row "$hap" client 0 8081)
+hap_row=$(peer_row "$out" "$hap" client 0 8081)
 conns=$(jq .closed <<<"$hap_row")
 note "keepalive: wrk $reqs requests over $conns upstream connections"
 check "keepalive: wrk: every response 2xx" 0 "$(grep -c 'Non-2xx' "$WORK/wrk-ok.out")"

@@ -60,10 +60,8 @@ tracer_stop "$rep"
 reqs=$(awk '/requests in/ {print $1}' "$WORK/wrk.out")
 note "wrk: $reqs requests; ss: TIME_WAIT $tw_up upstream side, $tw_px proxy side"
 
-row() { jq -c --argjson p "$1" --arg role "$2" --argjson lp "$3" --argjson rp "$4" \
-	'[.peers[] | select(.pid==$p and .role==$role and .local_port==$lp and .remote_port==$rp)] | .[0]' "$out"; }
-up=$(row "$up_worker" server 8081 0)
-px=$(row "$px_worker" client 0 8081)
+up=$(peer_row "$out" "$up_worker" server 8081 0)
+px=$(peer_row "$out" "$px_worker" client 0 8081)
 read -r u_l _ u_s _ _ u_u _ <<<"$(kinds "$up")"
 unseen=$(jq .totals.close.unseen "$out")
 up_closed=$(jq .closed <<<"$up")
@@ -111,6 +109,6 @@ check "process row names nginx" nginx "$(jq -r --argjson p "$up_worker" '.proces
 # Connection: close and both race to close; wrk resets what is in flight at
 # exit. Who wins varies, but both sides must tell the same story.
 wk=$(jq -c '[.peers[] | select(.comm=="wrk" and .role=="client" and .remote_port==8080)] | .[0]' "$out")
-fe=$(row "$px_worker" server 8080 0)
+fe=$(peer_row "$out" "$px_worker" server 8080 0)
 mirror "wrk" "$(kinds "$wk")" "proxy front" "$(kinds "$fe")"
 finish

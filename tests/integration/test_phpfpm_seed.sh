@@ -109,8 +109,7 @@ check "wrk: every response 2xx" 0 "$(grep -c 'Non-2xx' "$WORK/wrk.out")"
 fpm_rows='[.peers[] | select(.comm==$c and .role=="server" and .local_port==9000)]'
 fsum() { jq --arg c "$fpm_comm" "$fpm_rows | map($1) | add // 0" "$out"; }
 ngx_row=$(jq -c --argjson p "$ngx" '[.peers[] | select(.pid==$p and .role=="client" and .remote_port==9000)] | .[0]' "$out")
-fpm_kinds="$(fsum .close.local_first) $(fsum .close.remote_first) $(fsum .close.simultaneous) \
-	$(fsum .close.reset_sent) $(fsum .close.reset_received) $(fsum .close.unseen) $(fsum .fin_then_reset)"
+fpm_kinds=$(kinds_sum "$out" "$fpm_rows" --arg c "$fpm_comm")
 read -r f_l f_r f_s _ _ f_u _ <<<"$fpm_kinds"
 read -r _ _ _ _ _ n_u _ <<<"$(kinds "$ngx_row")"
 fpm_closed=$(fsum .closed) ngx_closed=$(jq .closed <<<"$ngx_row")

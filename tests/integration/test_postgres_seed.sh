@@ -72,8 +72,7 @@ pg_stop
 cli=$(jq -c '[.peers[] | select(.comm=="pgbench" and .role=="client" and .remote_port==5432)] | .[0]' "$out")
 srv_rows='[.peers[] | select(.comm=="postgres" and .role=="server" and .local_port==5432)]'
 ssum() { jq "$srv_rows | map($1) | add // 0" "$out"; }
-srv_kinds="$(ssum .close.local_first) $(ssum .close.remote_first) $(ssum .close.simultaneous) \
-	$(ssum .close.reset_sent) $(ssum .close.reset_received) $(ssum .close.unseen) $(ssum .fin_then_reset)"
+srv_kinds=$(kinds_sum "$out" "$srv_rows")
 # (a connect() that found no port closes its socket too: never_established)
 closed=$(jq .closed <<<"$cli") unseen=$(jq .totals.close.unseen "$out")
 conns=$((closed - $(jq .close.never_established <<<"$cli")))
